@@ -1,0 +1,3 @@
+from gong.cli import main
+
+main()

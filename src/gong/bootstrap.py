@@ -1,0 +1,66 @@
+"""First-start chores: the admin token, and the demo group and robot of ``make run``."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+from gong.clock import Clock
+from gong.config import Settings
+from gong.domain.models import Robot
+from gong.protocol.signing import signed_query
+from gong.storage.repository import Repository
+
+__all__ = ["DEMO_MESSAGE", "Demo", "curl_command", "ensure_admin_token", "ensure_demo"]
+
+DEMO_GROUP = "Demo"
+DEMO_ROBOT = "Demo robot"
+DEMO_KEYWORD = "烟火"
+#: The classic first message of every DingTalk robot tutorial.
+DEMO_MESSAGE = '{"msgtype": "text","text": {"content":"我就是我, 是不一样的烟火"}}'
+
+
+async def ensure_admin_token(repository: Repository, settings: Settings) -> str | None:
+    """Create the first admin token if there is none; returns it (the only time it is seen)."""
+    if settings.admin_token or await repository.admin_token_count() > 0:
+        return None
+    return await repository.create_admin_token("first start")
+
+
+@dataclass(frozen=True, slots=True)
+class Demo:
+    group_id: int
+    robot: Robot
+    created: bool
+
+
+async def ensure_demo(repository: Repository) -> Demo:
+    """On a database with no groups, create the demo group, two members and a robot secured
+    with a keyword and signing; otherwise find the demo robot again."""
+    existing = await repository.list_groups()
+    if not existing:
+        group = await repository.create_group(DEMO_GROUP)
+        await repository.add_member(group.id, name="张三", mobile="13800000001", user_id="zhangsan")
+        await repository.add_member(group.id, name="李四", mobile="13800000002", user_id="lisi")
+        robot = await repository.create_robot(
+            group.id, name=DEMO_ROBOT, keywords=[DEMO_KEYWORD], signing=True
+        )
+        return Demo(group.id, robot, created=True)
+    for group in existing:
+        for robot in await repository.list_robots(group.id):
+            if robot.name == DEMO_ROBOT and robot.enabled:
+                return Demo(group.id, robot, created=False)
+    robot = await repository.create_robot(
+        existing[0].id, name=DEMO_ROBOT, keywords=[DEMO_KEYWORD], signing=True
+    )
+    return Demo(existing[0].id, robot, created=True)
+
+
+def curl_command(settings: Settings, robot: Robot, clock: Clock, body: str = DEMO_MESSAGE) -> str:
+    """A ready-to-paste curl line, signed now (valid for an hour) when the robot signs."""
+    url = settings.webhook_url(robot.access_token)
+    if robot.secret:
+        url += "&" + signed_query(robot.secret, clock.now_ms())
+    return (
+        f"curl -s {shlex.quote(url)} -H 'Content-Type: application/json' -d {shlex.quote(body)}"
+    )

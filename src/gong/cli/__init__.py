@@ -1,0 +1,36 @@
+"""The ``gong`` command line: server, groups, members, robots, messages, signatures.
+
+Every command works directly on the configured database (``GONG_DATABASE_URL`` or SQLite in
+``GONG_DATA_DIR``) and takes ``--json`` for machine-readable output.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from gong.cli.groups import group_app, member_app
+from gong.cli.robots import messages_command, refusals_command, robot_app
+from gong.cli.serve import admin_app, init_command, serve_command, sign_command
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="gong",
+    help="Gong: self-hosted group robots, wire-compatible with DingTalk's custom robot.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("serve")(serve_command)
+app.command("init")(init_command)
+app.command("sign")(sign_command)
+app.command("messages")(messages_command)
+app.command("refusals")(refusals_command)
+app.add_typer(group_app, name="group")
+app.add_typer(member_app, name="member")
+app.add_typer(robot_app, name="robot")
+app.add_typer(admin_app, name="admin")
+
+
+def main() -> None:
+    app()

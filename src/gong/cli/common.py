@@ -1,0 +1,87 @@
+"""Shared plumbing of the CLI: settings, the repository, output as JSON or for people."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gong.clock import SystemClock
+from gong.config import Settings
+from gong.domain.errors import GongError
+from gong.storage.database import open_database
+from gong.storage.repository import Repository
+
+__all__ = [
+    "JsonOpt",
+    "emit",
+    "fail",
+    "open_repository",
+    "run",
+    "settings",
+    "table",
+]
+
+T = TypeVar("T")
+
+JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON.")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+
+def settings() -> Settings:
+    return Settings()
+
+
+@contextlib.asynccontextmanager
+async def open_repository(config: Settings | None = None) -> AsyncIterator[Repository]:
+    """The configured database, migrated, as a repository; closed on exit."""
+    config = config or settings()
+    engine = await open_database(config, pool_size=2)
+    try:
+        yield Repository(engine, SystemClock())
+    finally:
+        await engine.dispose()
+
+
+def run(action: Callable[[], Awaitable[T]], *, as_json: bool = False) -> T:
+    """Run an async action; a :class:`GongError` becomes a clear message and exit status 1."""
+    try:
+        return asyncio.run(action())  # type: ignore[arg-type]
+    except GongError as exc:
+        fail(exc.message, code=exc.code, as_json=as_json)
+    raise AssertionError("unreachable")
+
+
+def fail(message: str, *, code: str = "error", as_json: bool = False, status: int = 1) -> None:
+    if as_json:
+        sys.stdout.write(orjson.dumps({"error": {"code": code, "message": message}}).decode())
+        sys.stdout.write("\n")
+    else:
+        err.print(f"[red]error:[/red] {message}", markup=True)
+    raise typer.Exit(status)
+
+
+def emit(data: Any, *, as_json: bool, human: Callable[[], None] | None = None) -> None:
+    """Print ``data`` as indented JSON with ``--json``, otherwise in a form for people."""
+    if as_json or human is None:
+        sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+    else:
+        human()
+
+
+def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> None:
+    grid = Table(*columns, title=title, show_lines=False)
+    for row in rows:
+        grid.add_row(*["" if v is None else str(v) for v in row])
+    out.print(grid)

@@ -1,0 +1,111 @@
+"""``gong group …`` and ``gong member …``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from gong.cli.common import JsonOpt, emit, open_repository, out, run, table
+from gong.domain.models import Group, Member
+
+__all__ = ["group_app", "member_app"]
+
+group_app = typer.Typer(help="Create and list groups.", no_args_is_help=True)
+member_app = typer.Typer(help="Add, list and remove the members of a group.", no_args_is_help=True)
+
+
+def group_json(group: Group) -> dict[str, Any]:
+    return {"id": group.id, "name": group.name, "dissolved": group.dissolved,
+            "created_at": group.created_at}
+
+
+def member_json(member: Member) -> dict[str, Any]:
+    return {"id": member.id, "group_id": member.group_id, "name": member.name,
+            "mobile": member.mobile, "userId": member.user_id, "created_at": member.created_at}
+
+
+@group_app.command("create")
+def group_create(name: str, as_json: bool = JsonOpt) -> None:
+    """Create a group; prints its id."""
+
+    async def action() -> Group:
+        async with open_repository() as repo:
+            return await repo.create_group(name)
+
+    group = run(action, as_json=as_json)
+    emit({"id": group.id, "name": group.name}, as_json=as_json,
+         human=lambda: out.print(f"group {group.id} “{group.name}” created"))
+
+
+@group_app.command("list")
+def group_list(as_json: bool = JsonOpt) -> None:
+    """List every group."""
+
+    async def action() -> list[Group]:
+        async with open_repository() as repo:
+            return await repo.list_groups()
+
+    groups = run(action, as_json=as_json)
+    emit([group_json(g) for g in groups], as_json=as_json,
+         human=lambda: table(["id", "name", "dissolved"],
+                             [(g.id, g.name, g.dissolved) for g in groups]))
+
+
+@group_app.command("dissolve")
+def group_dissolve(group_id: int, as_json: bool = JsonOpt) -> None:
+    """Dissolve a group: its robots answer 400013 from now on."""
+
+    async def action() -> Group:
+        async with open_repository() as repo:
+            return await repo.update_group(group_id, dissolved=True)
+
+    group = run(action, as_json=as_json)
+    emit(group_json(group), as_json=as_json,
+         human=lambda: out.print(f"group {group.id} dissolved"))
+
+
+@member_app.command("add")
+def member_add(
+    group_id: int,
+    name: str = typer.Option(..., "--name", help="Display name."),
+    mobile: str = typer.Option(None, "--mobile", help="Mobile number, as used in atMobiles."),
+    user_id: str = typer.Option(None, "--user-id", help="userId, as used in atUserIds."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Add a member to a group."""
+
+    async def action() -> Member:
+        async with open_repository() as repo:
+            return await repo.add_member(group_id, name=name, mobile=mobile, user_id=user_id)
+
+    member = run(action, as_json=as_json)
+    emit(member_json(member), as_json=as_json,
+         human=lambda: out.print(f"member {member.id} “{member.name}” added to group {group_id}"))
+
+
+@member_app.command("list")
+def member_list(group_id: int, as_json: bool = JsonOpt) -> None:
+    """List a group's members."""
+
+    async def action() -> list[Member]:
+        async with open_repository() as repo:
+            return await repo.list_members(group_id)
+
+    members = run(action, as_json=as_json)
+    emit([member_json(m) for m in members], as_json=as_json,
+         human=lambda: table(["id", "name", "mobile", "userId"],
+                             [(m.id, m.name, m.mobile, m.user_id) for m in members]))
+
+
+@member_app.command("remove")
+def member_remove(member_id: int, as_json: bool = JsonOpt) -> None:
+    """Remove a member."""
+
+    async def action() -> None:
+        async with open_repository() as repo:
+            await repo.remove_member(member_id)
+
+    run(action, as_json=as_json)
+    emit({"id": member_id, "removed": True}, as_json=as_json,
+         human=lambda: out.print(f"member {member_id} removed"))

@@ -1,0 +1,329 @@
+"""``gong robot …``, ``gong messages`` and ``gong refusals``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from gong.cli.common import JsonOpt, emit, open_repository, out, run, settings, table
+from gong.config import Settings
+from gong.domain.models import (
+    DEFAULT_RATE_LIMIT,
+    Overflow,
+    RateLimit,
+    Refusal,
+    Robot,
+    RobotKind,
+    StoredMessage,
+)
+
+__all__ = ["messages_command", "refusals_command", "robot_app", "robot_json"]
+
+robot_app = typer.Typer(help="Create, inspect and secure robots.", no_args_is_help=True)
+
+
+def robot_json(robot: Robot, config: Settings, stats: dict[str, int] | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": robot.id,
+        "group_id": robot.group_id,
+        "name": robot.name,
+        "kind": str(robot.kind),
+        "enabled": robot.enabled,
+        "webhook": config.webhook_url(robot.access_token),
+        "access_token": robot.access_token,
+        "secret": robot.secret,
+        "keywords": list(robot.keywords),
+        "ip_allow": list(robot.ip_allow),
+        "rate_limit": {
+            "limit": robot.rate_limit.limit,
+            "window_s": robot.rate_limit.window_s,
+            "block_s": robot.rate_limit.block_s,
+        },
+        "overflow": str(robot.overflow),
+        "avatar_url": robot.avatar_url,
+        "settings": robot.settings,
+        "created_at": robot.created_at,
+        "updated_at": robot.updated_at,
+    }
+    if stats is not None:
+        data["stats"] = stats
+    return data
+
+
+def _print_robot(robot: Robot, config: Settings, stats: dict[str, int] | None = None) -> None:
+    out.print(f"robot {robot.id} “{robot.name}” ({robot.kind}) in group {robot.group_id}"
+              f" — {'enabled' if robot.enabled else 'disabled'}")
+    out.print(f"  webhook:   {config.webhook_url(robot.access_token)}")
+    if robot.secret:
+        out.print(f"  secret:    {robot.secret}")
+    if robot.keywords:
+        out.print(f"  keywords:  {', '.join(robot.keywords)}")
+    if robot.ip_allow:
+        out.print(f"  IP allow:  {', '.join(robot.ip_allow)}")
+    limit = robot.rate_limit
+    out.print("  rate:      " + ("unlimited" if limit.unlimited else
+              f"{limit.limit} per {limit.window_s} s, then a {limit.block_s} s block"))
+    if stats is not None:
+        out.print(f"  calls:     {stats['accepted']} accepted, {stats['refused']} refused")
+
+
+@robot_app.command("create")
+def robot_create(
+    group_id: int,
+    name: str = typer.Option(..., "--name", help="Shown as the sender of its messages."),
+    kind: RobotKind = typer.Option(RobotKind.CUSTOM, "--kind", help="How bodies are read."),
+    keyword: list[str] = typer.Option([], "--keyword", help="A keyword (repeat, at most 10)."),
+    sign: bool = typer.Option(False, "--sign", help="Require a signature (加签)."),
+    ip: list[str] = typer.Option([], "--ip", help="An allowed IPv4 address or CIDR (repeat)."),
+    rate_limit: int = typer.Option(DEFAULT_RATE_LIMIT.limit, "--rate-limit", min=0,
+                                   help="Messages per window; 0 = unlimited."),
+    rate_window: int = typer.Option(DEFAULT_RATE_LIMIT.window_s, "--rate-window", min=0,
+                                    help="Window in seconds."),
+    block: int = typer.Option(DEFAULT_RATE_LIMIT.block_s, "--block", min=0,
+                              help="Block after the limit, in seconds."),
+    overflow: Overflow = typer.Option(Overflow.REJECT, "--overflow",
+                                      help="Past the limit: reject (as DingTalk) or digest."),
+    avatar: str = typer.Option("", "--avatar", help="Avatar image URL."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Create a robot; prints its id, access_token, secret and webhook URL.
+
+    A custom robot needs at least one security setting (--keyword, --sign or --ip), as on
+    DingTalk.
+    """
+    config = settings()
+
+    async def action() -> Robot:
+        async with open_repository(config) as repo:
+            return await repo.create_robot(
+                group_id,
+                name=name,
+                kind=kind,
+                keywords=keyword,
+                signing=sign,
+                ip_allow=ip,
+                rate_limit=RateLimit(rate_limit, rate_window, block),
+                overflow=overflow,
+                avatar_url=avatar,
+            )
+
+    robot = run(action, as_json=as_json)
+    emit(robot_json(robot, config), as_json=as_json, human=lambda: _print_robot(robot, config))
+
+
+@robot_app.command("list")
+def robot_list(
+    group: int = typer.Option(None, "--group", help="Only this group's robots."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """List robots."""
+    config = settings()
+
+    async def action() -> list[Robot]:
+        async with open_repository(config) as repo:
+            return await repo.list_robots(group)
+
+    robots = run(action, as_json=as_json)
+    emit(
+        [robot_json(r, config) for r in robots],
+        as_json=as_json,
+        human=lambda: table(
+            ["id", "group", "name", "kind", "enabled", "security"],
+            [(r.id, r.group_id, r.name, r.kind, r.enabled, _security(r)) for r in robots],
+        ),
+    )
+
+
+def _security(robot: Robot) -> str:
+    parts = []
+    if robot.keywords:
+        parts.append(f"{len(robot.keywords)} keyword(s)")
+    if robot.secret:
+        parts.append("signing")
+    if robot.ip_allow:
+        parts.append(f"{len(robot.ip_allow)} IP range(s)")
+    return ", ".join(parts) or "-"
+
+
+@robot_app.command("show")
+def robot_show(robot_id: int, as_json: bool = JsonOpt) -> None:
+    """Show a robot's settings, webhook and call counts."""
+    config = settings()
+
+    async def action() -> tuple[Robot, dict[str, int]]:
+        async with open_repository(config) as repo:
+            robot = await repo.get_robot(robot_id)
+            return robot, await repo.robot_stats(robot_id)
+
+    robot, stats = run(action, as_json=as_json)
+    emit(robot_json(robot, config, stats), as_json=as_json,
+         human=lambda: _print_robot(robot, config, stats))
+
+
+@robot_app.command("rotate")
+def robot_rotate(
+    robot_id: int,
+    secret: bool = typer.Option(False, "--secret", help="Regenerate the signing secret instead."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Regenerate the access_token (the old webhook stops working) or, with --secret, the secret."""
+    config = settings()
+
+    async def action() -> Robot:
+        async with open_repository(config) as repo:
+            if secret:
+                return await repo.rotate_secret(robot_id)
+            return await repo.rotate_token(robot_id)
+
+    robot = run(action, as_json=as_json)
+    emit(robot_json(robot, config), as_json=as_json, human=lambda: _print_robot(robot, config))
+
+
+def _set_enabled(robot_id: int, enabled: bool, as_json: bool) -> None:
+    config = settings()
+
+    async def action() -> Robot:
+        async with open_repository(config) as repo:
+            return await repo.set_enabled(robot_id, enabled)
+
+    robot = run(action, as_json=as_json)
+    emit(robot_json(robot, config), as_json=as_json,
+         human=lambda: out.print(f"robot {robot.id} {'enabled' if enabled else 'disabled'}"))
+
+
+@robot_app.command("disable")
+def robot_disable(robot_id: int, as_json: bool = JsonOpt) -> None:
+    """Disable a robot: its calls are answered 400102."""
+    _set_enabled(robot_id, False, as_json)
+
+
+@robot_app.command("enable")
+def robot_enable(robot_id: int, as_json: bool = JsonOpt) -> None:
+    """Enable a disabled robot."""
+    _set_enabled(robot_id, True, as_json)
+
+
+@robot_app.command("update")
+def robot_update(
+    robot_id: int,
+    name: str = typer.Option(None, "--name"),
+    keyword: list[str] = typer.Option(None, "--keyword", help="Replace the keywords (repeat)."),
+    clear_keywords: bool = typer.Option(False, "--no-keywords", help="Remove every keyword."),
+    sign: bool = typer.Option(None, "--sign/--no-sign", help="Turn signing on or off."),
+    ip: list[str] = typer.Option(None, "--ip", help="Replace the IP allow list (repeat)."),
+    clear_ips: bool = typer.Option(False, "--no-ips", help="Remove the IP allow list."),
+    rate_limit: int = typer.Option(None, "--rate-limit", min=0),
+    rate_window: int = typer.Option(None, "--rate-window", min=0),
+    block: int = typer.Option(None, "--block", min=0),
+    overflow: Overflow = typer.Option(None, "--overflow"),
+    avatar: str = typer.Option(None, "--avatar"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Change a robot's settings; what is not given stays as it is."""
+    config = settings()
+
+    async def action() -> Robot:
+        async with open_repository(config) as repo:
+            current = await repo.get_robot(robot_id)
+            limit = None
+            if rate_limit is not None or rate_window is not None or block is not None:
+                old = current.rate_limit
+                limit = RateLimit(
+                    old.limit if rate_limit is None else rate_limit,
+                    old.window_s if rate_window is None else rate_window,
+                    old.block_s if block is None else block,
+                )
+            return await repo.update_robot(
+                robot_id,
+                name=name,
+                keywords=[] if clear_keywords else (keyword or None),
+                signing=sign,
+                ip_allow=[] if clear_ips else (ip or None),
+                rate_limit=limit,
+                overflow=overflow,
+                avatar_url=avatar,
+            )
+
+    robot = run(action, as_json=as_json)
+    emit(robot_json(robot, config), as_json=as_json, human=lambda: _print_robot(robot, config))
+
+
+@robot_app.command("delete")
+def robot_delete(robot_id: int, as_json: bool = JsonOpt) -> None:
+    """Delete a robot; its messages stay in the group."""
+
+    async def action() -> None:
+        async with open_repository() as repo:
+            await repo.delete_robot(robot_id)
+
+    run(action, as_json=as_json)
+    emit({"id": robot_id, "deleted": True}, as_json=as_json,
+         human=lambda: out.print(f"robot {robot_id} deleted"))
+
+
+def message_json(message: StoredMessage) -> dict[str, Any]:
+    return message.to_json()
+
+
+def messages_command(
+    group_id: int,
+    limit: int = typer.Option(20, "--limit", min=1, max=1000, help="How many, newest first."),
+    before: int = typer.Option(None, "--before", help="Only messages older than this id."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """List a group's messages, newest first, each with its msgtype and payload as sent."""
+
+    async def action() -> list[StoredMessage]:
+        async with open_repository() as repo:
+            await repo.get_group(group_id)
+            return await repo.list_messages(group_id, before=before, limit=limit)
+
+    messages = run(action, as_json=as_json)
+    emit(
+        [message_json(m) for m in messages],
+        as_json=as_json,
+        human=lambda: table(
+            ["id", "from", "msgtype", "title"],
+            [(m.id, m.sender_name, m.msgtype, _title(m.content)) for m in messages],
+        ),
+    )
+
+
+def _title(content: dict[str, Any]) -> str:
+    from gong.protocol.messages import parse_message
+
+    try:
+        title = parse_message(content).title()
+    except Exception:
+        return ""
+    return title if len(title) <= 60 else title[:59] + "…"
+
+
+def refusals_command(
+    robot_id: int,
+    limit: int = typer.Option(20, "--limit", min=1, max=500),
+    as_json: bool = JsonOpt,
+) -> None:
+    """A robot's recent refused calls, newest first, with the reason."""
+
+    async def action() -> list[Refusal]:
+        async with open_repository() as repo:
+            await repo.get_robot(robot_id)
+            return await repo.list_refusals(robot_id, limit)
+
+    refusals = run(action, as_json=as_json)
+    emit(
+        [r.to_json() for r in refusals],
+        as_json=as_json,
+        human=lambda: table(
+            ["time", "ip", "errcode", "reason"],
+            [(_time(r.created_at), r.ip, r.errcode, r.reason) for r in refusals],
+        ),
+    )
+
+
+def _time(ms: int) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")

@@ -1,0 +1,137 @@
+"""``gong serve``, ``gong init``, ``gong admin`` and ``gong sign``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+from urllib.parse import quote_plus
+
+import typer
+
+from gong.bootstrap import Demo, curl_command, ensure_admin_token, ensure_demo
+from gong.cli.common import JsonOpt, emit, fail, open_repository, out, settings
+from gong.clock import SystemClock
+from gong.config import Settings
+from gong.protocol.signing import sign as make_sign
+
+__all__ = ["admin_app", "init_command", "serve_command", "sign_command"]
+
+admin_app = typer.Typer(help="Admin API tokens.", no_args_is_help=True)
+
+
+async def _prepare(config: Settings, demo: bool) -> tuple[str | None, Demo | None]:
+    async with open_repository(config) as repo:
+        token = await ensure_admin_token(repo, config)
+        made = await ensure_demo(repo) if demo else None
+        return token, made
+
+
+def _banner(config: Settings, token: str | None, demo: Demo | None) -> None:
+    base = config.base_url
+    out.print()
+    out.print(f"[bold]Gong[/bold] is starting at [link={base}]{base}[/link]", markup=True)
+    out.print(f"  API docs:     {base}/api/docs")
+    if token:
+        out.print(f"  Admin token:  [bold]{token}[/bold]  (shown once; keep it)", markup=True)
+    else:
+        out.print("  Admin token:  shown at first start; `gong admin token` makes a new one")
+    if demo is not None:
+        out.print(f"  Demo robot:   {config.webhook_url(demo.robot.access_token)}")
+        out.print(f"                secret {demo.robot.secret}, keyword “烟火”")
+        out.print("  Try it (signed now, valid for an hour):")
+        out.print("    " + curl_command(config, demo.robot, SystemClock()), markup=False)
+    out.print()
+
+
+def serve_command(
+    host: str = typer.Option(None, "--host", help="Address to bind (default 127.0.0.1)."),
+    port: int = typer.Option(None, "--port", help="Port (default 8000)."),
+    workers: int = typer.Option(None, "--workers", min=1, help="Worker processes."),
+    demo: bool = typer.Option(False, "--demo", help="Create a demo group and robot if empty."),
+) -> None:
+    """Run the Gong server."""
+    import uvicorn
+
+    for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
+        if value is not None:
+            os.environ[f"GONG_{name}"] = str(value)
+    config = settings()
+    if config.workers > 1 and not config.redis_url:
+        fail(
+            f"--workers {config.workers} needs Redis: without it each worker would keep its own "
+            "rate limits and live events. Set GONG_REDIS_URL, or run one worker."
+        )
+    token, made = asyncio.run(_prepare(config, demo or config.demo))
+    _banner(config, token, made)
+    uvicorn.run(
+        "gong.web.factory:app_from_env",
+        factory=True,
+        host=config.host,
+        port=config.port,
+        workers=config.workers if config.workers > 1 else None,
+        lifespan="on",
+        access_log=False,
+        log_level=config.log_level.lower(),
+        timeout_graceful_shutdown=15,
+        server_header=False,
+    )
+
+
+def init_command(
+    demo: bool = typer.Option(False, "--demo", help="Also create the demo group and robot."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Create or migrate the database and make the first admin token (printed once)."""
+    config = settings()
+    token, made = asyncio.run(_prepare(config, demo))
+    data: dict[str, Any] = {
+        "database": config.sqlalchemy_url.split("@")[-1],
+        "admin_token": token,
+    }
+    if made is not None:
+        data["demo"] = {"group_id": made.group_id, "robot_id": made.robot.id,
+                        "webhook": config.webhook_url(made.robot.access_token),
+                        "secret": made.robot.secret}
+
+    def human() -> None:
+        out.print(f"database ready: {data['database']}")
+        if token:
+            out.print(f"admin token (shown once): {token}")
+
+    emit(data, as_json=as_json, human=human)
+
+
+@admin_app.command("token")
+def admin_token(
+    revoke_others: bool = typer.Option(False, "--revoke-others",
+                                       help="Invalidate every earlier admin token."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Make a new admin API token (printed once; only its hash is stored)."""
+
+    async def action() -> str:
+        async with open_repository() as repo:
+            if revoke_others:
+                await repo.revoke_admin_tokens()
+            return await repo.create_admin_token("cli")
+
+    token = asyncio.run(action())
+    emit({"admin_token": token}, as_json=as_json, human=lambda: out.print(token))
+
+
+def sign_command(
+    secret: str = typer.Option(..., "--secret", help="The robot's SEC… secret."),
+    timestamp: int = typer.Option(None, "--timestamp", help="Milliseconds; default: now."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Compute DingTalk's signature: the timestamp and the URL-encoded sign for a webhook URL."""
+    ts = timestamp if timestamp is not None else SystemClock().now_ms()
+    raw = make_sign(secret, ts)
+    data = {
+        "timestamp": ts,
+        "sign": quote_plus(raw),
+        "sign_base64": raw,
+        "query": f"timestamp={ts}&sign={quote_plus(raw)}",
+    }
+    emit(data, as_json=as_json, human=lambda: out.print(data["query"], markup=False))

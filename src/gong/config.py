@@ -1,0 +1,136 @@
+"""Gong's settings: one object, read from ``GONG_*`` environment variables, passed explicitly.
+
+Every setting, its default and what it does is listed in ``docs/configuration.md`` (generated
+from this class by ``gong config --markdown``); the sample file ``gong.env.example`` comes from the
+same source.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from gong.protocol.errors import Dialect
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Everything that can be configured. Environment variables are ``GONG_`` + the name."""
+
+    model_config = SettingsConfigDict(env_prefix="GONG_", extra="ignore", validate_default=True)
+
+    data_dir: Path = Field(
+        default=Path("gong-data"),
+        description="Directory for the SQLite database and other local state.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; `postgresql://…` selects PostgreSQL. "
+        "Empty: SQLite at `<data_dir>/gong.db`.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis URL (`redis://host:6379/0`); needed for more than one worker or instance.",
+    )
+    redis_prefix: str = Field(
+        default="gong", description="Prefix of every Redis key and channel Gong uses."
+    )
+    host: str = Field(default="127.0.0.1", description="Address `gong serve` binds to.")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port `gong serve` listens on.")
+    workers: int = Field(default=1, ge=1, le=64, description="Worker processes of `gong serve`.")
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL users reach Gong at, used in webhook URLs. "
+        "Empty: `http://<host>:<port>`.",
+    )
+    errmsg_dialect: Dialect = Field(
+        default=Dialect.MODERN,
+        description="`modern` (today's DingTalk wording) or `legacy` (the older English strings "
+        "and codes 300001 / 130101).",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated addresses or CIDR ranges of reverse proxies whose "
+        "`X-Forwarded-For` / `X-Real-IP` give the real client address.",
+    )
+    sqlite_synchronous: Literal["NORMAL", "FULL", "EXTRA"] = Field(
+        default="FULL",
+        description="SQLite `synchronous` pragma. FULL survives power loss; NORMAL only a crash.",
+    )
+    config_refresh_seconds: float = Field(
+        default=0.25,
+        gt=0,
+        le=1,
+        description="How often a server checks for robot and group changes made elsewhere.",
+    )
+    dedup_hours: int = Field(
+        default=24, ge=1, description="How long a `msgUuid` is remembered per robot."
+    )
+    refusals_kept: int = Field(
+        default=100, ge=1, description="Refused calls remembered per robot, newest first."
+    )
+    integration_max_body: int = Field(
+        default=5_000_000,
+        ge=20_000,
+        description="Largest body accepted from integration senders (GitHub, GitLab, …), in bytes.",
+    )
+    admin_token: str | None = Field(
+        default=None,
+        description="If set, this admin API token is accepted in addition to stored ones.",
+    )
+    demo: bool = Field(
+        default=False,
+        description="On a fresh database, create a demo group and robot and print a curl line.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Logging threshold."
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="`text` for people, `json` for log collectors."
+    )
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)
+        return value
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL with the async driver SQLAlchemy needs."""
+        url = self.database_url
+        if not url:
+            return f"sqlite+aiosqlite:///{(self.data_dir / 'gong.db').resolve()}"
+        for prefix in ("postgresql://", "postgres://", "postgresql+psycopg://"):
+            if url.startswith(prefix):
+                return "postgresql+asyncpg://" + url[len(prefix) :]
+        if url.startswith("sqlite://") and "+aiosqlite" not in url:
+            return "sqlite+aiosqlite://" + url[len("sqlite://") :]
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def webhook_url(self, access_token: str) -> str:
+        return f"{self.base_url}/robot/send?access_token={access_token}"

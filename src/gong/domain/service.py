@@ -1,0 +1,158 @@
+"""The hub: how a message gets into a group.
+
+Robots (``accept_from_robot``) and people (``post_as_user``) go through the same steps: count it
+against the sender's rate limit (robots only), resolve its mentions against the group's members,
+store it durably (the answer waits for the commit), then publish it for live readers.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from gong.clock import Clock
+from gong.domain.mentions import resolve
+from gong.domain.models import Member, NewMessage, RobotView, SenderType
+from gong.domain.ports import Broker, Limiter, MessageStore, StoreResult
+from gong.protocol.errors import Dialect, Errors, RobotError
+from gong.protocol.messages import Message
+
+__all__ = ["Hub", "group_channel", "message_event"]
+
+log = logging.getLogger(__name__)
+
+
+def group_channel(group_id: int) -> str:
+    return f"group:{group_id}"
+
+
+def message_event(message_id: int, message: NewMessage) -> dict[str, Any]:
+    """The live event for a stored message (what SSE readers receive)."""
+    return {
+        "type": "message",
+        "id": message_id,
+        "group_id": message.group_id,
+        "robot_id": message.robot_id,
+        "sender": {
+            "type": str(message.sender_type),
+            "name": message.sender_name,
+            "user_id": message.sender_user_id,
+        },
+        "msgtype": message.msgtype,
+        "content": message.content,
+        "mentions": [m.to_json() for m in message.mentions],
+        "at_all": message.at_all,
+        "unresolved": message.unresolved,
+        "created_at": message.created_at,
+    }
+
+
+@dataclass(slots=True)
+class Hub:
+    store: MessageStore
+    limiter: Limiter
+    broker: Broker
+    clock: Clock
+    dialect: Dialect = Dialect.MODERN
+    dedup_ms: int = 24 * 3_600_000
+
+    async def accept_from_robot(
+        self, view: RobotView, message: Message, payload: str
+    ) -> StoreResult:
+        """Rate-limit, store and publish a robot's message that passed every other check.
+
+        Raises:
+            RobotError: 410100 when the robot is over its limit or blocked.
+        """
+        robot = view.robot
+        now = self.clock.now_ms()
+        decision = await self.limiter.acquire(f"robot:{robot.id}", robot.rate_limit, now)
+        if not decision.allowed:
+            raise RobotError(Errors.RATE_LIMITED)
+        resolved = resolve(message, view.members_by_mobile, view.members_by_user_id)
+        new = NewMessage(
+            group_id=robot.group_id,
+            robot_id=robot.id,
+            sender_type=SenderType.ROBOT,
+            sender_name=robot.name,
+            msgtype=message.msgtype,
+            payload=payload,
+            content=message.to_wire(),
+            created_at=now,
+            mentions=resolved.mentions,
+            at_all=resolved.at_all,
+            unresolved=resolved.unresolved,
+            msg_uuid=message.msgUuid,
+            dedup_until=now + self.dedup_ms if message.msgUuid else None,
+        )
+        new.content.pop("msgUuid", None)
+        return await self._store_and_publish(new)
+
+    async def post_as_user(
+        self,
+        *,
+        group_id: int,
+        user_id: int | None,
+        name: str,
+        message: Message,
+        members: list[Member],
+    ) -> StoreResult:
+        """Store and publish a person's message (no rate limit, no robot security)."""
+        resolved = resolve(
+            message,
+            {m.mobile: m for m in members if m.mobile},
+            {m.user_id: m for m in members if m.user_id},
+        )
+        content = message.to_wire()
+        content.pop("msgUuid", None)
+        new = NewMessage(
+            group_id=group_id,
+            sender_type=SenderType.USER,
+            sender_user_id=user_id,
+            sender_name=name,
+            msgtype=message.msgtype,
+            payload=orjson.dumps(content).decode(),
+            content=content,
+            created_at=self.clock.now_ms(),
+            mentions=resolved.mentions,
+            at_all=resolved.at_all,
+            unresolved=resolved.unresolved,
+        )
+        return await self._store_and_publish(new)
+
+    async def post_system_note(self, group_id: int, text: str) -> StoreResult:
+        content = {"msgtype": "text", "text": {"content": text}}
+        new = NewMessage(
+            group_id=group_id,
+            sender_type=SenderType.SYSTEM,
+            sender_name="Gong",
+            msgtype="text",
+            payload=orjson.dumps(content).decode(),
+            content=content,
+            created_at=self.clock.now_ms(),
+        )
+        return await self._store_and_publish(new)
+
+    async def _store_and_publish(self, new: NewMessage) -> StoreResult:
+        result = await self.store.store(new)
+        if result.message_id is not None:
+            event = orjson.dumps(message_event(result.message_id, new))
+            try:
+                await self.broker.publish(group_channel(new.group_id), event)
+            except Exception as exc:  # stored is what matters; live readers catch up on reload
+                log.warning("live fan-out of message %d failed: %s", result.message_id, exc)
+        return result
+
+    def refuse(self, view: RobotView, error: RobotError, ip: str) -> None:
+        """Remember a refused call of a known robot, with its reason (never delays the answer)."""
+        self.store.record_refusal(
+            view.robot.id,
+            error.errcode(self.dialect),
+            error.errmsg(self.dialect),
+            error.error.name,
+            ip,
+            self.clock.now_ms(),
+        )

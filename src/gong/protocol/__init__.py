@@ -1,0 +1,52 @@
+"""DingTalk's custom-robot wire format: pure, I/O-free, shared by the server and the SDK."""
+
+from gong.protocol.errors import Dialect, ErrorCode, Errors, RobotError
+from gong.protocol.messages import (
+    ActionCard,
+    ActionCardButton,
+    ActionCardMessage,
+    At,
+    FeedCard,
+    FeedCardLink,
+    FeedCardMessage,
+    Image,
+    ImageMessage,
+    Link,
+    LinkMessage,
+    Markdown,
+    MarkdownMessage,
+    Message,
+    Text,
+    TextMessage,
+    parse_message,
+)
+from gong.protocol.signing import generate_secret, generate_token, sign, signed_query, verify
+
+__all__ = [
+    "ActionCard",
+    "ActionCardButton",
+    "ActionCardMessage",
+    "At",
+    "Dialect",
+    "ErrorCode",
+    "Errors",
+    "FeedCard",
+    "FeedCardLink",
+    "FeedCardMessage",
+    "Image",
+    "ImageMessage",
+    "Link",
+    "LinkMessage",
+    "Markdown",
+    "MarkdownMessage",
+    "Message",
+    "RobotError",
+    "Text",
+    "TextMessage",
+    "generate_secret",
+    "generate_token",
+    "parse_message",
+    "sign",
+    "signed_query",
+    "verify",
+]

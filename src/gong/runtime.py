@@ -1,0 +1,134 @@
+"""The running parts of a Gong process, wired together from one :class:`Settings` object.
+
+The web app and the CLI both build a :class:`Runtime`; nothing is a module-level singleton.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gong.clock import Clock, SystemClock
+from gong.config import Settings
+from gong.domain.ports import Broker, Limiter
+from gong.domain.service import Hub
+from gong.pubsub.memory import MemoryBroker
+from gong.ratelimit.memory import MemoryLimiter
+from gong.storage.database import open_database
+from gong.storage.directory import Directory
+from gong.storage.repository import Repository, write_handlers
+from gong.storage.store import WriterStore
+from gong.storage.writer import Writer
+
+__all__ = ["Runtime"]
+
+log = logging.getLogger(__name__)
+
+PRUNE_EVERY_S = 60.0
+CHECKPOINT_EVERY_S = 1.0
+
+
+@dataclass(slots=True)
+class Runtime:
+    settings: Settings
+    clock: Clock
+    engine: AsyncEngine
+    repository: Repository
+    writer: Writer
+    directory: Directory
+    limiter: Limiter
+    broker: Broker
+    hub: Hub
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    async def open(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        limiter: Limiter | None = None,
+        broker: Broker | None = None,
+    ) -> Runtime:
+        """Open the database (migrating it), and start the writer and the directory poller."""
+        clock = clock or SystemClock()
+        engine = await open_database(settings)
+        repository = Repository(engine, clock)
+        writer = Writer(engine, write_handlers())
+        limiter = limiter or MemoryLimiter()
+        broker = broker or MemoryBroker()
+        hub = Hub(
+            store=WriterStore(writer),
+            limiter=limiter,
+            broker=broker,
+            clock=clock,
+            dialect=settings.errmsg_dialect,
+            dedup_ms=settings.dedup_hours * 3_600_000,
+        )
+        runtime = cls(
+            settings=settings,
+            clock=clock,
+            engine=engine,
+            repository=repository,
+            writer=writer,
+            directory=Directory(repository, settings.config_refresh_seconds),
+            limiter=limiter,
+            broker=broker,
+            hub=hub,
+        )
+        await writer.start()
+        await runtime.directory.start()
+        runtime._tasks.append(asyncio.create_task(runtime._prune(), name="gong-prune"))
+        if engine.dialect.name == "sqlite":
+            runtime._tasks.append(
+                asyncio.create_task(runtime._checkpoint(), name="gong-checkpoint")
+            )
+        return runtime
+
+    def changed(self) -> None:
+        """Call after a change to robots, groups or members made in this process."""
+        self.directory.invalidate()
+
+    async def close(self) -> None:
+        """Finish pending writes, stop background tasks, close connections."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self.directory.stop()
+        await self.writer.stop()
+        close = getattr(self.broker, "close", None)
+        if close is not None:
+            await close()
+        if self.engine.dialect.name == "sqlite":
+            with contextlib.suppress(Exception):
+                async with self.engine.connect() as conn:
+                    await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        await self.engine.dispose()
+
+    async def _prune(self) -> None:
+        while True:
+            await asyncio.sleep(PRUNE_EVERY_S)
+            try:
+                await self.repository.prune(
+                    keep_refusals=self.settings.refusals_kept, now_ms=self.clock.now_ms()
+                )
+            except Exception as exc:
+                log.warning("pruning failed: %s", exc)
+
+    async def _checkpoint(self) -> None:
+        # wal_autocheckpoint is off so no request's commit pays for a checkpoint; run it here.
+        while True:
+            await asyncio.sleep(CHECKPOINT_EVERY_S)
+            try:
+                async with self.engine.connect() as conn:
+                    await conn.execute(sa.text("PRAGMA wal_checkpoint(PASSIVE)"))
+            except Exception as exc:
+                log.warning("WAL checkpoint failed: %s", exc)

@@ -1,0 +1,674 @@
+"""Reads and writes of Gong's records, for the API, the CLI and the web app.
+
+Every change to groups, members or robots bumps ``meta.config_version`` in the same transaction;
+each server polls it and drops its cached robot views, so a change made by any process (the CLI
+included) takes effect everywhere within ``config_refresh_seconds``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gong.clock import Clock
+from gong.domain.errors import Conflict, Invalid, NotFound
+from gong.domain.models import (
+    DEFAULT_RATE_LIMIT,
+    Group,
+    Member,
+    NewMessage,
+    Overflow,
+    RateLimit,
+    Refusal,
+    Robot,
+    RobotKind,
+    RobotView,
+    SenderType,
+    StoredMessage,
+)
+from gong.domain.ports import StoreResult
+from gong.domain.robots import check_settings
+from gong.protocol.signing import generate_secret, generate_token
+from gong.storage.schema import (
+    admin_tokens,
+    groups,
+    members,
+    message_uuids,
+    messages,
+    meta,
+    refusals,
+    robot_stats,
+    robots,
+)
+
+__all__ = ["RefusalWrite", "Repository", "hash_token", "write_handlers"]
+
+CONFIG_VERSION = "config_version"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode("utf-8")
+
+
+@dataclass(slots=True)
+class RefusalWrite:
+    robot_id: int
+    errcode: int
+    errmsg: str
+    reason: str
+    ip: str
+    created_at: int
+
+
+# ---------------------------------------------------------------------------------------------
+# Row → record
+
+
+def _group(row: Any) -> Group:
+    return Group(id=row.id, name=row.name, dissolved=bool(row.dissolved), created_at=row.created_at)
+
+
+def _member(row: Any) -> Member:
+    return Member(
+        id=row.id,
+        group_id=row.group_id,
+        name=row.name,
+        mobile=row.mobile,
+        user_id=row.user_id,
+        created_at=row.created_at,
+    )
+
+
+def _robot(row: Any) -> Robot:
+    return Robot(
+        id=row.id,
+        group_id=row.group_id,
+        name=row.name,
+        kind=RobotKind(row.kind),
+        access_token=row.access_token,
+        secret=row.secret,
+        keywords=tuple(row.keywords or ()),
+        ip_allow=tuple(row.ip_allow or ()),
+        enabled=bool(row.enabled),
+        rate_limit=RateLimit(row.rate_limit, row.rate_window, row.rate_block),
+        overflow=Overflow(row.overflow),
+        avatar_url=row.avatar_url,
+        settings=dict(row.settings or {}),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _message(row: Any) -> StoredMessage:
+    return StoredMessage(
+        id=row.id,
+        group_id=row.group_id,
+        robot_id=row.robot_id,
+        sender_type=SenderType(row.sender_type),
+        sender_user_id=row.sender_user_id,
+        sender_name=row.sender_name,
+        msgtype=row.msgtype,
+        payload=orjson.loads(row.payload),
+        content=orjson.loads(row.content),
+        mentions=orjson.loads(row.mentions),
+        at_all=bool(row.at_all),
+        unresolved=orjson.loads(row.unresolved),
+        msg_uuid=row.msg_uuid,
+        created_at=row.created_at,
+    )
+
+
+def _refusal(row: Any) -> Refusal:
+    return Refusal(
+        id=row.id,
+        robot_id=row.robot_id,
+        errcode=row.errcode,
+        errmsg=row.errmsg,
+        reason=row.reason,
+        ip=row.ip,
+        created_at=row.created_at,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Group-commit batch handlers
+
+
+def _insert_for(conn: AsyncConnection) -> Any:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+async def _claim_uuid(conn: AsyncConnection, robot_id: int, uuid: str, now: int, until: int) -> bool:
+    """Remember ``uuid`` for the robot; False if it was already remembered and not expired."""
+    insert = _insert_for(conn)
+    stmt = insert(message_uuids).values(robot_id=robot_id, msg_uuid=uuid, expires_at=until)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[message_uuids.c.robot_id, message_uuids.c.msg_uuid],
+        set_={"expires_at": stmt.excluded.expires_at},
+        where=message_uuids.c.expires_at < now,
+    ).returning(message_uuids.c.robot_id)
+    return (await conn.execute(stmt)).first() is not None
+
+
+_INSERT_MESSAGES = messages.insert().returning(messages.c.id, sort_by_parameter_order=True)
+_ADD_ACCEPTED = (
+    sa.update(robot_stats)
+    .where(robot_stats.c.robot_id == sa.bindparam("rid"))
+    .values(accepted=robot_stats.c.accepted + sa.bindparam("n"))
+)
+_ADD_REFUSED = (
+    sa.update(robot_stats)
+    .where(robot_stats.c.robot_id == sa.bindparam("rid"))
+    .values(refused=robot_stats.c.refused + sa.bindparam("n"))
+)
+
+
+def message_row(m: NewMessage) -> dict[str, Any]:
+    return {
+        "group_id": m.group_id,
+        "robot_id": m.robot_id,
+        "sender_type": str(m.sender_type),
+        "sender_user_id": m.sender_user_id,
+        "sender_name": m.sender_name,
+        "msgtype": m.msgtype,
+        "payload": m.payload,
+        "content": _dumps(m.content),
+        "mentions": _dumps([x.to_json() for x in m.mentions]) if m.mentions else "[]",
+        "at_all": m.at_all,
+        "unresolved": _dumps(m.unresolved) if m.unresolved else "[]",
+        "msg_uuid": m.msg_uuid,
+        "created_at": m.created_at,
+    }
+
+
+async def write_messages(conn: AsyncConnection, items: Sequence[NewMessage]) -> list[StoreResult]:
+    results: list[StoreResult | None] = [None] * len(items)
+    fresh: list[int] = []
+    for i, m in enumerate(items):
+        if m.msg_uuid and m.robot_id is not None and m.dedup_until is not None:
+            if not await _claim_uuid(conn, m.robot_id, m.msg_uuid, m.created_at, m.dedup_until):
+                results[i] = StoreResult(None, duplicate=True)
+                continue
+        fresh.append(i)
+    if fresh:
+        rows = [message_row(items[i]) for i in fresh]
+        ids = (await conn.execute(_INSERT_MESSAGES, rows)).scalars().all()
+        for i, message_id in zip(fresh, ids, strict=True):
+            results[i] = StoreResult(message_id)
+        counts = Counter(items[i].robot_id for i in fresh if items[i].robot_id is not None)
+        if counts:
+            await conn.execute(_ADD_ACCEPTED, [{"rid": r, "n": n} for r, n in counts.items()])
+    return [r if r is not None else StoreResult(None) for r in results]
+
+
+async def write_refusals(conn: AsyncConnection, items: Sequence[RefusalWrite]) -> list[None]:
+    await conn.execute(
+        refusals.insert(),
+        [
+            {
+                "robot_id": r.robot_id,
+                "errcode": r.errcode,
+                "errmsg": r.errmsg,
+                "reason": r.reason,
+                "ip": r.ip,
+                "created_at": r.created_at,
+            }
+            for r in items
+        ],
+    )
+    counts = Counter(r.robot_id for r in items)
+    await conn.execute(_ADD_REFUSED, [{"rid": r, "n": n} for r, n in counts.items()])
+    return [None] * len(items)
+
+
+def write_handlers() -> dict[type, Any]:
+    """The writer's batch handlers for the record types this module stores."""
+    return {NewMessage: write_messages, RefusalWrite: write_refusals}
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+class Repository:
+    """Management reads and writes, each in its own short transaction."""
+
+    def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    # -- meta ----------------------------------------------------------------------------------
+
+    async def _bump(self, conn: AsyncConnection) -> None:
+        insert = _insert_for(conn)
+        stmt = insert(meta).values(key=CONFIG_VERSION, value=1)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[meta.c.key], set_={"value": meta.c.value + 1}
+        )
+        await conn.execute(stmt)
+
+    async def config_version(self) -> int:
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(sa.select(meta.c.value).where(meta.c.key == CONFIG_VERSION))
+        return int(value or 0)
+
+    # -- admin tokens --------------------------------------------------------------------------
+
+    async def create_admin_token(self, label: str = "") -> str:
+        """Create an admin API token; only its hash is kept, so this is the one chance to see it."""
+        token = "gong_" + secrets.token_urlsafe(32)
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                admin_tokens.insert().values(
+                    token_hash=hash_token(token), label=label, created_at=self.clock.now_ms()
+                )
+            )
+        return token
+
+    async def admin_token_count(self) -> int:
+        async with self.engine.connect() as conn:
+            return int(await conn.scalar(sa.select(sa.func.count()).select_from(admin_tokens)) or 0)
+
+    async def admin_token_hashes(self) -> list[str]:
+        async with self.engine.connect() as conn:
+            return list((await conn.execute(sa.select(admin_tokens.c.token_hash))).scalars())
+
+    async def revoke_admin_tokens(self) -> int:
+        async with self.engine.begin() as conn:
+            return (await conn.execute(sa.delete(admin_tokens))).rowcount
+
+    # -- groups --------------------------------------------------------------------------------
+
+    async def create_group(self, name: str) -> Group:
+        name = _required(name, "group name")
+        async with self.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    groups.insert()
+                    .values(name=name, dissolved=False, created_at=self.clock.now_ms())
+                    .returning(*groups.c)
+                )
+            ).one()
+            await self._bump(conn)
+        return _group(row)
+
+    async def get_group(self, group_id: int) -> Group:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(groups).where(groups.c.id == group_id))).first()
+        if row is None:
+            raise NotFound(f"group {group_id} does not exist")
+        return _group(row)
+
+    async def list_groups(self) -> list[Group]:
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(sa.select(groups).order_by(groups.c.id))).all()
+        return [_group(r) for r in rows]
+
+    async def update_group(
+        self, group_id: int, *, name: str | None = None, dissolved: bool | None = None
+    ) -> Group:
+        values: dict[str, Any] = {}
+        if name is not None:
+            values["name"] = _required(name, "group name")
+        if dissolved is not None:
+            values["dissolved"] = dissolved
+        async with self.engine.begin() as conn:
+            if values:
+                await conn.execute(sa.update(groups).where(groups.c.id == group_id).values(values))
+                await self._bump(conn)
+            row = (await conn.execute(sa.select(groups).where(groups.c.id == group_id))).first()
+        if row is None:
+            raise NotFound(f"group {group_id} does not exist")
+        return _group(row)
+
+    # -- members -------------------------------------------------------------------------------
+
+    async def add_member(
+        self, group_id: int, *, name: str, mobile: str | None, user_id: str | None = None
+    ) -> Member:
+        name = _required(name, "member name")
+        mobile = (mobile or "").strip() or None
+        user_id = (user_id or "").strip() or None
+        if mobile is None and user_id is None:
+            raise Invalid("a member needs a mobile or a userId")
+        await self.get_group(group_id)
+        try:
+            async with self.engine.begin() as conn:
+                row = (
+                    await conn.execute(
+                        members.insert()
+                        .values(
+                            group_id=group_id,
+                            name=name,
+                            mobile=mobile,
+                            user_id=user_id,
+                            created_at=self.clock.now_ms(),
+                        )
+                        .returning(*members.c)
+                    )
+                ).one()
+                await self._bump(conn)
+        except IntegrityError:
+            raise Conflict(
+                f"group {group_id} already has a member with mobile {mobile} or userId {user_id}"
+            ) from None
+        return _member(row)
+
+    async def list_members(self, group_id: int) -> list[Member]:
+        await self.get_group(group_id)
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(members).where(members.c.group_id == group_id).order_by(members.c.id)
+                )
+            ).all()
+        return [_member(r) for r in rows]
+
+    async def get_member(self, member_id: int) -> Member:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(members).where(members.c.id == member_id))).first()
+        if row is None:
+            raise NotFound(f"member {member_id} does not exist")
+        return _member(row)
+
+    async def find_member(self, group_id: int, *, mobile: str) -> Member | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(members).where(
+                        members.c.group_id == group_id, members.c.mobile == mobile
+                    )
+                )
+            ).first()
+        return None if row is None else _member(row)
+
+    async def remove_member(self, member_id: int) -> None:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(sa.delete(members).where(members.c.id == member_id))
+            if result.rowcount == 0:
+                raise NotFound(f"member {member_id} does not exist")
+            await self._bump(conn)
+
+    # -- robots --------------------------------------------------------------------------------
+
+    async def create_robot(
+        self,
+        group_id: int,
+        *,
+        name: str,
+        kind: RobotKind = RobotKind.CUSTOM,
+        keywords: Sequence[str] = (),
+        signing: bool = False,
+        ip_allow: Sequence[str] = (),
+        rate_limit: RateLimit = DEFAULT_RATE_LIMIT,
+        overflow: Overflow = Overflow.REJECT,
+        avatar_url: str = "",
+        settings: dict[str, Any] | None = None,
+        enabled: bool = True,
+    ) -> Robot:
+        name = _required(name, "robot name")
+        clean_keywords, clean_ips = check_settings(
+            kind=kind, keywords=keywords, signing=signing, ip_allow=ip_allow, rate_limit=rate_limit
+        )
+        group = await self.get_group(group_id)
+        if group.dissolved:
+            raise Invalid(f"group {group_id} is dissolved")
+        now = self.clock.now_ms()
+        async with self.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    robots.insert()
+                    .values(
+                        group_id=group_id,
+                        name=name,
+                        kind=str(kind),
+                        access_token=generate_token(),
+                        secret=generate_secret() if signing else None,
+                        keywords=list(clean_keywords),
+                        ip_allow=list(clean_ips),
+                        enabled=enabled,
+                        rate_limit=rate_limit.limit,
+                        rate_window=rate_limit.window_s,
+                        rate_block=rate_limit.block_s,
+                        overflow=str(overflow),
+                        avatar_url=avatar_url,
+                        settings=settings or {},
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    .returning(*robots.c)
+                )
+            ).one()
+            await conn.execute(robot_stats.insert().values(robot_id=row.id, accepted=0, refused=0))
+            await self._bump(conn)
+        return _robot(row)
+
+    async def get_robot(self, robot_id: int) -> Robot:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(robots).where(robots.c.id == robot_id))).first()
+        if row is None:
+            raise NotFound(f"robot {robot_id} does not exist")
+        return _robot(row)
+
+    async def list_robots(self, group_id: int | None = None) -> list[Robot]:
+        query = sa.select(robots).order_by(robots.c.id)
+        if group_id is not None:
+            query = query.where(robots.c.group_id == group_id)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_robot(r) for r in rows]
+
+    async def update_robot(
+        self,
+        robot_id: int,
+        *,
+        name: str | None = None,
+        keywords: Sequence[str] | None = None,
+        signing: bool | None = None,
+        ip_allow: Sequence[str] | None = None,
+        rate_limit: RateLimit | None = None,
+        overflow: Overflow | None = None,
+        avatar_url: str | None = None,
+        enabled: bool | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> Robot:
+        """Change some settings; the result must still satisfy every rule."""
+        current = await self.get_robot(robot_id)
+        new_keywords = current.keywords if keywords is None else tuple(keywords)
+        new_signing = (current.secret is not None) if signing is None else signing
+        new_ips = current.ip_allow if ip_allow is None else tuple(ip_allow)
+        new_limit = current.rate_limit if rate_limit is None else rate_limit
+        clean_keywords, clean_ips = check_settings(
+            kind=current.kind,
+            keywords=new_keywords,
+            signing=new_signing,
+            ip_allow=new_ips,
+            rate_limit=new_limit,
+        )
+        values: dict[str, Any] = {
+            "keywords": list(clean_keywords),
+            "ip_allow": list(clean_ips),
+            "rate_limit": new_limit.limit,
+            "rate_window": new_limit.window_s,
+            "rate_block": new_limit.block_s,
+            "updated_at": self.clock.now_ms(),
+        }
+        if new_signing and current.secret is None:
+            values["secret"] = generate_secret()
+        elif not new_signing:
+            values["secret"] = None
+        if name is not None:
+            values["name"] = _required(name, "robot name")
+        if overflow is not None:
+            values["overflow"] = str(overflow)
+        if avatar_url is not None:
+            values["avatar_url"] = avatar_url
+        if enabled is not None:
+            values["enabled"] = enabled
+        if settings is not None:
+            values["settings"] = settings
+        return await self._update_robot(robot_id, values)
+
+    async def _update_robot(self, robot_id: int, values: dict[str, Any]) -> Robot:
+        async with self.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    sa.update(robots)
+                    .where(robots.c.id == robot_id)
+                    .values(values)
+                    .returning(*robots.c)
+                )
+            ).first()
+            if row is None:
+                raise NotFound(f"robot {robot_id} does not exist")
+            await self._bump(conn)
+        return _robot(row)
+
+    async def rotate_token(self, robot_id: int) -> Robot:
+        return await self._update_robot(
+            robot_id, {"access_token": generate_token(), "updated_at": self.clock.now_ms()}
+        )
+
+    async def rotate_secret(self, robot_id: int) -> Robot:
+        return await self._update_robot(
+            robot_id, {"secret": generate_secret(), "updated_at": self.clock.now_ms()}
+        )
+
+    async def set_enabled(self, robot_id: int, enabled: bool) -> Robot:
+        return await self._update_robot(
+            robot_id, {"enabled": enabled, "updated_at": self.clock.now_ms()}
+        )
+
+    async def delete_robot(self, robot_id: int) -> None:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(sa.delete(robots).where(robots.c.id == robot_id))
+            if result.rowcount == 0:
+                raise NotFound(f"robot {robot_id} does not exist")
+            await conn.execute(sa.delete(robot_stats).where(robot_stats.c.robot_id == robot_id))
+            await self._bump(conn)
+
+    async def robot_stats(self, robot_id: int) -> dict[str, int]:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(sa.select(robot_stats).where(robot_stats.c.robot_id == robot_id))
+            ).first()
+        return {"accepted": row.accepted if row else 0, "refused": row.refused if row else 0}
+
+    async def robot_view(self, access_token: str) -> RobotView | None:
+        """Everything the send path needs about the robot with this token, or None."""
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(sa.select(robots).where(robots.c.access_token == access_token))
+            ).first()
+            if row is None or not hmac.compare_digest(row.access_token, access_token):
+                return None
+            robot = _robot(row)
+            group_row = (
+                await conn.execute(sa.select(groups).where(groups.c.id == robot.group_id))
+            ).one()
+            member_rows = (
+                await conn.execute(sa.select(members).where(members.c.group_id == robot.group_id))
+            ).all()
+        group_members = [_member(r) for r in member_rows]
+        return RobotView(
+            robot=robot,
+            group=_group(group_row),
+            security=robot.security,
+            members_by_mobile={m.mobile: m for m in group_members if m.mobile},
+            members_by_user_id={m.user_id: m for m in group_members if m.user_id},
+        )
+
+    # -- messages ------------------------------------------------------------------------------
+
+    async def list_messages(
+        self,
+        group_id: int,
+        *,
+        before: int | None = None,
+        after: int | None = None,
+        limit: int = 50,
+    ) -> list[StoredMessage]:
+        """Messages of a group: newest first below ``before``, or oldest first above ``after``."""
+        query = sa.select(messages).where(messages.c.group_id == group_id)
+        if after is not None:
+            query = query.where(messages.c.id > after).order_by(messages.c.id.asc())
+        else:
+            if before is not None:
+                query = query.where(messages.c.id < before)
+            query = query.order_by(messages.c.id.desc())
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query.limit(limit))).all()
+        return [_message(r) for r in rows]
+
+    async def get_message(self, message_id: int) -> StoredMessage:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(sa.select(messages).where(messages.c.id == message_id))
+            ).first()
+        if row is None:
+            raise NotFound(f"message {message_id} does not exist")
+        return _message(row)
+
+    async def count_messages(self, group_id: int | None = None) -> int:
+        query = sa.select(sa.func.count()).select_from(messages)
+        if group_id is not None:
+            query = query.where(messages.c.group_id == group_id)
+        async with self.engine.connect() as conn:
+            return int(await conn.scalar(query) or 0)
+
+    # -- refusals ------------------------------------------------------------------------------
+
+    async def list_refusals(self, robot_id: int, limit: int = 50) -> list[Refusal]:
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(refusals)
+                    .where(refusals.c.robot_id == robot_id)
+                    .order_by(refusals.c.id.desc())
+                    .limit(limit)
+                )
+            ).all()
+        return [_refusal(r) for r in rows]
+
+    # -- housekeeping --------------------------------------------------------------------------
+
+    async def prune(self, *, keep_refusals: int, now_ms: int) -> None:
+        """Drop refusals beyond the newest ``keep_refusals`` per robot, and expired msgUuids."""
+        newer = sa.alias(refusals, "newer")
+        cutoff = (
+            sa.select(newer.c.id)
+            .where(newer.c.robot_id == refusals.c.robot_id)
+            .order_by(newer.c.id.desc())
+            .limit(1)
+            .offset(keep_refusals - 1)
+            .scalar_subquery()
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(sa.delete(refusals).where(refusals.c.id < cutoff))
+            await conn.execute(sa.delete(message_uuids).where(message_uuids.c.expires_at < now_ms))
+
+
+def _required(value: str, what: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise Invalid(f"{what} cannot be empty")
+    if len(value) > 200:
+        raise Invalid(f"{what} is longer than 200 characters")
+    return value

@@ -1,0 +1,153 @@
+"""The database schema, shared by SQLite and PostgreSQL. Times are milliseconds since the epoch.
+
+Migrations in ``gong/storage/migrations`` create and evolve exactly these tables; a test checks
+that a migrated database matches this metadata.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+__all__ = [
+    "admin_tokens",
+    "groups",
+    "members",
+    "message_uuids",
+    "messages",
+    "meta",
+    "metadata",
+    "refusals",
+    "robot_stats",
+    "robots",
+]
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+meta = sa.Table(
+    "meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+admin_tokens = sa.Table(
+    "admin_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("label", sa.String(100), nullable=False, server_default=""),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+groups = sa.Table(
+    "groups",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("dissolved", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+members = sa.Table(
+    "members",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "group_id", sa.Integer, sa.ForeignKey("groups.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("mobile", sa.String(32), nullable=True),
+    sa.Column("user_id", sa.String(100), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("group_id", "mobile", name="uq_members_group_mobile"),
+    sa.UniqueConstraint("group_id", "user_id", name="uq_members_group_user_id"),
+)
+
+robots = sa.Table(
+    "robots",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "group_id", sa.Integer, sa.ForeignKey("groups.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False, server_default="custom"),
+    sa.Column("access_token", sa.String(64), nullable=False, unique=True),
+    sa.Column("secret", sa.String(80), nullable=True),
+    sa.Column("keywords", sa.JSON, nullable=False),
+    sa.Column("ip_allow", sa.JSON, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("rate_limit", sa.Integer, nullable=False, server_default="20"),
+    sa.Column("rate_window", sa.Integer, nullable=False, server_default="60"),
+    sa.Column("rate_block", sa.Integer, nullable=False, server_default="600"),
+    sa.Column("overflow", sa.String(16), nullable=False, server_default="reject"),
+    sa.Column("avatar_url", sa.String(1000), nullable=False, server_default=""),
+    sa.Column("settings", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+robot_stats = sa.Table(
+    "robot_stats",
+    metadata,
+    sa.Column(
+        "robot_id", sa.Integer, sa.ForeignKey("robots.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("accepted", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("refused", sa.BigInteger, nullable=False, server_default="0"),
+)
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "group_id", sa.Integer, sa.ForeignKey("groups.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("robot_id", sa.Integer, nullable=True),
+    sa.Column("sender_type", sa.String(16), nullable=False),
+    sa.Column("sender_user_id", sa.Integer, nullable=True),
+    sa.Column("sender_name", sa.String(200), nullable=False),
+    sa.Column("msgtype", sa.String(32), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("mentions", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("at_all", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("unresolved", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("msg_uuid", sa.String(200), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_messages_group_id_id", "group_id", "id"),
+    sa.Index("ix_messages_robot_id_id", "robot_id", "id"),
+)
+
+message_uuids = sa.Table(
+    "message_uuids",
+    metadata,
+    sa.Column("robot_id", sa.Integer, primary_key=True),
+    sa.Column("msg_uuid", sa.String(200), primary_key=True),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_message_uuids_expires_at", "expires_at"),
+)
+
+refusals = sa.Table(
+    "refusals",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("robot_id", sa.Integer, nullable=False),
+    sa.Column("errcode", sa.Integer, nullable=False),
+    sa.Column("errmsg", sa.Text, nullable=False),
+    sa.Column("reason", sa.String(64), nullable=False),
+    sa.Column("ip", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_refusals_robot_id_id", "robot_id", "id"),
+)

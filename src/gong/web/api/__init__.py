@@ -1,0 +1,1 @@
+"""The management REST API (FastAPI, OpenAPI at ``/openapi.json``), bearer admin token."""

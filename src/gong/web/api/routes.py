@@ -1,0 +1,227 @@
+"""Routes of the management API: groups, members, robots, messages, refused calls."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from gong.web.api.deps import Admin, RuntimeDep
+from gong.web.api.schemas import (
+    ErrorBody,
+    GroupIn,
+    GroupOut,
+    GroupPatch,
+    MemberIn,
+    MemberOut,
+    MessageOut,
+    MessagePage,
+    RefusalOut,
+    RobotIn,
+    RobotOut,
+    RobotPatch,
+    robot_out,
+)
+
+__all__ = ["router"]
+
+_errors: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorBody, "description": "No valid admin token"},
+    404: {"model": ErrorBody, "description": "No such record"},
+    409: {"model": ErrorBody, "description": "Conflicts with existing data"},
+    422: {"model": ErrorBody, "description": "Invalid values"},
+}
+
+router = APIRouter(prefix="/api", dependencies=[Admin], responses=_errors)
+
+
+# -- groups --------------------------------------------------------------------------------------
+
+
+@router.get("/groups", tags=["groups"])
+async def list_groups(runtime: RuntimeDep) -> list[GroupOut]:
+    return [GroupOut.of(g) for g in await runtime.repository.list_groups()]
+
+
+@router.post("/groups", tags=["groups"], status_code=status.HTTP_201_CREATED)
+async def create_group(body: GroupIn, runtime: RuntimeDep) -> GroupOut:
+    group = await runtime.repository.create_group(body.name)
+    runtime.changed()
+    return GroupOut.of(group)
+
+
+@router.get("/groups/{group_id}", tags=["groups"])
+async def get_group(group_id: int, runtime: RuntimeDep) -> GroupOut:
+    return GroupOut.of(await runtime.repository.get_group(group_id))
+
+
+@router.patch("/groups/{group_id}", tags=["groups"])
+async def update_group(group_id: int, body: GroupPatch, runtime: RuntimeDep) -> GroupOut:
+    group = await runtime.repository.update_group(
+        group_id, name=body.name, dissolved=body.dissolved
+    )
+    runtime.changed()
+    return GroupOut.of(group)
+
+
+# -- members -------------------------------------------------------------------------------------
+
+
+@router.get("/groups/{group_id}/members", tags=["members"])
+async def list_members(group_id: int, runtime: RuntimeDep) -> list[MemberOut]:
+    return [MemberOut.of(m) for m in await runtime.repository.list_members(group_id)]
+
+
+@router.post("/groups/{group_id}/members", tags=["members"], status_code=status.HTTP_201_CREATED)
+async def add_member(group_id: int, body: MemberIn, runtime: RuntimeDep) -> MemberOut:
+    member = await runtime.repository.add_member(
+        group_id, name=body.name, mobile=body.mobile, user_id=body.userId
+    )
+    runtime.changed()
+    return MemberOut.of(member)
+
+
+@router.delete(
+    "/members/{member_id}", tags=["members"], status_code=status.HTTP_204_NO_CONTENT
+)
+async def remove_member(member_id: int, runtime: RuntimeDep) -> Response:
+    await runtime.repository.remove_member(member_id)
+    runtime.changed()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# -- robots --------------------------------------------------------------------------------------
+
+
+@router.get("/robots", tags=["robots"])
+async def list_robots(runtime: RuntimeDep, group_id: int | None = None) -> list[RobotOut]:
+    robots = await runtime.repository.list_robots(group_id)
+    return [robot_out(r, runtime.settings) for r in robots]
+
+
+@router.get("/groups/{group_id}/robots", tags=["robots"])
+async def list_group_robots(group_id: int, runtime: RuntimeDep) -> list[RobotOut]:
+    await runtime.repository.get_group(group_id)
+    robots = await runtime.repository.list_robots(group_id)
+    return [robot_out(r, runtime.settings) for r in robots]
+
+
+@router.post("/groups/{group_id}/robots", tags=["robots"], status_code=status.HTTP_201_CREATED)
+async def create_robot(group_id: int, body: RobotIn, runtime: RuntimeDep) -> RobotOut:
+    """Create a robot; the answer carries its `webhook`, `access_token` and `secret`."""
+    robot = await runtime.repository.create_robot(
+        group_id,
+        name=body.name,
+        kind=body.kind,
+        keywords=body.keywords,
+        signing=body.signing,
+        ip_allow=body.ip_allow,
+        rate_limit=body.rate_limit.to_domain(),
+        overflow=body.overflow,
+        avatar_url=body.avatar_url,
+        enabled=body.enabled,
+    )
+    runtime.changed()
+    return robot_out(robot, runtime.settings)
+
+
+@router.get("/robots/{robot_id}", tags=["robots"])
+async def get_robot(robot_id: int, runtime: RuntimeDep) -> RobotOut:
+    robot = await runtime.repository.get_robot(robot_id)
+    stats = await runtime.repository.robot_stats(robot_id)
+    return robot_out(robot, runtime.settings, stats)
+
+
+@router.patch("/robots/{robot_id}", tags=["robots"])
+async def update_robot(robot_id: int, body: RobotPatch, runtime: RuntimeDep) -> RobotOut:
+    """Change security, rate-limit and other settings; unset fields keep their value."""
+    robot = await runtime.repository.update_robot(
+        robot_id,
+        name=body.name,
+        keywords=body.keywords,
+        signing=body.signing,
+        ip_allow=body.ip_allow,
+        rate_limit=body.rate_limit.to_domain() if body.rate_limit else None,
+        overflow=body.overflow,
+        avatar_url=body.avatar_url,
+        enabled=body.enabled,
+    )
+    runtime.changed()
+    if body.rate_limit is not None:
+        await runtime.limiter.reset(f"robot:{robot_id}")
+    return robot_out(robot, runtime.settings)
+
+
+@router.delete("/robots/{robot_id}", tags=["robots"], status_code=status.HTTP_204_NO_CONTENT)
+async def delete_robot(robot_id: int, runtime: RuntimeDep) -> Response:
+    await runtime.repository.delete_robot(robot_id)
+    runtime.changed()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/robots/{robot_id}/token", tags=["robots"])
+async def regenerate_token(robot_id: int, runtime: RuntimeDep) -> RobotOut:
+    """A new `access_token`; the old webhook URL stops working at once."""
+    robot = await runtime.repository.rotate_token(robot_id)
+    runtime.changed()
+    return robot_out(robot, runtime.settings)
+
+
+@router.post("/robots/{robot_id}/secret", tags=["robots"])
+async def regenerate_secret(robot_id: int, runtime: RuntimeDep) -> RobotOut:
+    """A new signing secret (turns signing on if it was off)."""
+    robot = await runtime.repository.rotate_secret(robot_id)
+    runtime.changed()
+    return robot_out(robot, runtime.settings)
+
+
+@router.post("/robots/{robot_id}/enable", tags=["robots"])
+async def enable_robot(robot_id: int, runtime: RuntimeDep) -> RobotOut:
+    robot = await runtime.repository.set_enabled(robot_id, True)
+    runtime.changed()
+    return robot_out(robot, runtime.settings)
+
+
+@router.post("/robots/{robot_id}/disable", tags=["robots"])
+async def disable_robot(robot_id: int, runtime: RuntimeDep) -> RobotOut:
+    robot = await runtime.repository.set_enabled(robot_id, False)
+    runtime.changed()
+    return robot_out(robot, runtime.settings)
+
+
+@router.get("/robots/{robot_id}/refusals", tags=["robots"])
+async def list_refusals(
+    robot_id: int,
+    runtime: RuntimeDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[RefusalOut]:
+    """The robot's most recent refused calls, newest first, with errcode, errmsg and caller IP."""
+    await runtime.repository.get_robot(robot_id)
+    refusals = await runtime.repository.list_refusals(robot_id, limit)
+    return [RefusalOut.of(r) for r in refusals]
+
+
+# -- messages ------------------------------------------------------------------------------------
+
+
+@router.get("/groups/{group_id}/messages", tags=["messages"])
+async def list_messages(
+    group_id: int,
+    runtime: RuntimeDep,
+    before: Annotated[int | None, Query(ge=1, description="Only messages older than this id")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> MessagePage:
+    """A page of the group's messages, newest first; follow `next_before` for older ones."""
+    await runtime.repository.get_group(group_id)
+    page = await runtime.repository.list_messages(group_id, before=before, limit=limit + 1)
+    more = len(page) > limit
+    page = page[:limit]
+    return MessagePage(
+        messages=[MessageOut.of(m) for m in page],
+        next_before=page[-1].id if more and page else None,
+    )
+
+
+@router.get("/messages/{message_id}", tags=["messages"])
+async def get_message(message_id: int, runtime: RuntimeDep) -> MessageOut:
+    return MessageOut.of(await runtime.repository.get_message(message_id))

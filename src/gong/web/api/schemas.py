@@ -1,0 +1,222 @@
+"""Request and response bodies of the management API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gong.config import Settings
+from gong.domain.models import (
+    Group,
+    Member,
+    Overflow,
+    RateLimit,
+    Refusal,
+    Robot,
+    RobotKind,
+    StoredMessage,
+)
+
+__all__ = [
+    "ErrorBody",
+    "GroupIn",
+    "GroupOut",
+    "GroupPatch",
+    "MemberIn",
+    "MemberOut",
+    "MessageOut",
+    "MessagePage",
+    "RateLimitIn",
+    "RefusalOut",
+    "RobotIn",
+    "RobotOut",
+    "RobotPatch",
+    "robot_out",
+]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class GroupIn(_In):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class GroupPatch(_In):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    dissolved: bool | None = None
+
+
+class GroupOut(BaseModel):
+    id: int
+    name: str
+    dissolved: bool
+    created_at: int
+
+    @classmethod
+    def of(cls, group: Group) -> GroupOut:
+        return cls(
+            id=group.id, name=group.name, dissolved=group.dissolved, created_at=group.created_at
+        )
+
+
+class MemberIn(_In):
+    name: str = Field(min_length=1, max_length=200)
+    mobile: str | None = Field(default=None, max_length=32)
+    userId: str | None = Field(default=None, max_length=100)
+
+
+class MemberOut(BaseModel):
+    id: int
+    group_id: int
+    name: str
+    mobile: str | None
+    userId: str | None
+    created_at: int
+
+    @classmethod
+    def of(cls, member: Member) -> MemberOut:
+        return cls(
+            id=member.id,
+            group_id=member.group_id,
+            name=member.name,
+            mobile=member.mobile,
+            userId=member.user_id,
+            created_at=member.created_at,
+        )
+
+
+class RateLimitIn(_In):
+    limit: int = Field(default=20, ge=0, description="Messages per window; 0 = unlimited.")
+    window_s: int = Field(default=60, ge=0, description="Window length in seconds.")
+    block_s: int = Field(default=600, ge=0, description="Block after the limit, in seconds.")
+
+    def to_domain(self) -> RateLimit:
+        return RateLimit(self.limit, self.window_s, self.block_s)
+
+
+class RobotIn(_In):
+    name: str = Field(min_length=1, max_length=200)
+    kind: RobotKind = RobotKind.CUSTOM
+    keywords: list[str] = Field(default_factory=list, max_length=10)
+    signing: bool = False
+    ip_allow: list[str] = Field(default_factory=list, max_length=100)
+    rate_limit: RateLimitIn = Field(default_factory=RateLimitIn)
+    overflow: Overflow = Overflow.REJECT
+    avatar_url: str = Field(default="", max_length=1000)
+    enabled: bool = True
+
+
+class RobotPatch(_In):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    keywords: list[str] | None = Field(default=None, max_length=10)
+    signing: bool | None = None
+    ip_allow: list[str] | None = Field(default=None, max_length=100)
+    rate_limit: RateLimitIn | None = None
+    overflow: Overflow | None = None
+    avatar_url: str | None = Field(default=None, max_length=1000)
+    enabled: bool | None = None
+
+
+class RateLimitOut(BaseModel):
+    limit: int
+    window_s: int
+    block_s: int
+
+
+class RobotOut(BaseModel):
+    id: int
+    group_id: int
+    name: str
+    kind: RobotKind
+    enabled: bool
+    webhook: str
+    access_token: str
+    secret: str | None
+    keywords: list[str]
+    ip_allow: list[str]
+    rate_limit: RateLimitOut
+    overflow: Overflow
+    avatar_url: str
+    settings: dict[str, Any]
+    created_at: int
+    updated_at: int
+    stats: dict[str, int] | None = None
+
+
+def robot_out(robot: Robot, settings: Settings, stats: dict[str, int] | None = None) -> RobotOut:
+    return RobotOut(
+        id=robot.id,
+        group_id=robot.group_id,
+        name=robot.name,
+        kind=robot.kind,
+        enabled=robot.enabled,
+        webhook=settings.webhook_url(robot.access_token),
+        access_token=robot.access_token,
+        secret=robot.secret,
+        keywords=list(robot.keywords),
+        ip_allow=list(robot.ip_allow),
+        rate_limit=RateLimitOut(
+            limit=robot.rate_limit.limit,
+            window_s=robot.rate_limit.window_s,
+            block_s=robot.rate_limit.block_s,
+        ),
+        overflow=robot.overflow,
+        avatar_url=robot.avatar_url,
+        settings=robot.settings,
+        created_at=robot.created_at,
+        updated_at=robot.updated_at,
+        stats=stats,
+    )
+
+
+class MessageOut(BaseModel):
+    id: int
+    group_id: int
+    robot_id: int | None
+    sender: dict[str, Any]
+    msgtype: str
+    payload: dict[str, Any]
+    content: dict[str, Any]
+    mentions: list[dict[str, Any]]
+    at_all: bool
+    unresolved: list[str]
+    msgUuid: str | None
+    created_at: int
+
+    @classmethod
+    def of(cls, message: StoredMessage) -> MessageOut:
+        return cls.model_validate(message.to_json())
+
+
+class MessagePage(BaseModel):
+    messages: list[MessageOut]
+    next_before: int | None = Field(
+        description="Pass as `before` for the next (older) page; null on the last page."
+    )
+
+
+class RefusalOut(BaseModel):
+    id: int
+    robot_id: int
+    errcode: int
+    errmsg: str
+    reason: str
+    ip: str
+    created_at: int
+
+    @classmethod
+    def of(cls, refusal: Refusal) -> RefusalOut:
+        return cls.model_validate(refusal.to_json())

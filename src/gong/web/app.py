@@ -1,0 +1,163 @@
+"""The Gong ASGI application: ``/robot/send`` on a lean handler, everything else on FastAPI."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import MutableMapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import gong
+from gong.bootstrap import ensure_admin_token
+from gong.clock import Clock
+from gong.config import Settings
+from gong.domain.errors import GongError
+from gong.domain.ports import Broker, Limiter
+from gong.runtime import Runtime
+from gong.web.api.deps import NotAuthenticated
+from gong.web.api.routes import router as api_router
+from gong.web.robot_api import Receive, RobotSend, Scope, Send
+
+__all__ = ["GongApp", "create_app"]
+
+log = logging.getLogger(__name__)
+
+
+def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"code": code, "message": message}
+    body.update(extra)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def build_api() -> FastAPI:
+    api = FastAPI(
+        title="Gong",
+        version=gong.__version__,
+        summary="Self-hosted group robots, wire-compatible with DingTalk's custom robot.",
+        description=(
+            "Management API. Authenticate with `Authorization: Bearer <admin token>`. "
+            "The robot API (`POST /robot/send?access_token=…`) follows DingTalk's protocol "
+            "and is documented in docs/robot-api.md."
+        ),
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+
+    @api.exception_handler(GongError)
+    async def _gong_error(_request: Request, exc: GongError) -> JSONResponse:
+        return _error(exc.status, exc.code, exc.message)
+
+    @api.exception_handler(NotAuthenticated)
+    async def _unauthenticated(_request: Request, _exc: NotAuthenticated) -> JSONResponse:
+        return _error(401, "unauthorized", "a valid admin token is required (Bearer)")
+
+    @api.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        first = details[0] if details else {"loc": [], "msg": "invalid request"}
+        where = ".".join(str(p) for p in first["loc"])
+        return _error(422, "invalid", f"{where}: {first['msg']}", details=details)
+
+    @api.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error(exc.status_code, code, str(exc.detail))
+
+    @api.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=exc)
+        return _error(500, "internal", "internal error; see the server log")
+
+    @api.get("/healthz", tags=["operations"], include_in_schema=True)
+    async def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    api.include_router(api_router)
+    return api
+
+
+class GongApp:
+    """The ASGI app. Owns the runtime's lifecycle (ASGI lifespan, or ``startup``/``shutdown``)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        limiter: Limiter | None = None,
+        broker: Broker | None = None,
+    ) -> None:
+        self.settings = settings
+        self._overrides: dict[str, Any] = {"clock": clock, "limiter": limiter, "broker": broker}
+        self.api = build_api()
+        self._runtime: Runtime | None = None
+        self._robot_send: RobotSend | None = None
+        #: The admin token created at this start, if one was (shown once, never stored).
+        self.new_admin_token: str | None = None
+
+    @property
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            raise RuntimeError("Gong has not started")
+        return self._runtime
+
+    async def startup(self) -> None:
+        runtime = await Runtime.open(self.settings, **self._overrides)
+        self._runtime = runtime
+        self.api.state.runtime = runtime
+        self._robot_send = RobotSend(runtime)
+        self.new_admin_token = await ensure_admin_token(runtime.repository, self.settings)
+        if self.new_admin_token:
+            print(f"Gong admin token (shown once): {self.new_admin_token}", flush=True)
+
+    async def shutdown(self) -> None:
+        if self._runtime is not None:
+            await self._runtime.close()
+            self._runtime = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http" and scope["path"] == "/robot/send" and self._robot_send is not None:
+            await self._robot_send(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        else:
+            await self.api(scope, receive, send)  # type: ignore[arg-type]
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message: MutableMapping[str, Any] = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    log.exception("startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                try:
+                    await self.shutdown()
+                finally:
+                    await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    limiter: Limiter | None = None,
+    broker: Broker | None = None,
+) -> GongApp:
+    """Build the ASGI app; nothing starts until its lifespan (or ``startup()``) runs."""
+    return GongApp(settings or Settings(), clock=clock, limiter=limiter, broker=broker)

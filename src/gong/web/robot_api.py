@@ -1,0 +1,178 @@
+"""``POST /robot/send?access_token=…``: DingTalk's custom-robot API, served by a lean ASGI handler.
+
+This is the hot path, so it skips the framework: no routing, no dependency injection, no request
+object; it reads the scope, the query string and the body itself and answers with precomputed
+bytes. The checks run in DingTalk's order (see ``gong.protocol.errors``); every refusal of a known
+robot is recorded with its reason. The answer ``{"errcode":0,"errmsg":"ok"}`` is sent only after
+the message is committed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from gong.domain.models import RobotKind, RobotView
+from gong.protocol.errors import Errors, RobotError, render, render_ok
+from gong.protocol.messages import parse_message
+from gong.protocol.security import check
+from gong.runtime import Runtime
+from gong.web.clientip import ClientIP
+
+__all__ = ["MAX_BODY", "RobotSend", "read_body", "send_json"]
+
+log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+#: DingTalk's limit on the request body, in bytes.
+MAX_BODY = 20_000
+
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+_WANTED = frozenset(("access_token", "timestamp", "sign"))
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class ClientGone(Exception):
+    pass
+
+
+async def send_json(send: Send, body: bytes, status: int = 200) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*_JSON_HEADERS, (b"content-length", b"%d" % len(body))],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def read_body(receive: Receive, limit: int, declared: int | None) -> bytes:
+    """The whole request body, refusing (without reading on) once it passes ``limit`` bytes."""
+    if declared is not None and declared > limit:
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def query_params(query_string: bytes) -> dict[str, str]:
+    """``access_token``, ``timestamp`` and ``sign``, decoded once; the last of repeats wins."""
+    found: dict[str, str] = {}
+    if not query_string:
+        return found
+    text = query_string.decode("latin-1")
+    for key, value in parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="replace"):
+        if key in _WANTED:
+            found[key] = value
+    return found
+
+
+def is_json(content_type: bytes | None) -> bool:
+    if not content_type:
+        return False
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return media == b"application/json"
+
+
+class RobotSend:
+    """The ASGI handler of ``/robot/send``."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.directory = runtime.directory
+        self.hub = runtime.hub
+        self.clock = runtime.clock
+        self.dialect = runtime.settings.errmsg_dialect
+        self.client_ip = ClientIP(runtime.settings.trusted_proxies)
+        #: Body readers for integration kinds, keyed by kind (filled in by gong.integrations).
+        self.kinds: dict[RobotKind, Callable[..., Awaitable[bytes]]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            body = await self._handle(scope, receive)
+        except RobotError as error:
+            body = render(error, self.dialect)
+        except ClientGone:
+            return
+        except Exception:
+            log.exception("robot send failed")
+            body = render(RobotError(Errors.SYSTEM_BUSY), self.dialect)
+        await send_json(send, body)
+
+    async def _handle(self, scope: Scope, receive: Receive) -> bytes:
+        if scope["method"] != "POST":
+            raise RobotError(Errors.NOT_POST)
+        params = query_params(scope["query_string"])
+        token = params.get("access_token")
+        if not token:
+            raise RobotError(Errors.TOKEN_MISSING)
+        view = await self.directory.get(token)
+        if view is None:
+            raise RobotError(Errors.TOKEN_UNKNOWN)
+        ip = self.client_ip(scope)
+        try:
+            if not view.robot.enabled:
+                raise RobotError(Errors.ROBOT_DISABLED)
+            if view.group.dissolved:
+                raise RobotError(Errors.GROUP_DISSOLVED)
+            kind = self.kinds.get(view.robot.kind)
+            if kind is not None:
+                return await kind(view, scope, receive, params, ip)
+            return await self._custom(view, scope, receive, params, ip)
+        except RobotError as error:
+            self.hub.refuse(view, error, ip)
+            raise
+
+    async def _custom(
+        self, view: RobotView, scope: Scope, receive: Receive, params: dict[str, str], ip: str
+    ) -> bytes:
+        content_type = declared = None
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                content_type = value
+            elif name == b"content-length":
+                declared = int(value) if value.isdigit() else None
+        try:
+            raw = await read_body(receive, MAX_BODY, declared)
+        except BodyTooLarge:
+            raise RobotError(Errors.TOO_LARGE) from None
+        if not is_json(content_type):
+            raise RobotError(Errors.BAD_CONTENT_TYPE)
+        try:
+            decoded = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise RobotError(Errors.JSON_MISSING) from None
+        message = parse_message(decoded)
+        check(
+            view.security,
+            message,
+            ip=ip,
+            timestamp=params.get("timestamp"),
+            sign=params.get("sign"),
+            now_ms=self.clock.now_ms(),
+        )
+        await self.hub.accept_from_robot(view, message, raw.decode("utf-8"))
+        return render_ok()
