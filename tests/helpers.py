@@ -1,0 +1,134 @@
+"""Test helpers: required services, real server processes, signed URLs."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gong.protocol.signing import signed_query
+
+PG_ADMIN_URL = os.environ.get("GONG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("GONG_TEST_REDIS", "redis://127.0.0.1:6379/0")
+CHROMIUM = os.environ.get("GONG_TEST_CHROMIUM", "/usr/bin/chromium")
+ADMIN_TOKEN = "test-admin-token-0123456789"
+
+
+def services_required() -> bool:
+    return os.environ.get("GONG_REQUIRE_SERVICES") == "1"
+
+
+def need(service: str, available: bool, reason: str) -> None:
+    """Skip when a service is missing, or fail when CI says every service must be there."""
+    if available:
+        return
+    if services_required():
+        pytest.fail(f"{service} is required (GONG_REQUIRE_SERVICES=1) but {reason}")
+    pytest.skip(f"{service} not available: {reason}")
+
+
+def port_open(host: str, port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+        return True
+    return False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def signed_url(base: str, token: str, secret: str | None, now_ms: int) -> str:
+    url = f"{base}/robot/send?access_token={token}"
+    if secret:
+        url += "&" + signed_query(secret, now_ms)
+    return url
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class ServerProcess:
+    """A real ``gong serve`` in a child process, on a free port of 127.0.0.1."""
+
+    env: dict[str, str]
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    workers: int = 1
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        env = {**os.environ, **self.env, "GONG_DATA_DIR": str(self.data_dir),
+               "GONG_PORT": str(self.port), "GONG_HOST": "127.0.0.1",
+               "GONG_ADMIN_TOKEN": ADMIN_TOKEN}
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.data_dir / f"server-{self.port}-{uuid.uuid4().hex[:6]}.log"
+        log = self.log_path.open("wb")
+        args = [sys.executable, "-m", "gong", "serve"]
+        if self.workers > 1:
+            args += ["--workers", str(self.workers)]
+        self.proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gong serve exited early:\n{self.log()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"gong serve did not come up in {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        code = self.proc.returncode
+        self.proc = None
+        return code
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+
+def gong_cli(args: list[str], env: Mapping[str, str], input: str | None = None,
+             check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run the ``gong`` CLI as a user would, in a child process."""
+    gong = shutil.which("gong", path=str(Path(sys.executable).parent)) or "gong"
+    result = subprocess.run([gong, *args], env={**os.environ, **env}, input=input,
+                            capture_output=True, text=True, timeout=120)
+    if check and result.returncode != 0:
+        raise AssertionError(f"gong {' '.join(args)} failed ({result.returncode}):\n"
+                             f"{result.stdout}\n{result.stderr}")
+    return result
