@@ -36,8 +36,9 @@ def _pg_available() -> tuple[bool, str]:
 
 
 async def _pg_exec(url: str, *statements: str) -> None:
-    engine = create_async_engine(url.replace("postgresql://", "postgresql+asyncpg://"),
-                                 isolation_level="AUTOCOMMIT")
+    engine = create_async_engine(
+        url.replace("postgresql://", "postgresql+asyncpg://"), isolation_level="AUTOCOMMIT"
+    )
     try:
         async with engine.connect() as conn:
             for statement in statements:
@@ -63,9 +64,18 @@ async def _pg_reset(url: str) -> None:
     engine = create_async_engine(url.replace("postgresql://", "postgresql+asyncpg://"))
     try:
         async with engine.begin() as conn:
-            tables = (await conn.execute(sa.text(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                "AND tablename <> 'alembic_version'"))).scalars().all()
+            tables = (
+                (
+                    await conn.execute(
+                        sa.text(
+                            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                            "AND tablename <> 'alembic_version'"
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
             if tables:
                 names = ", ".join(f'"{t}"' for t in tables)
                 await conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))

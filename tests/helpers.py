@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,17 +78,23 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> None:
-        env = {**os.environ, **self.env, "GONG_DATA_DIR": str(self.data_dir),
-               "GONG_PORT": str(self.port), "GONG_HOST": "127.0.0.1",
-               "GONG_ADMIN_TOKEN": ADMIN_TOKEN}
+        env = {
+            **os.environ,
+            **self.env,
+            "GONG_DATA_DIR": str(self.data_dir),
+            "GONG_PORT": str(self.port),
+            "GONG_HOST": "127.0.0.1",
+            "GONG_ADMIN_TOKEN": ADMIN_TOKEN,
+        }
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.data_dir / f"server-{self.port}-{uuid.uuid4().hex[:6]}.log"
         log = self.log_path.open("wb")
         args = [sys.executable, "-m", "gong", "serve"]
         if self.workers > 1:
             args += ["--workers", str(self.workers)]
-        self.proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -122,13 +128,21 @@ class ServerProcess:
         self.stop(signal.SIGKILL)
 
 
-def gong_cli(args: list[str], env: Mapping[str, str], input: str | None = None,
-             check: bool = True) -> subprocess.CompletedProcess[str]:
+def gong_cli(
+    args: list[str], env: Mapping[str, str], input: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     """Run the ``gong`` CLI as a user would, in a child process."""
     gong = shutil.which("gong", path=str(Path(sys.executable).parent)) or "gong"
-    result = subprocess.run([gong, *args], env={**os.environ, **env}, input=input,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [gong, *args],
+        env={**os.environ, **env},
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if check and result.returncode != 0:
-        raise AssertionError(f"gong {' '.join(args)} failed ({result.returncode}):\n"
-                             f"{result.stdout}\n{result.stderr}")
+        raise AssertionError(
+            f"gong {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
     return result

@@ -61,6 +61,4 @@ def curl_command(settings: Settings, robot: Robot, clock: Clock, body: str = DEM
     url = settings.webhook_url(robot.access_token)
     if robot.secret:
         url += "&" + signed_query(robot.secret, clock.now_ms())
-    return (
-        f"curl -s {shlex.quote(url)} -H 'Content-Type: application/json' -d {shlex.quote(body)}"
-    )
+    return f"curl -s {shlex.quote(url)} -H 'Content-Type: application/json' -d {shlex.quote(body)}"

@@ -35,7 +35,8 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(
         default=None,
-        description="Redis URL (`redis://host:6379/0`); needed for more than one worker or instance.",
+        description="Redis URL (`redis://host:6379/0`); needed for more than one worker "
+        "or instance.",
     )
     redis_prefix: str = Field(
         default="gong", description="Prefix of every Redis key and channel Gong uses."

@@ -5,7 +5,9 @@ import httpx
 from gong.web.app import GongApp
 
 
-async def test_ok_roundtrip(app: GongApp, client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+async def test_ok_roundtrip(
+    app: GongApp, client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
     group = (await client.post("/api/groups", json={"name": "ops"}, headers=admin_headers)).json()
     robot = (
         await client.post(

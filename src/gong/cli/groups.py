@@ -16,13 +16,23 @@ member_app = typer.Typer(help="Add, list and remove the members of a group.", no
 
 
 def group_json(group: Group) -> dict[str, Any]:
-    return {"id": group.id, "name": group.name, "dissolved": group.dissolved,
-            "created_at": group.created_at}
+    return {
+        "id": group.id,
+        "name": group.name,
+        "dissolved": group.dissolved,
+        "created_at": group.created_at,
+    }
 
 
 def member_json(member: Member) -> dict[str, Any]:
-    return {"id": member.id, "group_id": member.group_id, "name": member.name,
-            "mobile": member.mobile, "userId": member.user_id, "created_at": member.created_at}
+    return {
+        "id": member.id,
+        "group_id": member.group_id,
+        "name": member.name,
+        "mobile": member.mobile,
+        "userId": member.user_id,
+        "created_at": member.created_at,
+    }
 
 
 @group_app.command("create")
@@ -34,8 +44,11 @@ def group_create(name: str, as_json: bool = JsonOpt) -> None:
             return await repo.create_group(name)
 
     group = run(action, as_json=as_json)
-    emit({"id": group.id, "name": group.name}, as_json=as_json,
-         human=lambda: out.print(f"group {group.id} “{group.name}” created"))
+    emit(
+        {"id": group.id, "name": group.name},
+        as_json=as_json,
+        human=lambda: out.print(f"group {group.id} “{group.name}” created"),
+    )
 
 
 @group_app.command("list")
@@ -47,9 +60,13 @@ def group_list(as_json: bool = JsonOpt) -> None:
             return await repo.list_groups()
 
     groups = run(action, as_json=as_json)
-    emit([group_json(g) for g in groups], as_json=as_json,
-         human=lambda: table(["id", "name", "dissolved"],
-                             [(g.id, g.name, g.dissolved) for g in groups]))
+    emit(
+        [group_json(g) for g in groups],
+        as_json=as_json,
+        human=lambda: table(
+            ["id", "name", "dissolved"], [(g.id, g.name, g.dissolved) for g in groups]
+        ),
+    )
 
 
 @group_app.command("dissolve")
@@ -61,16 +78,17 @@ def group_dissolve(group_id: int, as_json: bool = JsonOpt) -> None:
             return await repo.update_group(group_id, dissolved=True)
 
     group = run(action, as_json=as_json)
-    emit(group_json(group), as_json=as_json,
-         human=lambda: out.print(f"group {group.id} dissolved"))
+    emit(group_json(group), as_json=as_json, human=lambda: out.print(f"group {group.id} dissolved"))
 
 
 @member_app.command("add")
 def member_add(
     group_id: int,
     name: str = typer.Option(..., "--name", help="Display name."),
-    mobile: str = typer.Option(None, "--mobile", help="Mobile number, as used in atMobiles."),
-    user_id: str = typer.Option(None, "--user-id", help="userId, as used in atUserIds."),
+    mobile: str | None = typer.Option(
+        None, "--mobile", help="Mobile number, as used in atMobiles."
+    ),
+    user_id: str | None = typer.Option(None, "--user-id", help="userId, as used in atUserIds."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Add a member to a group."""
@@ -80,8 +98,11 @@ def member_add(
             return await repo.add_member(group_id, name=name, mobile=mobile, user_id=user_id)
 
     member = run(action, as_json=as_json)
-    emit(member_json(member), as_json=as_json,
-         human=lambda: out.print(f"member {member.id} “{member.name}” added to group {group_id}"))
+    emit(
+        member_json(member),
+        as_json=as_json,
+        human=lambda: out.print(f"member {member.id} “{member.name}” added to group {group_id}"),
+    )
 
 
 @member_app.command("list")
@@ -93,9 +114,14 @@ def member_list(group_id: int, as_json: bool = JsonOpt) -> None:
             return await repo.list_members(group_id)
 
     members = run(action, as_json=as_json)
-    emit([member_json(m) for m in members], as_json=as_json,
-         human=lambda: table(["id", "name", "mobile", "userId"],
-                             [(m.id, m.name, m.mobile, m.user_id) for m in members]))
+    emit(
+        [member_json(m) for m in members],
+        as_json=as_json,
+        human=lambda: table(
+            ["id", "name", "mobile", "userId"],
+            [(m.id, m.name, m.mobile, m.user_id) for m in members],
+        ),
+    )
 
 
 @member_app.command("remove")
@@ -107,5 +133,8 @@ def member_remove(member_id: int, as_json: bool = JsonOpt) -> None:
             await repo.remove_member(member_id)
 
     run(action, as_json=as_json)
-    emit({"id": member_id, "removed": True}, as_json=as_json,
-         human=lambda: out.print(f"member {member_id} removed"))
+    emit(
+        {"id": member_id, "removed": True},
+        as_json=as_json,
+        human=lambda: out.print(f"member {member_id} removed"),
+    )

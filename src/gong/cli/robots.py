@@ -23,7 +23,9 @@ __all__ = ["messages_command", "refusals_command", "robot_app", "robot_json"]
 robot_app = typer.Typer(help="Create, inspect and secure robots.", no_args_is_help=True)
 
 
-def robot_json(robot: Robot, config: Settings, stats: dict[str, int] | None = None) -> dict[str, Any]:
+def robot_json(
+    robot: Robot, config: Settings, stats: dict[str, int] | None = None
+) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": robot.id,
         "group_id": robot.group_id,
@@ -52,8 +54,10 @@ def robot_json(robot: Robot, config: Settings, stats: dict[str, int] | None = No
 
 
 def _print_robot(robot: Robot, config: Settings, stats: dict[str, int] | None = None) -> None:
-    out.print(f"robot {robot.id} “{robot.name}” ({robot.kind}) in group {robot.group_id}"
-              f" — {'enabled' if robot.enabled else 'disabled'}")
+    out.print(
+        f"robot {robot.id} “{robot.name}” ({robot.kind}) in group {robot.group_id}"
+        f" — {'enabled' if robot.enabled else 'disabled'}"
+    )
     out.print(f"  webhook:   {config.webhook_url(robot.access_token)}")
     if robot.secret:
         out.print(f"  secret:    {robot.secret}")
@@ -62,8 +66,14 @@ def _print_robot(robot: Robot, config: Settings, stats: dict[str, int] | None = 
     if robot.ip_allow:
         out.print(f"  IP allow:  {', '.join(robot.ip_allow)}")
     limit = robot.rate_limit
-    out.print("  rate:      " + ("unlimited" if limit.unlimited else
-              f"{limit.limit} per {limit.window_s} s, then a {limit.block_s} s block"))
+    out.print(
+        "  rate:      "
+        + (
+            "unlimited"
+            if limit.unlimited
+            else f"{limit.limit} per {limit.window_s} s, then a {limit.block_s} s block"
+        )
+    )
     if stats is not None:
         out.print(f"  calls:     {stats['accepted']} accepted, {stats['refused']} refused")
 
@@ -76,14 +86,18 @@ def robot_create(
     keyword: list[str] = typer.Option([], "--keyword", help="A keyword (repeat, at most 10)."),
     sign: bool = typer.Option(False, "--sign", help="Require a signature (加签)."),
     ip: list[str] = typer.Option([], "--ip", help="An allowed IPv4 address or CIDR (repeat)."),
-    rate_limit: int = typer.Option(DEFAULT_RATE_LIMIT.limit, "--rate-limit", min=0,
-                                   help="Messages per window; 0 = unlimited."),
-    rate_window: int = typer.Option(DEFAULT_RATE_LIMIT.window_s, "--rate-window", min=0,
-                                    help="Window in seconds."),
-    block: int = typer.Option(DEFAULT_RATE_LIMIT.block_s, "--block", min=0,
-                              help="Block after the limit, in seconds."),
-    overflow: Overflow = typer.Option(Overflow.REJECT, "--overflow",
-                                      help="Past the limit: reject (as DingTalk) or digest."),
+    rate_limit: int = typer.Option(
+        DEFAULT_RATE_LIMIT.limit, "--rate-limit", min=0, help="Messages per window; 0 = unlimited."
+    ),
+    rate_window: int = typer.Option(
+        DEFAULT_RATE_LIMIT.window_s, "--rate-window", min=0, help="Window in seconds."
+    ),
+    block: int = typer.Option(
+        DEFAULT_RATE_LIMIT.block_s, "--block", min=0, help="Block after the limit, in seconds."
+    ),
+    overflow: Overflow = typer.Option(
+        Overflow.REJECT, "--overflow", help="Past the limit: reject (as DingTalk) or digest."
+    ),
     avatar: str = typer.Option("", "--avatar", help="Avatar image URL."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -114,7 +128,7 @@ def robot_create(
 
 @robot_app.command("list")
 def robot_list(
-    group: int = typer.Option(None, "--group", help="Only this group's robots."),
+    group: int | None = typer.Option(None, "--group", help="Only this group's robots."),
     as_json: bool = JsonOpt,
 ) -> None:
     """List robots."""
@@ -157,8 +171,11 @@ def robot_show(robot_id: int, as_json: bool = JsonOpt) -> None:
             return robot, await repo.robot_stats(robot_id)
 
     robot, stats = run(action, as_json=as_json)
-    emit(robot_json(robot, config, stats), as_json=as_json,
-         human=lambda: _print_robot(robot, config, stats))
+    emit(
+        robot_json(robot, config, stats),
+        as_json=as_json,
+        human=lambda: _print_robot(robot, config, stats),
+    )
 
 
 @robot_app.command("rotate")
@@ -188,8 +205,11 @@ def _set_enabled(robot_id: int, enabled: bool, as_json: bool) -> None:
             return await repo.set_enabled(robot_id, enabled)
 
     robot = run(action, as_json=as_json)
-    emit(robot_json(robot, config), as_json=as_json,
-         human=lambda: out.print(f"robot {robot.id} {'enabled' if enabled else 'disabled'}"))
+    emit(
+        robot_json(robot, config),
+        as_json=as_json,
+        human=lambda: out.print(f"robot {robot.id} {'enabled' if enabled else 'disabled'}"),
+    )
 
 
 @robot_app.command("disable")
@@ -207,17 +227,19 @@ def robot_enable(robot_id: int, as_json: bool = JsonOpt) -> None:
 @robot_app.command("update")
 def robot_update(
     robot_id: int,
-    name: str = typer.Option(None, "--name"),
-    keyword: list[str] = typer.Option(None, "--keyword", help="Replace the keywords (repeat)."),
+    name: str | None = typer.Option(None, "--name"),
+    keyword: list[str] | None = typer.Option(
+        None, "--keyword", help="Replace the keywords (repeat)."
+    ),
     clear_keywords: bool = typer.Option(False, "--no-keywords", help="Remove every keyword."),
-    sign: bool = typer.Option(None, "--sign/--no-sign", help="Turn signing on or off."),
-    ip: list[str] = typer.Option(None, "--ip", help="Replace the IP allow list (repeat)."),
+    sign: bool | None = typer.Option(None, "--sign/--no-sign", help="Turn signing on or off."),
+    ip: list[str] | None = typer.Option(None, "--ip", help="Replace the IP allow list (repeat)."),
     clear_ips: bool = typer.Option(False, "--no-ips", help="Remove the IP allow list."),
-    rate_limit: int = typer.Option(None, "--rate-limit", min=0),
-    rate_window: int = typer.Option(None, "--rate-window", min=0),
-    block: int = typer.Option(None, "--block", min=0),
-    overflow: Overflow = typer.Option(None, "--overflow"),
-    avatar: str = typer.Option(None, "--avatar"),
+    rate_limit: int | None = typer.Option(None, "--rate-limit", min=0),
+    rate_window: int | None = typer.Option(None, "--rate-window", min=0),
+    block: int | None = typer.Option(None, "--block", min=0),
+    overflow: Overflow | None = typer.Option(None, "--overflow"),
+    avatar: str | None = typer.Option(None, "--avatar"),
     as_json: bool = JsonOpt,
 ) -> None:
     """Change a robot's settings; what is not given stays as it is."""
@@ -237,9 +259,9 @@ def robot_update(
             return await repo.update_robot(
                 robot_id,
                 name=name,
-                keywords=[] if clear_keywords else (keyword or None),
+                keywords=[] if clear_keywords else keyword,
                 signing=sign,
-                ip_allow=[] if clear_ips else (ip or None),
+                ip_allow=[] if clear_ips else ip,
                 rate_limit=limit,
                 overflow=overflow,
                 avatar_url=avatar,
@@ -258,8 +280,11 @@ def robot_delete(robot_id: int, as_json: bool = JsonOpt) -> None:
             await repo.delete_robot(robot_id)
 
     run(action, as_json=as_json)
-    emit({"id": robot_id, "deleted": True}, as_json=as_json,
-         human=lambda: out.print(f"robot {robot_id} deleted"))
+    emit(
+        {"id": robot_id, "deleted": True},
+        as_json=as_json,
+        human=lambda: out.print(f"robot {robot_id} deleted"),
+    )
 
 
 def message_json(message: StoredMessage) -> dict[str, Any]:
@@ -269,7 +294,7 @@ def message_json(message: StoredMessage) -> dict[str, Any]:
 def messages_command(
     group_id: int,
     limit: int = typer.Option(20, "--limit", min=1, max=1000, help="How many, newest first."),
-    before: int = typer.Option(None, "--before", help="Only messages older than this id."),
+    before: int | None = typer.Option(None, "--before", help="Only messages older than this id."),
     as_json: bool = JsonOpt,
 ) -> None:
     """List a group's messages, newest first, each with its msgtype and payload as sent."""

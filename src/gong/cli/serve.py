@@ -45,9 +45,9 @@ def _banner(config: Settings, token: str | None, demo: Demo | None) -> None:
 
 
 def serve_command(
-    host: str = typer.Option(None, "--host", help="Address to bind (default 127.0.0.1)."),
-    port: int = typer.Option(None, "--port", help="Port (default 8000)."),
-    workers: int = typer.Option(None, "--workers", min=1, help="Worker processes."),
+    host: str | None = typer.Option(None, "--host", help="Address to bind (default 127.0.0.1)."),
+    port: int | None = typer.Option(None, "--port", help="Port (default 8000)."),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="Worker processes."),
     demo: bool = typer.Option(False, "--demo", help="Create a demo group and robot if empty."),
 ) -> None:
     """Run the Gong server."""
@@ -90,9 +90,12 @@ def init_command(
         "admin_token": token,
     }
     if made is not None:
-        data["demo"] = {"group_id": made.group_id, "robot_id": made.robot.id,
-                        "webhook": config.webhook_url(made.robot.access_token),
-                        "secret": made.robot.secret}
+        data["demo"] = {
+            "group_id": made.group_id,
+            "robot_id": made.robot.id,
+            "webhook": config.webhook_url(made.robot.access_token),
+            "secret": made.robot.secret,
+        }
 
     def human() -> None:
         out.print(f"database ready: {data['database']}")
@@ -104,8 +107,9 @@ def init_command(
 
 @admin_app.command("token")
 def admin_token(
-    revoke_others: bool = typer.Option(False, "--revoke-others",
-                                       help="Invalidate every earlier admin token."),
+    revoke_others: bool = typer.Option(
+        False, "--revoke-others", help="Invalidate every earlier admin token."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Make a new admin API token (printed once; only its hash is stored)."""
@@ -122,7 +126,7 @@ def admin_token(
 
 def sign_command(
     secret: str = typer.Option(..., "--secret", help="The robot's SEC… secret."),
-    timestamp: int = typer.Option(None, "--timestamp", help="Milliseconds; default: now."),
+    timestamp: int | None = typer.Option(None, "--timestamp", help="Milliseconds; default: now."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Compute DingTalk's signature: the timestamp and the URL-encoded sign for a webhook URL."""

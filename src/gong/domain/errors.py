@@ -1,9 +1,9 @@
 """Errors of the management side (API, CLI, web app), each with the HTTP status it maps to.
 
-    GongError
-    ├── NotFound        404  no such group, member, robot or message
-    ├── Conflict        409  the change clashes with existing data (a mobile already in the group)
-    └── Invalid         422  the request is well-formed but its values break a rule
+GongError
+├── NotFound        404  no such group, member, robot or message
+├── Conflict        409  the change clashes with existing data (a mobile already in the group)
+└── Invalid         422  the request is well-formed but its values break a rule
 """
 
 from __future__ import annotations

@@ -43,8 +43,9 @@ def check_settings(
         networks = parse_networks(ip_allow)
     except ValueError as exc:
         raise Invalid(str(exc)) from None
-    clean_ips = tuple(dict.fromkeys(str(n) if n.prefixlen < 32 else str(n.network_address)
-                                    for n in networks))
+    clean_ips = tuple(
+        dict.fromkeys(str(n) if n.prefixlen < 32 else str(n.network_address) for n in networks)
+    )
     if kind is RobotKind.CUSTOM and not (clean_keywords or signing or clean_ips):
         raise Invalid(
             "a custom robot needs at least one security setting: keywords, signing or an IP "

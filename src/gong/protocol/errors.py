@@ -57,7 +57,9 @@ class Dialect(enum.StrEnum):
     LEGACY = "legacy"
 
 
-_SIGN_LINK = "link:请参考本接口对应文档获得具体要求，或者在https://open.dingtalk.com/document/  搜索相关文档;"
+_SIGN_LINK = (
+    "link:请参考本接口对应文档获得具体要求，或者在https://open.dingtalk.com/document/  搜索相关文档;"
+)
 _FIELD_SOLUTION = (
     " 解决方案:请填充上对应参数;参考链接:请参考本接口对应文档查看参数获取方式，"
     "或者在https://open.dingtalk.com/document/  搜索对应文档;"
@@ -151,7 +153,8 @@ class Errors:
     TIMESTAMP = ErrorCode(
         "timestamp",
         310000,
-        "description:timestamp 无效;solution:请确认timestamp是毫秒级时间戳，且与当前时间相差不超过1小时;",
+        "description:timestamp 无效;"
+        "solution:请确认timestamp是毫秒级时间戳，且与当前时间相差不超过1小时;",
         legacy_message="invalid timestamp",
         description="timestamp is not a number or more than one hour away from now",
     )

@@ -8,6 +8,7 @@ reconnects and resumes from its ``Last-Event-ID``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 __all__ = ["MemoryBroker", "MemorySubscription"]
@@ -36,7 +37,7 @@ class MemorySubscription:
     async def __aiter__(self) -> AsyncIterator[bytes]:
         while True:
             event = await self.queue.get()
-            if event is _CLOSED or event == _CLOSED:
+            if event == _CLOSED:
                 return
             yield event
 
@@ -44,10 +45,8 @@ class MemorySubscription:
         if not self.closed:
             self.closed = True
             self._broker._drop(self)
-            try:
+            with contextlib.suppress(asyncio.QueueFull):
                 self.queue.put_nowait(_CLOSED)
-            except asyncio.QueueFull:
-                pass
 
 
 class MemoryBroker:

@@ -47,8 +47,9 @@ class MemoryLimiter:
                 state.blocked_until = now_ms + limit.block_s * 1000
                 accepted.clear()
                 return Decision(False, blocked_until=state.blocked_until, count=limit.limit)
-            return Decision(False, blocked_until=accepted[0] + limit.window_s * 1000,
-                            count=len(accepted))
+            return Decision(
+                False, blocked_until=accepted[0] + limit.window_s * 1000, count=len(accepted)
+            )
         accepted.append(now_ms)
         return Decision(True, count=len(accepted))
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -149,14 +150,15 @@ def _refusal(row: Any) -> Refusal:
 
 
 def _insert_for(conn: AsyncConnection) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL spell it alike)."""
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+        return postgresql.insert
+    return sqlite.insert
 
 
-async def _claim_uuid(conn: AsyncConnection, robot_id: int, uuid: str, now: int, until: int) -> bool:
+async def _claim_uuid(
+    conn: AsyncConnection, robot_id: int, uuid: str, now: int, until: int
+) -> bool:
     """Remember ``uuid`` for the robot; False if it was already remembered and not expired."""
     insert = _insert_for(conn)
     stmt = insert(message_uuids).values(robot_id=robot_id, msg_uuid=uuid, expires_at=until)
@@ -203,10 +205,14 @@ async def write_messages(conn: AsyncConnection, items: Sequence[NewMessage]) -> 
     results: list[StoreResult | None] = [None] * len(items)
     fresh: list[int] = []
     for i, m in enumerate(items):
-        if m.msg_uuid and m.robot_id is not None and m.dedup_until is not None:
-            if not await _claim_uuid(conn, m.robot_id, m.msg_uuid, m.created_at, m.dedup_until):
-                results[i] = StoreResult(None, duplicate=True)
-                continue
+        if (
+            m.msg_uuid
+            and m.robot_id is not None
+            and m.dedup_until is not None
+            and not await _claim_uuid(conn, m.robot_id, m.msg_uuid, m.created_at, m.dedup_until)
+        ):
+            results[i] = StoreResult(None, duplicate=True)
+            continue
         fresh.append(i)
     if fresh:
         rows = [message_row(items[i]) for i in fresh]

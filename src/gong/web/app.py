@@ -131,7 +131,7 @@ class GongApp:
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         else:
-            await self.api(scope, receive, send)  # type: ignore[arg-type]
+            await self.api(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

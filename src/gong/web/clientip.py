@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
+from typing import Any
 
 __all__ = ["ClientIP"]
 
@@ -26,15 +27,14 @@ class ClientIP:
             return False
         return any(ip in network for network in self._trusted)
 
-    def __call__(self, scope: dict[str, object]) -> str:
+    def __call__(self, scope: MutableMapping[str, Any]) -> str:
         client = scope.get("client")
-        peer = client[0] if isinstance(client, (list, tuple)) and client else ""
-        peer = str(peer)
+        peer = str(client[0]) if client else ""
         if not self._trusted or not self._is_trusted(peer):
             return peer
-        forwarded = real_ip = None
-        headers = scope.get("headers") or []
-        for name, value in headers:  # type: ignore[attr-defined]
+        forwarded: str | None = None
+        real_ip: str | None = None
+        for name, value in scope.get("headers") or ():
             if name == b"x-forwarded-for":
                 forwarded = value.decode("latin-1")
             elif name == b"x-real-ip":

@@ -12,5 +12,7 @@ __all__ = ["app_from_env"]
 
 def app_from_env() -> GongApp:
     settings = Settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     return create_app(settings)

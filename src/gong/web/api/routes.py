@@ -81,9 +81,7 @@ async def add_member(group_id: int, body: MemberIn, runtime: RuntimeDep) -> Memb
     return MemberOut.of(member)
 
 
-@router.delete(
-    "/members/{member_id}", tags=["members"], status_code=status.HTTP_204_NO_CONTENT
-)
+@router.delete("/members/{member_id}", tags=["members"], status_code=status.HTTP_204_NO_CONTENT)
 async def remove_member(member_id: int, runtime: RuntimeDep) -> Response:
     await runtime.repository.remove_member(member_id)
     runtime.changed()
@@ -208,7 +206,9 @@ async def list_refusals(
 async def list_messages(
     group_id: int,
     runtime: RuntimeDep,
-    before: Annotated[int | None, Query(ge=1, description="Only messages older than this id")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, description="Only messages older than this id")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> MessagePage:
     """A page of the group's messages, newest first; follow `next_before` for older ones."""
