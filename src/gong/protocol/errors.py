@@ -58,7 +58,8 @@ class Dialect(enum.StrEnum):
 
 
 _SIGN_LINK = (
-    "link:请参考本接口对应文档获得具体要求，或者在https://open.dingtalk.com/document/  搜索相关文档;"
+    "link:请参考本接口对应文档获得具体要求，"
+    "或者在https://open.dingtalk.com/document/  搜索相关文档;"
 )
 _FIELD_SOLUTION = (
     " 解决方案:请填充上对应参数;参考链接:请参考本接口对应文档查看参数获取方式，"
