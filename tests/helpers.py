@@ -70,6 +70,7 @@ class ServerProcess:
     data_dir: Path
     port: int = field(default_factory=free_port)
     workers: int = 1
+    args: list[str] = field(default_factory=list)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
 
@@ -88,13 +89,14 @@ class ServerProcess:
         }
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.data_dir / f"server-{self.port}-{uuid.uuid4().hex[:6]}.log"
-        log = self.log_path.open("wb")
         args = [sys.executable, "-m", "gong", "serve"]
         if self.workers > 1:
             args += ["--workers", str(self.workers)]
-        self.proc = subprocess.Popen(
-            args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        args += self.args
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(
+                args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -6,18 +6,18 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from gong.clock import SystemClock
 from gong.config import Settings
 from gong.domain.errors import GongError
-from gong.storage.database import open_database
-from gong.storage.repository import Repository
+
+if TYPE_CHECKING:
+    from gong.storage.repository import Repository
 
 __all__ = [
     "JsonOpt",
@@ -44,6 +44,11 @@ def settings() -> Settings:
 @contextlib.asynccontextmanager
 async def open_repository(config: Settings | None = None) -> AsyncIterator[Repository]:
     """The configured database, migrated, as a repository; closed on exit."""
+    # Imported here so commands that need no database (sign, send) start fast.
+    from gong.clock import SystemClock
+    from gong.storage.database import open_database
+    from gong.storage.repository import Repository
+
     config = config or settings()
     engine = await open_database(config, pool_size=2)
     try:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
 import typer
 
-from gong.bootstrap import Demo, curl_command, ensure_admin_token, ensure_demo
 from gong.cli.common import JsonOpt, emit, fail, open_repository, out, settings
 from gong.clock import SystemClock
 from gong.config import Settings
 from gong.protocol.signing import sign as make_sign
+
+if TYPE_CHECKING:
+    from gong.bootstrap import Demo
 
 __all__ = ["admin_app", "init_command", "serve_command", "sign_command"]
 
@@ -21,6 +23,8 @@ admin_app = typer.Typer(help="Admin API tokens.", no_args_is_help=True)
 
 
 async def _prepare(config: Settings, demo: bool) -> tuple[str | None, Demo | None]:
+    from gong.bootstrap import ensure_admin_token, ensure_demo
+
     async with open_repository(config) as repo:
         token = await ensure_admin_token(repo, config)
         made = await ensure_demo(repo) if demo else None
@@ -28,6 +32,8 @@ async def _prepare(config: Settings, demo: bool) -> tuple[str | None, Demo | Non
 
 
 def _banner(config: Settings, token: str | None, demo: Demo | None) -> None:
+    from gong.bootstrap import curl_command
+
     base = config.base_url
     out.print()
     out.print(f"[bold]Gong[/bold] is starting at [link={base}]{base}[/link]", markup=True)

@@ -33,6 +33,8 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 #: DingTalk's limit on the request body, in bytes.
 MAX_BODY = 20_000
+#: How much of a refused oversized body is read and dropped before answering.
+MAX_DRAIN = 16 * 1024 * 1024
 
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 _WANTED = frozenset(("access_token", "timestamp", "sign"))
@@ -57,9 +59,20 @@ async def send_json(send: Send, body: bytes, status: int = 200) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+async def _drain(receive: Receive, budget: int = MAX_DRAIN) -> None:
+    """Read and drop the rest of a refused body, so the client sees the answer (closing on a
+    client that is still sending makes its TCP stack discard our answer)."""
+    while budget > 0:
+        message = await receive()
+        if message["type"] == "http.disconnect" or not message.get("more_body", False):
+            return
+        budget -= len(message.get("body", b""))
+
+
 async def read_body(receive: Receive, limit: int, declared: int | None) -> bytes:
-    """The whole request body, refusing (without reading on) once it passes ``limit`` bytes."""
+    """The whole request body; past ``limit`` bytes it is drained and refused."""
     if declared is not None and declared > limit:
+        await _drain(receive)
         raise BodyTooLarge
     chunks: list[bytes] = []
     size = 0
@@ -68,12 +81,15 @@ async def read_body(receive: Receive, limit: int, declared: int | None) -> bytes
         if message["type"] == "http.disconnect":
             raise ClientGone
         chunk = message.get("body", b"")
+        more = message.get("more_body", False)
         if chunk:
             size += len(chunk)
             if size > limit:
+                if more:
+                    await _drain(receive)
                 raise BodyTooLarge
             chunks.append(chunk)
-        if not message.get("more_body", False):
+        if not more:
             break
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
