@@ -19,7 +19,7 @@ from gong.domain.ports import Broker, Limiter
 from gong.domain.service import Hub
 from gong.pubsub.memory import MemoryBroker
 from gong.ratelimit.memory import MemoryLimiter
-from gong.storage.database import open_database
+from gong.storage.database import create_writer_engine, open_database
 from gong.storage.directory import Directory
 from gong.storage.repository import Repository, write_handlers
 from gong.storage.store import WriterStore
@@ -59,7 +59,7 @@ class Runtime:
         clock = clock or SystemClock()
         engine = await open_database(settings)
         repository = Repository(engine, clock)
-        writer = Writer(engine, write_handlers())
+        writer = Writer(engine, write_handlers(), sync_engine=create_writer_engine(settings))
         limiter = limiter or MemoryLimiter()
         broker = broker or MemoryBroker()
         hub = Hub(

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from gong.config import Settings
 from gong.domain.models import NewMessage, SenderType
-from gong.storage.database import open_database
+from gong.storage.database import create_writer_engine, open_database
 from gong.storage.repository import write_handlers
 from gong.storage.schema import messages
 from gong.storage.writer import Writer, WriterClosed
@@ -23,8 +23,8 @@ class Boom:
     """A write that always fails, to show it does not take its batch down with it."""
 
 
-async def explode(conn: AsyncConnection, items: Sequence[Boom]) -> list[None]:
-    await conn.execute(sa.text("SELECT 1"))
+def explode(conn: Connection, items: Sequence[Boom]) -> list[None]:
+    conn.execute(sa.text("SELECT 1"))
     raise RuntimeError("boom")
 
 
@@ -52,7 +52,7 @@ def _message(group_id: int, n: int) -> NewMessage:
 
 async def test_concurrent_writes_share_commits(db_settings: Settings) -> None:
     engine = await open_database(db_settings)
-    writer = Writer(engine, write_handlers())
+    writer = Writer(engine, write_handlers(), sync_engine=create_writer_engine(db_settings))
     await writer.start()
     try:
         group_id = await _group(engine)
@@ -72,7 +72,11 @@ async def test_concurrent_writes_share_commits(db_settings: Settings) -> None:
 
 async def test_a_failing_write_fails_alone(sqlite_settings: Settings) -> None:
     engine = await open_database(sqlite_settings)
-    writer = Writer(engine, {**write_handlers(), Boom: explode})
+    writer = Writer(
+        engine,
+        {**write_handlers(), Boom: explode},
+        sync_engine=create_writer_engine(sqlite_settings),
+    )
     await writer.start()
     try:
         group_id = await _group(engine)
@@ -90,7 +94,7 @@ async def test_a_failing_write_fails_alone(sqlite_settings: Settings) -> None:
 
 async def test_stop_commits_what_was_submitted_and_refuses_more(sqlite_settings: Settings) -> None:
     engine = await open_database(sqlite_settings)
-    writer = Writer(engine, write_handlers())
+    writer = Writer(engine, write_handlers(), sync_engine=create_writer_engine(sqlite_settings))
     await writer.start()
     group_id = await _group(engine)
     pending = [writer.submit(_message(group_id, n)) for n in range(50)]
@@ -99,3 +103,39 @@ async def test_stop_commits_what_was_submitted_and_refuses_more(sqlite_settings:
     with pytest.raises(WriterClosed):
         writer.submit(_message(group_id, 99))
     await engine.dispose()
+
+
+def test_the_fast_sqlite_insert_lists_every_column_in_order() -> None:
+    from gong.storage.repository import _MESSAGE_COLUMNS, message_row
+
+    assert tuple(c.name for c in messages.c if c.name != "id") == _MESSAGE_COLUMNS
+    assert tuple(message_row(_message(1, 1))) == _MESSAGE_COLUMNS
+
+
+async def test_a_locked_database_delays_the_writer_without_blocking_the_loop(
+    sqlite_settings: Settings,
+) -> None:
+    """Another process holding SQLite's write lock: writes wait (asynchronously) and then land."""
+    import sqlite3
+
+    engine = await open_database(sqlite_settings)
+    writer = Writer(engine, write_handlers(), sync_engine=create_writer_engine(sqlite_settings))
+    await writer.start()
+    group_id = await _group(engine)
+    other = sqlite3.connect(sqlite_settings.data_dir / "gong.db", isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        pending = writer.submit(_message(group_id, 1))
+        ticks = 0
+        for _ in range(20):  # the loop keeps running while the writer waits for the lock
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert not pending.done()
+        other.execute("COMMIT")
+        result = await asyncio.wait_for(pending, 5)
+        assert result.message_id == 1
+        assert ticks == 20
+    finally:
+        other.close()
+        await writer.stop()
+        await engine.dispose()

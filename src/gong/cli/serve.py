@@ -81,6 +81,8 @@ def serve_command(
         log_level=config.log_level.lower(),
         timeout_graceful_shutdown=15,
         server_header=False,
+        # Gong reads X-Forwarded-For itself, only from GONG_TRUSTED_PROXIES.
+        proxy_headers=False,
     )
 
 

@@ -35,7 +35,9 @@ def resolve(
     members_by_user_id: dict[str, Member],
 ) -> Resolved:
     """Resolve a message's ``at`` (at most 50 targets are honoured, as on DingTalk)."""
-    at = message.mentions()
+    if message.at is None or not message.can_mention:
+        return Resolved()
+    at = message.at
     result = Resolved(at_all=at.isAtAll)
     if not (at.atMobiles or at.atUserIds):
         return result

@@ -7,7 +7,6 @@ standard Base64 with padding, URL-encoded once when put in the query string.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import secrets
 from urllib.parse import quote_plus
@@ -39,7 +38,7 @@ def sign(secret: str, timestamp: int | str) -> str:
     """The raw (not URL-encoded) Base64 signature for ``timestamp`` in milliseconds."""
     key = secret.encode("utf-8")
     message = f"{timestamp}\n{secret}".encode()
-    return base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode("ascii")
+    return base64.b64encode(hmac.digest(key, message, "sha256")).decode("ascii")
 
 
 def signed_query(secret: str, timestamp: int) -> str:

@@ -14,13 +14,13 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from gong.config import Settings
 
-__all__ = ["create_engine", "migrate", "open_database"]
+__all__ = ["create_engine", "create_writer_engine", "migrate", "open_database"]
 
 log = logging.getLogger(__name__)
 
@@ -48,21 +48,41 @@ def create_engine(settings: Settings, *, pool_size: int = 8) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
-def _install_sqlite_pragmas(engine: AsyncEngine, synchronous: str) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def create_writer_engine(settings: Settings) -> Engine | None:
+    """For SQLite, the synchronous engine of the group-commit writer; None for other databases.
+
+    Its busy timeout is zero: the writer runs on the event loop and retries a database locked
+    by another process itself, with asynchronous sleeps.
+    """
+    url = settings.sqlalchemy_url
+    if not url.startswith("sqlite"):
+        return None
+    engine = sa.create_engine(
+        url.replace("+aiosqlite", "", 1), poolclass=NullPool, connect_args={"timeout": 0}
+    )
+    _install_sqlite_pragmas(engine, settings.sqlite_synchronous, busy_timeout_ms=0)
+    return engine
+
+
+def _install_sqlite_pragmas(
+    engine: AsyncEngine | Engine, synchronous: str, busy_timeout_ms: int = 30_000
+) -> None:
+    target = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+
+    @event.listens_for(target, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # aiosqlite's adapter runs the driver's own transaction handling; let SQLAlchemy own it.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         # Checkpoints run from the maintenance task, not inside a request's commit.
         cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(target, "begin")
     def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("writer") else "BEGIN")
 

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -51,6 +52,7 @@ from gong.storage.schema import (
     robot_stats,
     robots,
 )
+from gong.storage.writer import BatchHandler
 
 __all__ = ["RefusalWrite", "Repository", "hash_token", "write_handlers"]
 
@@ -149,16 +151,14 @@ def _refusal(row: Any) -> Refusal:
 # Group-commit batch handlers
 
 
-def _insert_for(conn: AsyncConnection) -> Any:
+def _insert_for(conn: AsyncConnection | Connection) -> Any:
     """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL spell it alike)."""
     if conn.dialect.name == "postgresql":
         return postgresql.insert
     return sqlite.insert
 
 
-async def _claim_uuid(
-    conn: AsyncConnection, robot_id: int, uuid: str, now: int, until: int
-) -> bool:
+def _claim_uuid(conn: Connection, robot_id: int, uuid: str, now: int, until: int) -> bool:
     """Remember ``uuid`` for the robot; False if it was already remembered and not expired."""
     insert = _insert_for(conn)
     stmt = insert(message_uuids).values(robot_id=robot_id, msg_uuid=uuid, expires_at=until)
@@ -167,7 +167,7 @@ async def _claim_uuid(
         set_={"expires_at": stmt.excluded.expires_at},
         where=message_uuids.c.expires_at < now,
     ).returning(message_uuids.c.robot_id)
-    return (await conn.execute(stmt)).first() is not None
+    return conn.execute(stmt).first() is not None
 
 
 _INSERT_MESSAGES = messages.insert().returning(messages.c.id, sort_by_parameter_order=True)
@@ -183,7 +183,49 @@ _ADD_REFUSED = (
 )
 
 
+_MESSAGE_COLUMNS = (
+    "group_id",
+    "robot_id",
+    "sender_type",
+    "sender_user_id",
+    "sender_name",
+    "msgtype",
+    "payload",
+    "content",
+    "mentions",
+    "at_all",
+    "unresolved",
+    "msg_uuid",
+    "created_at",
+)
+# Built from the constant column names above, never from input.
+_SQLITE_INSERT = (
+    f"INSERT INTO messages ({', '.join(_MESSAGE_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join('?' for _ in _MESSAGE_COLUMNS)})"
+)
+
+
+def _insert_messages(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows in one round trip and return their ids, in order.
+
+    PostgreSQL does it with one multi-row ``INSERT … RETURNING``. SQLite's driver would run
+    ``RETURNING`` row by row, so there it is one ``executemany`` of plain tuples (no per-row
+    parameter processing): the writer holds SQLite's write lock (``BEGIN IMMEDIATE``) and a
+    rowid table gives each new row ``max(id) + 1``, so the ids are the contiguous run ending at
+    the new ``max(id)``.
+    """
+    if conn.dialect.name != "sqlite":
+        return list(conn.execute(_INSERT_MESSAGES, rows).scalars().all())
+    conn.exec_driver_sql(
+        _SQLITE_INSERT,
+        [tuple(int(v) if isinstance(v, bool) else v for v in r.values()) for r in rows],
+    )
+    last = int(conn.exec_driver_sql("SELECT max(id) FROM messages").scalar() or 0)
+    return list(range(last - len(rows) + 1, last + 1))
+
+
 def message_row(m: NewMessage) -> dict[str, Any]:
+    """The ``messages`` row of a new message, keys in ``_MESSAGE_COLUMNS`` order."""
     return {
         "group_id": m.group_id,
         "robot_id": m.robot_id,
@@ -201,7 +243,7 @@ def message_row(m: NewMessage) -> dict[str, Any]:
     }
 
 
-async def write_messages(conn: AsyncConnection, items: Sequence[NewMessage]) -> list[StoreResult]:
+def write_messages(conn: Connection, items: Sequence[NewMessage]) -> list[StoreResult]:
     results: list[StoreResult | None] = [None] * len(items)
     fresh: list[int] = []
     for i, m in enumerate(items):
@@ -209,24 +251,23 @@ async def write_messages(conn: AsyncConnection, items: Sequence[NewMessage]) -> 
             m.msg_uuid
             and m.robot_id is not None
             and m.dedup_until is not None
-            and not await _claim_uuid(conn, m.robot_id, m.msg_uuid, m.created_at, m.dedup_until)
+            and not _claim_uuid(conn, m.robot_id, m.msg_uuid, m.created_at, m.dedup_until)
         ):
             results[i] = StoreResult(None, duplicate=True)
             continue
         fresh.append(i)
     if fresh:
-        rows = [message_row(items[i]) for i in fresh]
-        ids = (await conn.execute(_INSERT_MESSAGES, rows)).scalars().all()
+        ids = _insert_messages(conn, [message_row(items[i]) for i in fresh])
         for i, message_id in zip(fresh, ids, strict=True):
             results[i] = StoreResult(message_id)
         counts = Counter(items[i].robot_id for i in fresh if items[i].robot_id is not None)
         if counts:
-            await conn.execute(_ADD_ACCEPTED, [{"rid": r, "n": n} for r, n in counts.items()])
+            conn.execute(_ADD_ACCEPTED, [{"rid": r, "n": n} for r, n in counts.items()])
     return [r if r is not None else StoreResult(None) for r in results]
 
 
-async def write_refusals(conn: AsyncConnection, items: Sequence[RefusalWrite]) -> list[None]:
-    await conn.execute(
+def write_refusals(conn: Connection, items: Sequence[RefusalWrite]) -> list[None]:
+    conn.execute(
         refusals.insert(),
         [
             {
@@ -241,11 +282,11 @@ async def write_refusals(conn: AsyncConnection, items: Sequence[RefusalWrite]) -
         ],
     )
     counts = Counter(r.robot_id for r in items)
-    await conn.execute(_ADD_REFUSED, [{"rid": r, "n": n} for r, n in counts.items()])
+    conn.execute(_ADD_REFUSED, [{"rid": r, "n": n} for r, n in counts.items()])
     return [None] * len(items)
 
 
-def write_handlers() -> dict[type, Any]:
+def write_handlers() -> dict[type, BatchHandler]:
     """The writer's batch handlers for the record types this module stores."""
     return {NewMessage: write_messages, RefusalWrite: write_refusals}
 

@@ -1,11 +1,17 @@
-"""Group commit: one writer task per process commits everything submitted since its last commit
+"""Group commit: one writer per process commits everything submitted since its last commit
 in one transaction, then answers every submitter.
 
 A request submits its write and awaits the future; the writer wakes on the next event-loop turn
-(not on a timer), takes all pending writes, runs each kind's batch handler in one transaction, and
-commits. While it commits, new writes queue up for the next batch, so batches grow with load and
-latency stays at one commit. If a batch fails, its writes are retried one by one, so one bad
-write never fails the others.
+(not on a timer), takes all pending writes, runs each record type's batch handler in one
+transaction, and commits. While it commits, new writes queue up for the next batch, so batches
+grow with load and latency stays at about one commit. If a batch fails, its writes are retried
+one by one, so one bad write never fails the others.
+
+Batch handlers are plain synchronous functions of a SQLAlchemy ``Connection``. On SQLite the
+whole transaction (``BEGIN IMMEDIATE`` … ``COMMIT``) runs inline on the event loop's thread: a
+batch takes about one fsync, less than handing it to a thread would cost (each hand-off waits
+for a turn of a busy event loop, and the thread then waits for the GIL). On PostgreSQL the
+handlers run through the async driver (``run_sync``).
 """
 
 from __future__ import annotations
@@ -13,23 +19,123 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 __all__ = ["BatchHandler", "Writer", "WriterClosed"]
 
 log = logging.getLogger(__name__)
 
-#: Handles a batch of writes of one type in an open transaction; returns one result per write.
-BatchHandler = Callable[[AsyncConnection, Sequence[Any]], Awaitable[Sequence[Any]]]
+#: Writes a batch of records of one type in an open transaction; returns one result per record.
+BatchHandler = Callable[[Connection, Sequence[Any]], Sequence[Any]]
+Transaction = Callable[[Connection], list[Any]]
 
 MAX_BATCH = 512
 
 
 class WriterClosed(RuntimeError):
     """The writer has stopped and accepts nothing more."""
+
+
+class _Runner(Protocol):
+    async def run(self, transaction: Transaction) -> list[Any]: ...
+
+    async def close(self) -> None: ...
+
+
+class _InlineRunner:
+    """Runs each transaction synchronously on the event loop's thread (SQLite).
+
+    A batch costs about one fsync plus a few microseconds per row; running it inline avoids
+    handing work to another thread, which under load waits for the GIL behind the request
+    handlers. The loop never waits on another process's lock: the connection's busy timeout
+    is zero, and a busy database is retried after a short asynchronous sleep.
+    """
+
+    def __init__(self, engine: Engine, busy_deadline_s: float = 30.0) -> None:
+        self._engine = engine
+        self._conn: Connection | None = None
+        self._deadline = busy_deadline_s
+
+    def _connection(self) -> Connection:
+        if self._conn is None or self._conn.invalidated:
+            if self._conn is not None:
+                with contextlib.suppress(Exception):
+                    self._conn.close()
+            self._conn = self._engine.connect()
+            self._conn.info["writer"] = True
+        return self._conn
+
+    def _call(self, transaction: Transaction) -> list[Any]:
+        conn = self._connection()
+        try:
+            with conn.begin():
+                return transaction(conn)
+        except OperationalError as exc:
+            if not _is_busy(exc):
+                with contextlib.suppress(Exception):
+                    conn.invalidate()
+            raise
+        except Exception:
+            with contextlib.suppress(Exception):
+                conn.invalidate()
+            raise
+
+    async def run(self, transaction: Transaction) -> list[Any]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._deadline
+        delay = 0.0005
+        while True:
+            try:
+                return self._call(transaction)
+            except OperationalError as exc:
+                if not _is_busy(exc) or loop.time() > deadline:
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        self._engine.dispose()
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "locked" in text or "busy" in text
+
+
+class _AsyncRunner:
+    """Runs each transaction on one connection of the async engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+
+    async def run(self, transaction: Transaction) -> list[Any]:
+        if self._conn is None or self._conn.invalidated:
+            if self._conn is not None:
+                with contextlib.suppress(Exception):
+                    await self._conn.close()
+            self._conn = await self._engine.connect()
+        conn = self._conn
+        try:
+            async with conn.begin():
+                return await conn.run_sync(transaction)
+        except Exception:
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+            raise
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
 
 
 class _Pending:
@@ -41,15 +147,26 @@ class _Pending:
 
 
 class Writer:
-    """The single writer of a process. ``submit`` returns after the write is committed."""
+    """The single writer of a process. ``submit`` returns after the write is committed.
 
-    def __init__(self, engine: AsyncEngine, handlers: dict[type, BatchHandler]) -> None:
-        self._engine = engine
+    Pass ``sync_engine`` (SQLite) to run transactions inline with a synchronous connection;
+    otherwise they run on ``engine``.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        handlers: dict[type, BatchHandler],
+        *,
+        sync_engine: Engine | None = None,
+    ) -> None:
+        self._runner: _Runner = (
+            _InlineRunner(sync_engine) if sync_engine is not None else _AsyncRunner(engine)
+        )
         self._handlers = handlers
         self._pending: list[_Pending] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._conn: AsyncConnection | None = None
         self._closing = False
         self.batches = 0
         self.writes = 0
@@ -64,9 +181,8 @@ class Writer:
         if self._task is not None:
             await self._task
             self._task = None
-        if self._conn is not None:
-            await self._conn.close()
-            self._conn = None
+        await self._runner.close()
+        log.info("writer stopped: %d writes committed in %d batches", self.writes, self.batches)
 
     def submit(self, item: Any) -> asyncio.Future[Any]:
         """Queue a write; the returned future resolves once it is committed."""
@@ -100,18 +216,9 @@ class Writer:
             if self._closing and not self._pending:
                 return
 
-    async def _connection(self) -> AsyncConnection:
-        if self._conn is None or self._conn.invalidated:
-            if self._conn is not None:
-                with contextlib.suppress(Exception):
-                    await self._conn.close()
-            self._conn = await self._engine.connect()
-            self._conn.info["writer"] = True
-        return self._conn
-
     async def _commit(self, batch: list[_Pending]) -> None:
         try:
-            results = await self._execute(batch)
+            results = await self._runner.run(self._transaction([p.item for p in batch]))
         except Exception as exc:
             if len(batch) == 1:
                 self._fail(batch[0], exc)
@@ -126,24 +233,20 @@ class Writer:
             if pending.future is not None and not pending.future.done():
                 pending.future.set_result(result)
 
-    async def _execute(self, batch: list[_Pending]) -> list[Any]:
+    def _transaction(self, items: list[Any]) -> Transaction:
         by_type: dict[type, list[int]] = {}
-        for index, pending in enumerate(batch):
-            by_type.setdefault(type(pending.item), []).append(index)
-        results: list[Any] = [None] * len(batch)
-        conn = await self._connection()
-        try:
-            async with conn.begin():
-                for item_type, indexes in by_type.items():
-                    handler = self._handlers[item_type]
-                    out = await handler(conn, [batch[i].item for i in indexes])
-                    for i, result in zip(indexes, out, strict=True):
-                        results[i] = result
-        except Exception:
-            with contextlib.suppress(Exception):
-                await conn.invalidate()
-            raise
-        return results
+        for index, item in enumerate(items):
+            by_type.setdefault(type(item), []).append(index)
+
+        def transaction(conn: Connection) -> list[Any]:
+            results: list[Any] = [None] * len(items)
+            for item_type, indexes in by_type.items():
+                out = self._handlers[item_type](conn, [items[i] for i in indexes])
+                for i, result in zip(indexes, out, strict=True):
+                    results[i] = result
+            return results
+
+        return transaction
 
     def _fail(self, pending: _Pending, exc: Exception) -> None:
         if pending.future is None:
