@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from gong.cli.config import config_app
 from gong.cli.groups import group_app, member_app
 from gong.cli.robots import messages_command, refusals_command, robot_app
 from gong.cli.serve import admin_app, init_command, serve_command, sign_command
@@ -30,6 +31,7 @@ app.add_typer(group_app, name="group")
 app.add_typer(member_app, name="member")
 app.add_typer(robot_app, name="robot")
 app.add_typer(admin_app, name="admin")
+app.add_typer(config_app, name="config")
 
 
 def main() -> None:

@@ -1,0 +1,32 @@
+"""Docs that are rendered from the code stay in sync with it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gong.cli.config import render_env_sample, render_markdown
+from gong.protocol.reference import errcode_table
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_configuration_reference_is_current() -> None:
+    assert (ROOT / "docs" / "configuration.md").read_text() == render_markdown(), (
+        "regenerate: gong config markdown > docs/configuration.md"
+    )
+    assert (ROOT / "gong.env.example").read_text() == render_env_sample(), (
+        "regenerate: gong config sample > gong.env.example"
+    )
+
+
+def test_errcode_table_in_the_robot_api_docs_is_current() -> None:
+    text = (ROOT / "docs" / "robot-api.md").read_text()
+    start = text.index("<!-- errcodes:start -->") + len("<!-- errcodes:start -->")
+    end = text.index("<!-- errcodes:end -->")
+    assert text[start:end].strip() == errcode_table()
+
+
+def test_readme_starts_with_the_two_commands() -> None:
+    head = (ROOT / "README.md").read_text().split("\n## ")[0]
+    assert "make run" in head
+    assert "make test" in head
