@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -25,11 +26,36 @@ from gong.storage.repository import Repository, write_handlers
 from gong.storage.store import WriterStore
 from gong.storage.writer import Writer
 
-__all__ = ["Runtime"]
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+__all__ = ["Runtime", "redis_client"]
 
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY_S = 60.0
+
+
+def redis_client(url: str, *, pubsub: bool = False) -> Redis:
+    """A Redis client with short timeouts, retrying once a connection the server closed
+    (restart, failover) on a fresh one."""
+    from redis.asyncio import Redis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return Redis.from_url(
+        url,
+        socket_connect_timeout=2,
+        # A pub/sub connection waits for messages indefinitely and pings to notice a dead peer.
+        socket_timeout=None if pubsub else 2,
+        health_check_interval=10 if pubsub else 0,
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.01), 3),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )
+
+
 CHECKPOINT_EVERY_S = 1.0
 
 
@@ -44,6 +70,7 @@ class Runtime:
     limiter: Limiter
     broker: Broker
     hub: Hub
+    redis: Redis | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -57,6 +84,19 @@ class Runtime:
     ) -> Runtime:
         """Open the database (migrating it), and start the writer and the directory poller."""
         clock = clock or SystemClock()
+        redis = None
+        if settings.redis_url and (limiter is None or broker is None):
+            from gong.pubsub.redis import RedisBroker
+            from gong.ratelimit.redis import RedisLimiter
+
+            redis = redis_client(settings.redis_url)
+            limiter = limiter or RedisLimiter(redis, settings.redis_prefix)
+            if broker is None:
+                redis_broker = RedisBroker(
+                    redis_client(settings.redis_url, pubsub=True), settings.redis_prefix
+                )
+                await redis_broker.start()
+                broker = redis_broker
         engine = await open_database(settings)
         repository = Repository(engine, clock)
         writer = Writer(engine, write_handlers(), sync_engine=create_writer_engine(settings))
@@ -80,6 +120,7 @@ class Runtime:
             limiter=limiter,
             broker=broker,
             hub=hub,
+            redis=redis,
         )
         await writer.start()
         await runtime.directory.start()
@@ -107,6 +148,8 @@ class Runtime:
         close = getattr(self.broker, "close", None)
         if close is not None:
             await close()
+        if self.redis is not None:
+            await self.redis.aclose()
         if self.engine.dialect.name == "sqlite":
             with contextlib.suppress(Exception):
                 async with self.engine.connect() as conn:

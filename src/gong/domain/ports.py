@@ -12,7 +12,19 @@ from typing import Protocol
 
 from gong.domain.models import NewMessage, RateLimit
 
-__all__ = ["Broker", "Decision", "Limiter", "MessageStore", "StoreResult", "Subscription"]
+__all__ = [
+    "BackendUnavailable",
+    "Broker",
+    "Decision",
+    "Limiter",
+    "MessageStore",
+    "StoreResult",
+    "Subscription",
+]
+
+
+class BackendUnavailable(RuntimeError):
+    """A shared backend (Redis) could not be reached; the operation was not done."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,14 @@ def errcode_table() -> str:
     ]
     samples = {"field": "markdown --》 title", "ip": "203.0.113.7", "detail": "…"}
     for entry in Errors.all():
-        error = RobotError(entry, **{k: v for k, v in samples.items() if "{" + k in entry.message
-                                     or "{" + k in (entry.legacy_message or "")})
+        error = RobotError(
+            entry,
+            **{
+                k: v
+                for k, v in samples.items()
+                if "{" + k in entry.message or "{" + k in (entry.legacy_message or "")
+            },
+        )
         modern = error.errmsg(Dialect.MODERN)
         legacy_code, legacy = error.errcode(Dialect.LEGACY), error.errmsg(Dialect.LEGACY)
         different = (legacy_code, legacy) != (entry.code, modern)

@@ -17,6 +17,7 @@ from urllib.parse import unquote_plus
 import orjson
 
 from gong.domain.models import RobotKind, RobotView
+from gong.domain.ports import BackendUnavailable
 from gong.protocol.errors import Errors, RobotError, render, render_ok
 from gong.protocol.messages import parse_message
 from gong.protocol.security import check
@@ -148,6 +149,9 @@ class RobotSend:
             body = render(error, self.dialect)
         except ClientGone:
             return
+        except BackendUnavailable as exc:
+            log.warning("robot send answered 系统繁忙: %s", exc)
+            body = render(RobotError(Errors.SYSTEM_BUSY), self.dialect)
         except Exception:
             log.exception("robot send failed")
             body = render(RobotError(Errors.SYSTEM_BUSY), self.dialect)
