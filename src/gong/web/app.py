@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 import gong
 from gong.bootstrap import ensure_admin_token
@@ -27,11 +28,19 @@ __all__ = ["GongApp", "create_app"]
 log = logging.getLogger(__name__)
 
 
-def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+def _error(
+    status: int,
+    code: str,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     body: dict[str, Any] = {"code": code, "message": message}
     body.update(extra)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse({"error": body}, status_code=status, headers=headers)
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse({"error": body}, status_code=status, headers=headers or None)
 
 
 def build_api() -> FastAPI:
@@ -67,9 +76,15 @@ def build_api() -> FastAPI:
         return _error(422, "invalid", f"{where}: {first['msg']}", details=details)
 
     @api.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _error(exc.status_code, code, str(exc.detail))
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, "http_error"
+        )
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # One path may have several routes (one per method): allow all of them.
+            headers["Allow"] = ", ".join(sorted(_methods_for(api, request.scope)))
+        return _error(exc.status_code, code, str(exc.detail), headers=headers)
 
     @api.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
@@ -83,6 +98,16 @@ def build_api() -> FastAPI:
 
     api.include_router(api_router)
     return api
+
+
+def _methods_for(api: FastAPI, scope: Scope) -> set[str]:
+    methods: set[str] = set()
+    for route in api.router.routes:
+        match, _ = route.matches({**scope, "method": "GET"})
+        route_methods = getattr(route, "methods", None)
+        if match is not Match.NONE and route_methods:
+            methods |= set(route_methods)
+    return methods
 
 
 class GongApp:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from gong.web.api.deps import Admin, RuntimeDep
 from gong.web.api.schemas import (
@@ -26,6 +26,7 @@ from gong.web.api.schemas import (
 __all__ = ["router"]
 
 _errors: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorBody, "description": "The body could not be read"},
     401: {"model": ErrorBody, "description": "No valid admin token"},
     404: {"model": ErrorBody, "description": "No such record"},
     409: {"model": ErrorBody, "description": "Conflicts with existing data"},
@@ -33,6 +34,12 @@ _errors: dict[int | str, dict[str, object]] = {
 }
 
 router = APIRouter(prefix="/api", dependencies=[Admin], responses=_errors)
+
+#: Ids are positive and fit the database's integer columns.
+GroupId = Annotated[int, Path(ge=1, le=2_147_483_647, description="A group's id")]
+MemberId = Annotated[int, Path(ge=1, le=2_147_483_647, description="A member's id")]
+RobotId = Annotated[int, Path(ge=1, le=2_147_483_647, description="A robot's id")]
+MessageId = Annotated[int, Path(ge=1, le=9_223_372_036_854_775_807, description="A message's id")]
 
 
 # -- groups --------------------------------------------------------------------------------------
@@ -51,12 +58,12 @@ async def create_group(body: GroupIn, runtime: RuntimeDep) -> GroupOut:
 
 
 @router.get("/groups/{group_id}", tags=["groups"])
-async def get_group(group_id: int, runtime: RuntimeDep) -> GroupOut:
+async def get_group(group_id: GroupId, runtime: RuntimeDep) -> GroupOut:
     return GroupOut.of(await runtime.repository.get_group(group_id))
 
 
 @router.patch("/groups/{group_id}", tags=["groups"])
-async def update_group(group_id: int, body: GroupPatch, runtime: RuntimeDep) -> GroupOut:
+async def update_group(group_id: GroupId, body: GroupPatch, runtime: RuntimeDep) -> GroupOut:
     group = await runtime.repository.update_group(
         group_id, name=body.name, dissolved=body.dissolved
     )
@@ -68,12 +75,12 @@ async def update_group(group_id: int, body: GroupPatch, runtime: RuntimeDep) -> 
 
 
 @router.get("/groups/{group_id}/members", tags=["members"])
-async def list_members(group_id: int, runtime: RuntimeDep) -> list[MemberOut]:
+async def list_members(group_id: GroupId, runtime: RuntimeDep) -> list[MemberOut]:
     return [MemberOut.of(m) for m in await runtime.repository.list_members(group_id)]
 
 
 @router.post("/groups/{group_id}/members", tags=["members"], status_code=status.HTTP_201_CREATED)
-async def add_member(group_id: int, body: MemberIn, runtime: RuntimeDep) -> MemberOut:
+async def add_member(group_id: GroupId, body: MemberIn, runtime: RuntimeDep) -> MemberOut:
     member = await runtime.repository.add_member(
         group_id, name=body.name, mobile=body.mobile, user_id=body.userId
     )
@@ -82,7 +89,7 @@ async def add_member(group_id: int, body: MemberIn, runtime: RuntimeDep) -> Memb
 
 
 @router.delete("/members/{member_id}", tags=["members"], status_code=status.HTTP_204_NO_CONTENT)
-async def remove_member(member_id: int, runtime: RuntimeDep) -> Response:
+async def remove_member(member_id: MemberId, runtime: RuntimeDep) -> Response:
     await runtime.repository.remove_member(member_id)
     runtime.changed()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -92,20 +99,23 @@ async def remove_member(member_id: int, runtime: RuntimeDep) -> Response:
 
 
 @router.get("/robots", tags=["robots"])
-async def list_robots(runtime: RuntimeDep, group_id: int | None = None) -> list[RobotOut]:
+async def list_robots(
+    runtime: RuntimeDep,
+    group_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+) -> list[RobotOut]:
     robots = await runtime.repository.list_robots(group_id)
     return [robot_out(r, runtime.settings) for r in robots]
 
 
 @router.get("/groups/{group_id}/robots", tags=["robots"])
-async def list_group_robots(group_id: int, runtime: RuntimeDep) -> list[RobotOut]:
+async def list_group_robots(group_id: GroupId, runtime: RuntimeDep) -> list[RobotOut]:
     await runtime.repository.get_group(group_id)
     robots = await runtime.repository.list_robots(group_id)
     return [robot_out(r, runtime.settings) for r in robots]
 
 
 @router.post("/groups/{group_id}/robots", tags=["robots"], status_code=status.HTTP_201_CREATED)
-async def create_robot(group_id: int, body: RobotIn, runtime: RuntimeDep) -> RobotOut:
+async def create_robot(group_id: GroupId, body: RobotIn, runtime: RuntimeDep) -> RobotOut:
     """Create a robot; the answer carries its `webhook`, `access_token` and `secret`."""
     robot = await runtime.repository.create_robot(
         group_id,
@@ -124,14 +134,14 @@ async def create_robot(group_id: int, body: RobotIn, runtime: RuntimeDep) -> Rob
 
 
 @router.get("/robots/{robot_id}", tags=["robots"])
-async def get_robot(robot_id: int, runtime: RuntimeDep) -> RobotOut:
+async def get_robot(robot_id: RobotId, runtime: RuntimeDep) -> RobotOut:
     robot = await runtime.repository.get_robot(robot_id)
     stats = await runtime.repository.robot_stats(robot_id)
     return robot_out(robot, runtime.settings, stats)
 
 
 @router.patch("/robots/{robot_id}", tags=["robots"])
-async def update_robot(robot_id: int, body: RobotPatch, runtime: RuntimeDep) -> RobotOut:
+async def update_robot(robot_id: RobotId, body: RobotPatch, runtime: RuntimeDep) -> RobotOut:
     """Change security, rate-limit and other settings; unset fields keep their value."""
     robot = await runtime.repository.update_robot(
         robot_id,
@@ -151,14 +161,14 @@ async def update_robot(robot_id: int, body: RobotPatch, runtime: RuntimeDep) -> 
 
 
 @router.delete("/robots/{robot_id}", tags=["robots"], status_code=status.HTTP_204_NO_CONTENT)
-async def delete_robot(robot_id: int, runtime: RuntimeDep) -> Response:
+async def delete_robot(robot_id: RobotId, runtime: RuntimeDep) -> Response:
     await runtime.repository.delete_robot(robot_id)
     runtime.changed()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/robots/{robot_id}/token", tags=["robots"])
-async def regenerate_token(robot_id: int, runtime: RuntimeDep) -> RobotOut:
+async def regenerate_token(robot_id: RobotId, runtime: RuntimeDep) -> RobotOut:
     """A new `access_token`; the old webhook URL stops working at once."""
     robot = await runtime.repository.rotate_token(robot_id)
     runtime.changed()
@@ -166,7 +176,7 @@ async def regenerate_token(robot_id: int, runtime: RuntimeDep) -> RobotOut:
 
 
 @router.post("/robots/{robot_id}/secret", tags=["robots"])
-async def regenerate_secret(robot_id: int, runtime: RuntimeDep) -> RobotOut:
+async def regenerate_secret(robot_id: RobotId, runtime: RuntimeDep) -> RobotOut:
     """A new signing secret (turns signing on if it was off)."""
     robot = await runtime.repository.rotate_secret(robot_id)
     runtime.changed()
@@ -174,14 +184,14 @@ async def regenerate_secret(robot_id: int, runtime: RuntimeDep) -> RobotOut:
 
 
 @router.post("/robots/{robot_id}/enable", tags=["robots"])
-async def enable_robot(robot_id: int, runtime: RuntimeDep) -> RobotOut:
+async def enable_robot(robot_id: RobotId, runtime: RuntimeDep) -> RobotOut:
     robot = await runtime.repository.set_enabled(robot_id, True)
     runtime.changed()
     return robot_out(robot, runtime.settings)
 
 
 @router.post("/robots/{robot_id}/disable", tags=["robots"])
-async def disable_robot(robot_id: int, runtime: RuntimeDep) -> RobotOut:
+async def disable_robot(robot_id: RobotId, runtime: RuntimeDep) -> RobotOut:
     robot = await runtime.repository.set_enabled(robot_id, False)
     runtime.changed()
     return robot_out(robot, runtime.settings)
@@ -189,7 +199,7 @@ async def disable_robot(robot_id: int, runtime: RuntimeDep) -> RobotOut:
 
 @router.get("/robots/{robot_id}/refusals", tags=["robots"])
 async def list_refusals(
-    robot_id: int,
+    robot_id: RobotId,
     runtime: RuntimeDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[RefusalOut]:
@@ -204,7 +214,7 @@ async def list_refusals(
 
 @router.get("/groups/{group_id}/messages", tags=["messages"])
 async def list_messages(
-    group_id: int,
+    group_id: GroupId,
     runtime: RuntimeDep,
     before: Annotated[
         int | None, Query(ge=1, description="Only messages older than this id")
@@ -223,5 +233,5 @@ async def list_messages(
 
 
 @router.get("/messages/{message_id}", tags=["messages"])
-async def get_message(message_id: int, runtime: RuntimeDep) -> MessageOut:
+async def get_message(message_id: MessageId, runtime: RuntimeDep) -> MessageOut:
     return MessageOut.of(await runtime.repository.get_message(message_id))

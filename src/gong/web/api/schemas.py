@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from gong.config import Settings
 from gong.domain.models import (
@@ -40,6 +40,16 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+#: A name: 1 to 200 characters, not only spaces.
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+#: A keyword: 1 to 64 characters, not only spaces.
+Keyword = Annotated[str, Field(min_length=1, max_length=64, pattern=r"\S")]
+#: An IPv4 address or CIDR range, e.g. ``203.0.113.7`` or ``203.0.113.0/24``.
+IPv4Entry = Annotated[
+    str, Field(pattern=r"^\s*\d{1,3}(\.\d{1,3}){3}(/\d{1,2})?\s*$", max_length=40)
+]
+
+
 class ErrorDetail(BaseModel):
     code: str
     message: str
@@ -51,12 +61,12 @@ class ErrorBody(BaseModel):
 
 
 class GroupIn(_In):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
 
 
 class GroupPatch(_In):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    dissolved: bool | None = None
+    name: Name | None = None
+    dissolved: StrictBool | None = None
 
 
 class GroupOut(BaseModel):
@@ -73,7 +83,7 @@ class GroupOut(BaseModel):
 
 
 class MemberIn(_In):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     mobile: str | None = Field(default=None, max_length=32)
     userId: str | None = Field(default=None, max_length=100)
 
@@ -99,35 +109,39 @@ class MemberOut(BaseModel):
 
 
 class RateLimitIn(_In):
-    limit: int = Field(default=20, ge=0, description="Messages per window; 0 = unlimited.")
-    window_s: int = Field(default=60, ge=0, description="Window length in seconds.")
-    block_s: int = Field(default=600, ge=0, description="Block after the limit, in seconds.")
+    limit: StrictInt = Field(
+        default=20, ge=0, le=1_000_000, description="Messages per window; 0 = unlimited."
+    )
+    window_s: StrictInt = Field(default=60, ge=0, le=86_400, description="Window in seconds.")
+    block_s: StrictInt = Field(
+        default=600, ge=0, le=86_400, description="Block after the limit, in seconds."
+    )
 
     def to_domain(self) -> RateLimit:
         return RateLimit(self.limit, self.window_s, self.block_s)
 
 
 class RobotIn(_In):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     kind: RobotKind = RobotKind.CUSTOM
-    keywords: list[str] = Field(default_factory=list, max_length=10)
-    signing: bool = False
-    ip_allow: list[str] = Field(default_factory=list, max_length=100)
+    keywords: list[Keyword] = Field(default_factory=list, max_length=10)
+    signing: StrictBool = False
+    ip_allow: list[IPv4Entry] = Field(default_factory=list, max_length=100)
     rate_limit: RateLimitIn = Field(default_factory=RateLimitIn)
     overflow: Overflow = Overflow.REJECT
     avatar_url: str = Field(default="", max_length=1000)
-    enabled: bool = True
+    enabled: StrictBool = True
 
 
 class RobotPatch(_In):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    keywords: list[str] | None = Field(default=None, max_length=10)
-    signing: bool | None = None
-    ip_allow: list[str] | None = Field(default=None, max_length=100)
+    name: Name | None = None
+    keywords: list[Keyword] | None = Field(default=None, max_length=10)
+    signing: StrictBool | None = None
+    ip_allow: list[IPv4Entry] | None = Field(default=None, max_length=100)
     rate_limit: RateLimitIn | None = None
     overflow: Overflow | None = None
     avatar_url: str | None = Field(default=None, max_length=1000)
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
 
 
 class RateLimitOut(BaseModel):
