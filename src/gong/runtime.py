@@ -131,6 +131,29 @@ class Runtime:
             )
         return runtime
 
+    async def readiness(self) -> dict[str, str]:
+        """``ok`` or the error, for the database and (if configured) Redis; each within 2 s."""
+
+        async def database() -> None:
+            async with self.engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+
+        async def redis() -> None:
+            assert self.redis is not None
+            await self.redis.ping()
+
+        checks = {"database": database()}
+        if self.redis is not None:
+            checks["redis"] = redis()
+        result: dict[str, str] = {}
+        for name, check in checks.items():
+            try:
+                await asyncio.wait_for(check, 2)
+                result[name] = "ok"
+            except Exception as exc:
+                result[name] = f"unavailable: {type(exc).__name__}: {exc}"[:200]
+        return result
+
     def changed(self) -> None:
         """Call after a change to robots, groups or members made in this process."""
         self.directory.invalidate()

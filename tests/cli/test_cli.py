@@ -168,3 +168,11 @@ def test_human_output_is_readable() -> None:
     shown = gong("robot", "show", "1")
     assert "20 per 60 s, then a 600 s block" in shown
     assert "0 accepted, 0 refused" in shown
+
+
+def test_several_workers_need_redis(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GONG_REDIS_URL", raising=False)
+    result = runner.invoke(app, ["serve", "--workers", "2"])
+    assert result.exit_code == 1
+    assert "--workers 2 needs Redis" in result.output
+    assert "GONG_REDIS_URL" in result.output

@@ -270,3 +270,9 @@ async def test_openapi_describes_the_api(client: httpx.AsyncClient) -> None:
 
 async def test_healthz(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
+
+
+async def test_readyz(client: httpx.AsyncClient) -> None:
+    response = await client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "database": "ok"}

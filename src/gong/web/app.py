@@ -96,6 +96,21 @@ def build_api() -> FastAPI:
         """The process is up."""
         return {"status": "ok"}
 
+    @api.get(
+        "/readyz",
+        tags=["operations"],
+        responses={503: {"description": "The database or Redis cannot be reached"}},
+    )
+    async def readyz(request: Request) -> JSONResponse:
+        """The database (and Redis, when configured) answer: route traffic here."""
+        runtime: Runtime = request.app.state.runtime
+        checks = await runtime.readiness()
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable", **checks},
+            status_code=200 if ready else 503,
+        )
+
     api.include_router(api_router)
     return api
 
