@@ -9,6 +9,8 @@ robot's integration settings.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from gong.domain.models import RobotKind
 from gong.integrations.alertmanager import Alertmanager
 from gong.integrations.base import Delivery, Ignored, IntegrationConfig, Source
@@ -20,6 +22,7 @@ from gong.integrations.jira import Jira
 from gong.integrations.template import DEFAULT_MAX_OUTPUT, DEFAULT_TIME_LIMIT, TemplateSource
 from gong.integrations.travis import Travis
 from gong.integrations.trello import Trello
+from gong.protocol.messages import Message
 
 __all__ = [
     "Alertmanager",
@@ -35,6 +38,7 @@ __all__ = [
     "TemplateSource",
     "Travis",
     "Trello",
+    "preview",
     "sources",
 ]
 
@@ -57,3 +61,29 @@ def sources(
         TemplateSource(template_time_limit, template_max_output),
     ]
     return {source.kind: source for source in found}
+
+
+def preview(
+    source: Source,
+    config: IntegrationConfig,
+    document: bytes,
+    headers: Mapping[str, str] | None = None,
+    *,
+    callback_url: str = "",
+    now_ms: int = 0,
+) -> Message:
+    """The message ``source`` makes of a saved payload, without checking a signature.
+
+    Raises:
+        Ignored: the event would be acknowledged and not shown (the reason says why).
+        RobotError: the payload is not what the source expects (400401), or a template's
+            output is not a valid message.
+    """
+    delivery = Delivery(
+        headers={k.lower(): v for k, v in (headers or {}).items()},
+        body=document,
+        document=document,
+        callback_url=callback_url,
+        now_ms=now_ms,
+    )
+    return source.message(delivery, config)

@@ -267,9 +267,8 @@ class TemplateSource(Source):
             return
         check_authorization(delivery, secret, "the sender")
 
-    def process(self, delivery: Delivery, config: IntegrationConfig) -> Message:
+    def message(self, delivery: Delivery, config: IntegrationConfig) -> Message:
         """Like every source's, except that any JSON value is a payload, not only objects."""
-        self.authenticate(delivery, config)
         if not delivery.document.strip():
             raise invalid("the body is empty; a template robot renders a JSON document")
         try:

@@ -21,6 +21,7 @@ from gong.domain.errors import GongError
 from gong.domain.ports import Broker, Limiter
 from gong.runtime import Runtime
 from gong.web.api.deps import NotAuthenticated
+from gong.web.api.previews import router as previews_router
 from gong.web.api.routes import router as api_router
 from gong.web.integrations import register_integrations
 from gong.web.robot_api import Receive, RobotSend, Scope, Send
@@ -114,6 +115,7 @@ def build_api() -> FastAPI:
         )
 
     api.include_router(api_router)
+    api.include_router(previews_router)
     return api
 
 

@@ -74,20 +74,20 @@ class IntegrationHandler:
         self.settings = runtime.settings
         self.limit = runtime.settings.integration_max_body
         self.executor = executor
-        self._configs: dict[tuple[int, int], IntegrationConfig] = {}
+        self._configs: dict[int, tuple[Robot, IntegrationConfig]] = {}
 
     def config(self, robot: Robot) -> IntegrationConfig:
-        """The robot's integration settings, parsed once per version of the robot."""
-        key = (robot.id, robot.updated_at)
-        found = self._configs.get(key)
-        if found is None:
-            try:
-                found = IntegrationConfig.model_validate(robot.settings)
-            except ValidationError:
-                raise invalid("this robot's integration settings are not valid; fix them") from None
-            if len(self._configs) >= _CONFIGS_KEPT:
-                self._configs.clear()
-            self._configs[key] = found
+        """The robot's integration settings, parsed once per loaded version of the robot."""
+        entry = self._configs.get(robot.id)
+        if entry is not None and entry[0] is robot:
+            return entry[1]
+        try:
+            found = IntegrationConfig.model_validate(robot.settings)
+        except ValidationError:
+            raise invalid("this robot's integration settings are not valid; fix them") from None
+        if len(self._configs) >= _CONFIGS_KEPT:
+            self._configs.clear()
+        self._configs[robot.id] = (robot, found)
         return found
 
     async def __call__(

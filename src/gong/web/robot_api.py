@@ -48,6 +48,8 @@ MAX_BODY = 20_000
 MAX_DRAIN = 16 * 1024 * 1024
 
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+_WANTED = frozenset(("access_token", "timestamp", "sign"))
+_WANTED_BYTES = frozenset(k.encode() for k in _WANTED)
 
 #: HTTP status of a refusal answered to an integration sender; senders such as GitHub and GitLab
 #: show a delivery as failed only when the status is not 2xx. The JSON envelope stays the same.
@@ -68,8 +70,6 @@ KindHandler = Callable[[RobotView, Scope, Receive, dict[str, str], str], Awaitab
 def integration_status(error: RobotError) -> int:
     """The HTTP status an integration robot answers ``error`` with."""
     return INTEGRATION_STATUS.get(error.error.name, 400)
-_WANTED = frozenset(("access_token", "timestamp", "sign"))
-_WANTED_BYTES = frozenset(k.encode() for k in _WANTED)
 
 
 class BodyTooLarge(Exception):
