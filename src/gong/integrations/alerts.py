@@ -34,6 +34,8 @@ __all__ = ["Alert", "Notification", "Style", "digest"]
 
 #: Annotations shown as text, in this order; the others are listed as ``key: value``.
 _TEXT_ANNOTATIONS = ("summary", "description", "message")
+#: A line break inside a paragraph: two spaces and a newline (CommonMark and DingTalk agree).
+_BREAK = "  \n"
 #: Annotations that are links.
 _LINK_ANNOTATIONS = {"runbook_url": "Runbook", "dashboard_url": "Dashboard"}
 
@@ -116,8 +118,8 @@ def _annotations(annotations: Mapping[str, str]) -> tuple[list[str], list[str]]:
     lines = []
     for key in _TEXT_ANNOTATIONS:
         value = annotations.get(key, "").strip()
-        if value:
-            lines.append(escape(cut(" ".join(value.split()), 300)))
+        if value:  # people write markdown here (**bold**); keep it, on one line, without HTML
+            lines.append(cut(" ".join(value.split()), 300).replace("<", "\\<"))
     links = []
     for key, value in annotations.items():
         if key in _TEXT_ANNOTATIONS or not value.strip():
@@ -157,7 +159,7 @@ def _block(alert: Alert, notification: Notification, several: bool) -> str:
     image = _url(alert.image_url)
     if image:
         parts.append(f"![panel]({image})")
-    return "\n\n".join(parts)
+    return _BREAK.join(parts)
 
 
 def _heading(notification: Notification, firing: int, resolved: int) -> str:
@@ -193,13 +195,17 @@ def digest(
     parts = [_heading(notification, firing, resolved)]
     if several:
         common = [(k, v) for k, v in notification.common_labels.items() if k != "alertname"]
-        name = group_name(notification)
-        intro = f"**{escape(name)}**" + (" · " + labels_line(common) if common else "")
-        parts.append(intro)
+        name = notification.common_labels.get("alertname")
+        if name:
+            intro = f"**{escape(name)}**" + (" · " + labels_line(common) if common else "")
+        else:
+            intro = "Common labels: " + labels_line(common) if common else ""
         lines, links = _annotations(notification.common_annotations)
-        parts.extend(lines)
         if links:
-            parts.append(" · ".join(links))
+            lines.append(" · ".join(links))
+        shared = [intro, *lines] if intro else lines
+        if shared:
+            parts.append(_BREAK.join(shared))
     budget = MAX_MESSAGE_BYTES - 3_000 - sum(len(p.encode()) + 2 for p in parts)
     used = 0
     shown = 0

@@ -249,17 +249,29 @@ def _matches(pattern: str, name: str) -> bool:
     return pattern == name or name.startswith(pattern + ".") or fnmatch.fnmatchcase(name, pattern)
 
 
+def _names(pattern: str, name: str) -> bool:
+    """Whether ``pattern`` names ``name`` itself: exactly, or by a glob other than ``*``.
+
+    A family (``pipeline``) or ``*`` does not name a quiet event such as ``pipeline.running``.
+    """
+    if pattern == name:
+        return True
+    is_glob = any(c in pattern for c in "*?[") and pattern.strip("*.") != ""
+    return is_glob and fnmatch.fnmatchcase(name, pattern)
+
+
 def check_filters(event: Event, config: IntegrationConfig) -> None:
-    """Apply the robot's ``only_events`` and ``exclude_events`` (raises :class:`Ignored`)."""
+    """Apply the robot's ``only_events`` and ``exclude_events`` (raises :class:`Ignored`).
+
+    A pattern matches an event by its name (``push``), its family (``pull_request`` matches
+    ``pull_request.opened``) or a glob (``pipeline.*``). Quiet events (CI runs in progress) are
+    shown only when ``only_events`` names them exactly or by a glob.
+    """
     name = event.name
-    if config.only_events:
-        named = [p for p in config.only_events if _matches(p, name)]
-        if not named:
-            raise Ignored(name, "is not in this robot's only_events")
-        if event.quiet and all(p in ("*", "*.*") for p in named):
-            raise Ignored(name, "is shown only when only_events names it")
-    elif event.quiet:
+    if event.quiet and not any(_names(p, name) for p in config.only_events):
         raise Ignored(name, "is shown only when only_events names it")
+    if config.only_events and not any(_matches(p, name) for p in config.only_events):
+        raise Ignored(name, "is not in this robot's only_events")
     for pattern in config.exclude_events:
         if _matches(pattern, name):
             raise Ignored(name, "is in this robot's exclude_events")

@@ -96,7 +96,7 @@ def push_message(push: Push) -> Message:
     what = "tag" if push.is_tag else "branch"
     repo = link(push.repo, push.repo_url)
     who = f"**{escape(push.pusher)}**"
-    ref = link(name, push.ref_url)
+    ref = link(name, push.ref_url) if push.ref_url else f"**{escape(name)}**"
     count = max(push.total, len(push.commits))
     lines: list[str] = []
     if push.deleted:

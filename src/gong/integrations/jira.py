@@ -200,7 +200,7 @@ def issue_updated(document: dict[str, Any]) -> Message:
     described = [i for i in items if i.field.lower() == "description" and i.to_string]
     if described:
         parts.append(quote(described[0].to_string, limit=300, lines=5, literal=True))
-    first = items[0]
+    first = min(items, key=lambda i: _RANK.get(i.field.lower(), len(_RANK)))
     if first.field.lower() == "description":
         change = "description changed"
     else:
@@ -208,6 +208,10 @@ def issue_updated(document: dict[str, Any]) -> Message:
         change = f"{first.field} {was} → {now}"
     more = f" (+{len(items) - 1})" if len(items) > 1 else ""
     return _card(event, f"[{issue.key}] {change}{more}: {issue.fields.summary}", parts)
+
+
+#: Which change names an update in its title, most telling first.
+_RANK = {"status": 0, "assignee": 1, "priority": 2, "resolution": 3, "summary": 4}
 
 
 def _comment(event: JiraEvent, verb: str) -> Message:
