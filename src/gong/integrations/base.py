@@ -280,14 +280,16 @@ def check_filters(event: Event, config: IntegrationConfig) -> None:
 # -- text -------------------------------------------------------------------------------------
 
 _SPECIAL = re.compile(r"([\\`*\[\]<~])|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
-_LINE_START = re.compile(r"^(\s*)(#|[-+>|]|\d+[.)])(?=\s|#|$)", re.MULTILINE)
+_LINE_START = re.compile(r"^(\s*)([#>+|-])(?=\s|#|$)", re.MULTILINE)
+_LINE_NUMBER = re.compile(r"^(\s*\d+)([.)])(?=\s|$)", re.MULTILINE)
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 
 
 def escape(text: str) -> str:
     """Text shown literally in markdown: emphasis, links, headings, HTML and list marks escaped."""
     text = _SPECIAL.sub(lambda m: "\\" + m.group(0), text)
-    return _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+    text = _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+    return _LINE_NUMBER.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
 
 
 def _safe_url(url: str) -> str:
@@ -336,7 +338,13 @@ def quote(body: str | None, limit: int = 400, lines: int = 8, *, literal: bool =
         joined = escape(joined)
     if joined.count("```") % 2:
         joined += "\n```"
-    quoted = "\n".join("> " + row if row else ">" for row in joined.split("\n"))
+    rows = joined.split("\n")
+    # Line breaks as the sources show them (GitHub, JIRA): a hard break before each next line.
+    broken = [
+        row + "  " if row and i + 1 < len(rows) and rows[i + 1].strip() else row
+        for i, row in enumerate(rows)
+    ]
+    quoted = "\n".join("> " + row if row else ">" for row in broken)
     return quoted + (" …" if more else "")
 
 

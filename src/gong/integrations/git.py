@@ -50,7 +50,8 @@ class Commit:
 
     def line(self) -> str:
         summary = escape(first_line(self.message, 80)) or "(no message)"
-        return f"- {link(short_sha(self.sha), self.url)} {summary} ({escape(self.author)})"
+        author = f" ({escape(self.author)})" if self.author else ""
+        return f"- {link(short_sha(self.sha), self.url)} {summary}{author}"
 
 
 @dataclass(frozen=True, slots=True)

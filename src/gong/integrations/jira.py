@@ -154,6 +154,11 @@ def _facts(issue: Issue) -> str:
     return " · ".join(facts)
 
 
+def _title(issue: Issue, what: str) -> str:
+    summary = issue.fields.summary.strip()
+    return f"[{issue.key}] {what}: {summary}" if summary else f"[{issue.key}] {what}"
+
+
 def _card(event: JiraEvent, title: str, parts: list[str]) -> Message:
     return action_card(title, "\n\n".join(p for p in parts if p), "View issue", event.issue.url)
 
@@ -168,7 +173,7 @@ def issue_created(document: dict[str, Any]) -> Message:
     if issue.fields.labels:
         parts.append("Labels: " + ", ".join(escape(label) for label in issue.fields.labels))
     parts.append(quote(adf_text(issue.fields.description), literal=True))
-    return _card(event, f"[{issue.key}] {issue.kind} created: {issue.fields.summary}", parts)
+    return _card(event, _title(issue, f"{issue.kind} created"), parts)
 
 
 def _value(text: str | None) -> str:
@@ -207,7 +212,7 @@ def issue_updated(document: dict[str, Any]) -> Message:
         was, now = cut(first.from_string or "(none)", 30), cut(first.to_string or "(none)", 30)
         change = f"{first.field} {was} → {now}"
     more = f" (+{len(items) - 1})" if len(items) > 1 else ""
-    return _card(event, f"[{issue.key}] {change}{more}: {issue.fields.summary}", parts)
+    return _card(event, _title(issue, f"{change}{more}"), parts)
 
 
 #: Which change names an update in its title, most telling first.
@@ -223,7 +228,7 @@ def _comment(event: JiraEvent, verb: str) -> Message:
     word = {"commented on": "new comment", "edited a comment on": "comment edited"}.get(
         verb, "comment deleted"
     )
-    return _card(event, f"[{issue.key}] {word}: {issue.fields.summary}", parts)
+    return _card(event, _title(issue, word), parts)
 
 
 def comment_created(document: dict[str, Any]) -> Message:
@@ -243,7 +248,7 @@ def issue_deleted(document: dict[str, Any]) -> Message:
     issue = event.issue
     summary = escape(f"{issue.key} {issue.fields.summary}".strip())
     text = f"**{escape(event.actor)}** deleted {escape(issue.kind)} **{summary}**"
-    return markdown(f"[{issue.key}] {issue.kind} deleted: {issue.fields.summary}", text)
+    return markdown(_title(issue, f"{issue.kind} deleted"), text)
 
 
 BUILDERS: dict[str, Builder] = {
