@@ -52,15 +52,25 @@ def make_robot(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> Make
     return make
 
 
+@pytest.fixture(scope="module")
+def clock() -> ManualClock:
+    return ManualClock(1_800_000_000_000)
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def shared_app(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[GongApp]:
-    """One started app for a whole module (tests that only add robots and post share it)."""
+async def app(
+    tmp_path_factory: pytest.TempPathFactory, clock: ManualClock
+) -> AsyncIterator[GongApp]:
+    """One started app (SQLite) per test module: tests here add their own robots and groups.
+
+    Modules using it mark their tests ``pytest.mark.asyncio(loop_scope="module")``.
+    """
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("gong") / "data",
         admin_token=ADMIN_TOKEN,
         public_url="http://gong.test",
     )
-    gong = create_app(settings, clock=ManualClock(1_800_000_000_000))
+    gong = create_app(settings, clock=clock)
     await gong.startup()
     try:
         yield gong
@@ -69,8 +79,8 @@ async def shared_app(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def shared_client(shared_app: GongApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with make_client(shared_app) as c:
+async def client(app: GongApp) -> AsyncIterator[httpx.AsyncClient]:
+    async with make_client(app) as c:
         yield c
 
 

@@ -26,16 +26,14 @@ from tests.integrations.deliveries import (
     travis_test_public_pem,
 )
 
+#: Every test here shares the module's app (see conftest.py), so runs in its event loop.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
 CASES = all_fixtures()
 
 
-@pytest.fixture
-def client(shared_client: httpx.AsyncClient) -> httpx.AsyncClient:
-    return shared_client
-
-
-def test_fixture_copies_are_identical_and_complete() -> None:
+async def test_fixture_copies_are_identical_and_complete() -> None:
     """The suite's copies of ``../shared/fixtures`` are byte-for-byte the same, none missing."""
     if not SHARED.is_dir():
         pytest.skip("../shared/fixtures is not beside this checkout")
@@ -54,7 +52,6 @@ def _settings(source: str, signed: bool) -> dict[str, Any]:
     return {"source_secret": SECRET} if signed else {}
 
 
-@pytest.mark.asyncio(loop_scope="module")
 @pytest.mark.parametrize(("source", "name"), CASES, ids=[f"{s}/{n}" for s, n in CASES])
 async def test_fixture(
     client: httpx.AsyncClient,

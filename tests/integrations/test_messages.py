@@ -13,6 +13,9 @@ import pytest
 from tests.integrations.conftest import MakeRobot, golden, last_message, send
 from tests.integrations.deliveries import GOLDEN, deliver, payload
 
+#: Every test here shares the module's app (see conftest.py), so runs in its event loop.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
 
 def _load(source: str, name: str) -> dict[str, Any]:
     document: dict[str, Any] = json.loads(payload(source, name))

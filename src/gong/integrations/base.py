@@ -339,11 +339,17 @@ def quote(body: str | None, limit: int = 400, lines: int = 8, *, literal: bool =
     if joined.count("```") % 2:
         joined += "\n```"
     rows = joined.split("\n")
-    # Line breaks as the sources show them (GitHub, JIRA): a hard break before each next line.
-    broken = [
-        row + "  " if row and i + 1 < len(rows) and rows[i + 1].strip() else row
-        for i, row in enumerate(rows)
-    ]
+    # Line breaks as the sources show them (GitHub, JIRA): a hard break before each next line,
+    # except in code blocks, whose lines are kept as they are.
+    broken = []
+    fenced = False
+    for i, row in enumerate(rows):
+        fence = row.lstrip().startswith("```")
+        follows = (
+            i + 1 < len(rows) and rows[i + 1].strip() and not rows[i + 1].lstrip().startswith("```")
+        )
+        broken.append(row + "  " if row and follows and not fenced and not fence else row)
+        fenced = fenced != fence
     quoted = "\n".join("> " + row if row else ">" for row in broken)
     return quoted + (" …" if more else "")
 
@@ -440,14 +446,19 @@ def _size(message: Message) -> int:
     return len(orjson.dumps(message.to_wire()))
 
 
-def _cut_bytes(text: str, limit: int) -> str:
-    """``text`` cut at a line end to at most ``limit`` UTF-8 bytes, with a note that it was cut."""
-    note = "\n\n… (cut to fit the 20 000-byte limit)"
-    room = limit - len(note.encode())
-    data = text.encode()[: max(room, 0)].decode("utf-8", "ignore")
-    if "\n" in data:
-        data = data[: data.rindex("\n")]
-    return data.rstrip() + note
+_CUT_NOTE = "\n\n… (cut to fit the 20 000-byte limit)"
+
+
+def _longest(count: int, fits: Callable[[int], bool]) -> int:
+    """The largest ``n`` in ``0..count`` with ``fits(n)`` (``fits`` is monotone), by bisection."""
+    low, high = 0, count
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def _with_text(message: Message, text: str) -> Message:
@@ -469,18 +480,28 @@ def _with_text(message: Message, text: str) -> Message:
 def fit(message: Message) -> Message:
     """``message`` unchanged when its JSON fits 20 000 bytes, else with its text cut to fit.
 
-    The text of text, markdown and actionCard messages is cut (at a line end, with a note); other
-    types carry only titles and URLs and are returned as they are.
+    The text of text, markdown and actionCard messages is cut after the most whole lines that fit
+    (or, for one long line, the most characters), with a note that it was cut; other types carry
+    only titles and URLs and are returned as they are.
     """
-    cuttable = (MarkdownMessage, ActionCardMessage, TextMessage)
-    for _ in range(8):
-        size = _size(message)
-        if size <= MAX_MESSAGE_BYTES or not isinstance(message, cuttable):
-            return message
-        text = message.body_text()
-        target = len(text.encode()) - (size - MAX_MESSAGE_BYTES) - 256
-        message = _with_text(message, _cut_bytes(text, target))
-    return message
+    if _size(message) <= MAX_MESSAGE_BYTES:
+        return message
+    if not isinstance(message, MarkdownMessage | ActionCardMessage | TextMessage):
+        return message
+    lines = message.body_text().split("\n")
+
+    def with_lines(n: int) -> Message:
+        return _with_text(message, "\n".join(lines[:n]).rstrip() + _CUT_NOTE)
+
+    kept = _longest(len(lines), lambda n: _size(with_lines(n)) <= MAX_MESSAGE_BYTES)
+    if kept > 0:
+        return with_lines(kept)
+    first = lines[0]
+
+    def with_chars(n: int) -> Message:
+        return _with_text(message, first[:n] + "…" + _CUT_NOTE)
+
+    return with_chars(_longest(len(first), lambda n: _size(with_chars(n)) <= MAX_MESSAGE_BYTES))
 
 
 def labels_line(pairs: Iterable[tuple[str, str]], sep: str = " · ") -> str:

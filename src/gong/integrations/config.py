@@ -52,6 +52,13 @@ _PER_KIND: dict[RobotKind, frozenset[str]] = {
     RobotKind.TRELLO: frozenset({"trello_callback_url"}),
     RobotKind.GRAFANA: frozenset({"grafana_signature_header", "grafana_timestamp_header"}),
 }
+
+
+def _allowed(kind: RobotKind) -> frozenset[str]:
+    keys = _COMMON | _PER_KIND.get(kind, frozenset())
+    return keys - {"source_secret"} if kind is RobotKind.TRAVIS else keys
+
+
 _HEADER = re.compile(r"^[A-Za-z0-9-]{1,100}$")
 MAX_EVENTS = 50
 
@@ -133,7 +140,7 @@ def check_robot_settings(kind: RobotKind, settings: Mapping[str, Any]) -> dict[s
             continue
         if kind is RobotKind.CUSTOM:
             raise Invalid(f"{key} applies to integration robots, not to custom robots")
-        if key not in _COMMON | _PER_KIND.get(kind, frozenset()):
+        if key not in _allowed(kind):
             if key == "source_secret" and kind is RobotKind.TRAVIS:
                 raise Invalid(
                     "Travis CI has no shared secret: it signs with its private key, which a "

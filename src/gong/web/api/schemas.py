@@ -281,7 +281,10 @@ class MessageOut(BaseModel):
     robot_id: int | None
     sender: dict[str, Any]
     msgtype: str
-    payload: dict[str, Any]
+    payload: Any = Field(
+        description="The body as the sender posted it: DingTalk JSON for custom robots, the "
+        "source's JSON (any JSON value for template robots) for integration robots."
+    )
     content: dict[str, Any]
     mentions: list[dict[str, Any]]
     at_all: bool
