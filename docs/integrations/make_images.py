@@ -1,10 +1,11 @@
-"""Make the pictures of docs/integrations: each kind's representative delivery, as the web app shows it.
+"""Make the pictures of docs/integrations: each kind's typical delivery, as the web app shows it.
 
-Needs a running Gong with its web app, an admin API token and a web app login (an admin account),
-and Chromium (Debian's ``/usr/bin/chromium``, driven by the ``playwright`` package; no browser
-download). For each kind it creates a robot in a fresh group, posts one fixture from
-``tests/integrations/fixtures`` with the source's real headers, opens the group in the web app and
-screenshots the rendered message to ``docs/integrations/images/<kind>.png``::
+Needs a running Gong with its web app, an admin API token and a web app login (an admin
+account), and Chromium (Debian's ``/usr/bin/chromium``, driven by the ``playwright`` package; no
+browser download) with an emoji font (Debian's ``fonts-noto-color-emoji``). For each kind it
+creates a robot in a fresh group, posts one fixture from ``tests/integrations/fixtures`` with the
+source's real headers, opens the group in the web app and screenshots the rendered message to
+``docs/integrations/images/<kind>.png``::
 
     python docs/integrations/make_images.py --base-url http://127.0.0.1:8000 \\
         --admin-token gong_… --username admin --password-stdin < password.txt
@@ -47,6 +48,19 @@ SHOWN = {
     "grafana": "firing_with_values_v11",
 }
 
+#: The robot names shown as senders.
+NAMES = {
+    "github": "GitHub",
+    "gitlab": "GitLab",
+    "codeup": "Codeup",
+    "jira": "JIRA",
+    "travis": "Travis CI",
+    "trello": "Trello",
+    "alertmanager": "Alertmanager",
+    "grafana": "Grafana",
+    "template": "Deploys",
+}
+
 TEMPLATE = """{
   "msgtype": "markdown",
   "markdown": {
@@ -78,7 +92,7 @@ def post_all(base: str, token: str) -> tuple[int, dict[str, int]]:
             settings: dict[str, Any] = {"template": TEMPLATE} if kind == "template" else {}
             robot = http.post(
                 f"/api/groups/{group_id}/robots",
-                json={"name": kind.capitalize(), "kind": kind, "settings": settings},
+                json={"name": NAMES[kind], "kind": kind, "settings": settings},
                 headers=admin,
             )
             robot.raise_for_status()
