@@ -30,7 +30,15 @@ from gong.integrations.base import (
 )
 from gong.protocol.messages import Message
 
-__all__ = ["Alert", "Notification", "Style", "digest"]
+__all__ = [
+    "Alert",
+    "Notification",
+    "Style",
+    "default_title",
+    "digest",
+    "group_name",
+    "is_test",
+]
 
 #: Annotations shown as text, in this order; the others are listed as ``key: value``.
 _TEXT_ANNOTATIONS = ("summary", "description", "message")

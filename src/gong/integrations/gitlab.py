@@ -36,7 +36,14 @@ from gong.integrations.base import (
 from gong.integrations.git import ZERO_SHA, Change, Commit, Push, branch_of, push_message
 from gong.protocol.messages import Message
 
-__all__ = ["GitLab"]
+__all__ = [
+    "GitLab",
+    "PushEvent",
+    "User",
+    "event_name",
+    "gitlab_push",
+    "site_path",
+]
 
 
 # -- payload models ---------------------------------------------------------------------------

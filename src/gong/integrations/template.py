@@ -58,6 +58,7 @@ __all__ = [
     "TemplateSource",
     "compile_template",
     "render",
+    "render_text",
     "template_error",
 ]
 
