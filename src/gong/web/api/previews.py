@@ -22,6 +22,7 @@ from gong.integrations import Ignored, IntegrationConfig, Source, preview, sourc
 from gong.protocol.errors import Dialect, RobotError
 from gong.runtime import Runtime
 from gong.web.api.deps import Admin, RuntimeDep
+from gong.web.api.routes import RobotId
 from gong.web.api.schemas import ErrorBody, PreviewOut, RobotPreviewIn, TemplatePreviewIn
 
 __all__ = ["router"]
@@ -31,6 +32,7 @@ router = APIRouter(
     dependencies=[Admin],
     tags=["integrations"],
     responses={
+        400: {"model": ErrorBody, "description": "The body could not be read"},
         401: {"model": ErrorBody, "description": "No valid admin token"},
         404: {"model": ErrorBody, "description": "No such robot"},
         422: {"model": ErrorBody, "description": "The payload or the template is not valid"},
@@ -67,7 +69,7 @@ async def preview_template(body: TemplatePreviewIn, runtime: RuntimeDep) -> Prev
 
 
 @router.post("/robots/{robot_id}/preview")
-async def preview_robot(robot_id: int, body: RobotPreviewIn, runtime: RuntimeDep) -> PreviewOut:
+async def preview_robot(robot_id: RobotId, body: RobotPreviewIn, runtime: RuntimeDep) -> PreviewOut:
     """The message this integration robot would post for `payload` (filters applied, no
     signature check); nothing is posted."""
     robot = await runtime.repository.get_robot(robot_id)
