@@ -151,11 +151,13 @@ class Change:
     #: Where the button goes; defaults to ``url``.
     target: str | None = None
     literal_body: bool = False
+    #: Words after the item: " as ready for review".
+    suffix: str = ""
 
     def message(self) -> Message:
         item = link(f"{self.number} {self.title}", self.url)
         repo = link(self.repo, self.repo_url)
-        heading = f"**{escape(self.actor)}** {self.verb} {self.noun} {item} in {repo}"
+        heading = f"**{escape(self.actor)}** {self.verb} {self.noun} {item} in {repo}{self.suffix}"
         parts = [heading, *[d for d in self.details if d]]
         quoted = quote(self.body, literal=self.literal_body)
         if quoted:

@@ -398,7 +398,7 @@ def pull_request(document: dict[str, Any]) -> Message:
         verb = {
             "opened": "opened draft" if pr.draft else "opened",
             "reopened": "reopened",
-            "ready_for_review": "marked as ready for review",
+            "ready_for_review": "marked",
         }[action]
         event_word = {"opened": "opened", "reopened": "reopened"}.get(action, "ready for review")
         body = pr.body if action != "reopened" else None
@@ -419,6 +419,7 @@ def pull_request(document: dict[str, Any]) -> Message:
         details=details,
         body=body,
         button="View pull request",
+        suffix=" as ready for review" if action == "ready_for_review" else "",
     ).message()
 
 
