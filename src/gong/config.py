@@ -80,6 +80,19 @@ class Settings(BaseSettings):
         ge=20_000,
         description="Largest body accepted from integration senders (GitHub, GitLab, …), in bytes.",
     )
+    template_time_limit: float = Field(
+        default=1.0,
+        gt=0,
+        le=30,
+        description="Longest a template robot's template may render, in seconds; then it is "
+        "stopped and the delivery refused.",
+    )
+    template_max_output: int = Field(
+        default=100_000,
+        ge=1_000,
+        le=10_000_000,
+        description="Most characters a template robot's template may output.",
+    )
     admin_token: str | None = Field(
         default=None,
         description="If set, this admin API token is accepted in addition to stored ones.",

@@ -176,6 +176,9 @@ class Runtime:
         if self.engine.dialect.name == "sqlite":
             with contextlib.suppress(Exception):
                 async with self.engine.connect() as conn:
+                    # Best effort: if a reader still holds an old snapshot, give up after 1 s
+                    # instead of the 30 s busy timeout (the WAL is checkpointed at next start).
+                    await conn.exec_driver_sql("PRAGMA busy_timeout=1000")
                     await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         await self.engine.dispose()
 

@@ -12,6 +12,7 @@ from gong.cli.config import config_app
 from gong.cli.groups import group_app, member_app
 from gong.cli.robots import messages_command, refusals_command, robot_app
 from gong.cli.serve import admin_app, init_command, serve_command, sign_command
+from gong.cli.templates import template_app
 
 __all__ = ["app", "main"]
 
@@ -32,6 +33,7 @@ app.add_typer(member_app, name="member")
 app.add_typer(robot_app, name="robot")
 app.add_typer(admin_app, name="admin")
 app.add_typer(config_app, name="config")
+app.add_typer(template_app, name="template")
 
 
 def main() -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import orjson
 import typer
 
-from gong.cli.common import JsonOpt, emit, open_repository, out, run, settings, table
+from gong.cli.common import JsonOpt, emit, fail, open_repository, out, run, settings, table
 from gong.config import Settings
 from gong.domain.models import (
     DEFAULT_RATE_LIMIT,
@@ -17,8 +19,15 @@ from gong.domain.models import (
     RobotKind,
     StoredMessage,
 )
+from gong.integrations.config import merge_settings
 
-__all__ = ["messages_command", "refusals_command", "robot_app", "robot_json"]
+__all__ = [
+    "integration_settings",
+    "messages_command",
+    "refusals_command",
+    "robot_app",
+    "robot_json",
+]
 
 robot_app = typer.Typer(help="Create, inspect and secure robots.", no_args_is_help=True)
 
@@ -74,6 +83,14 @@ def _print_robot(robot: Robot, config: Settings, stats: dict[str, int] | None = 
             else f"{limit.limit} per {limit.window_s} s, then a {limit.block_s} s block"
         )
     )
+    extra = robot.settings
+    if extra.get("source_secret"):
+        out.print(f"  source secret: {extra['source_secret']}")
+    if extra.get("template"):
+        out.print(f"  template:  {len(str(extra['template']).splitlines())} lines")
+    for key in ("only_events", "exclude_events"):
+        if extra.get(key):
+            out.print(f"  {key}: {', '.join(extra[key])}")
     if stats is not None:
         out.print(f"  calls:     {stats['accepted']} accepted, {stats['refused']} refused")
 
@@ -99,14 +116,33 @@ def robot_create(
         Overflow.REJECT, "--overflow", help="Past the limit: reject (as DingTalk) or digest."
     ),
     avatar: str = typer.Option("", "--avatar", help="Avatar image URL."),
+    source_secret: str | None = typer.Option(
+        None, "--source-secret", help="Integration kinds: the secret the source signs with."
+    ),
+    template: Path | None = typer.Option(
+        None, "--template", help="Template robots: file with the Jinja2 template."
+    ),
+    only_event: list[str] = typer.Option([], "--only-event", help="Show only these (repeat)."),
+    exclude_event: list[str] = typer.Option([], "--exclude-event", help="Never show (repeat)."),
+    setting: list[str] = typer.Option(
+        [], "--set", help="Another integration setting, KEY=VALUE (VALUE as JSON, or @file)."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Create a robot; prints its id, access_token, secret and webhook URL.
 
     A custom robot needs at least one security setting (--keyword, --sign or --ip), as on
-    DingTalk.
+    DingTalk. Integration kinds (github, gitlab, …) need none: --source-secret protects them.
     """
     config = settings()
+    extra = integration_settings(
+        source_secret=source_secret,
+        template=template,
+        only_events=only_event,
+        exclude_events=exclude_event,
+        pairs=setting,
+        as_json=as_json,
+    )
 
     async def action() -> Robot:
         async with open_repository(config) as repo:
@@ -120,10 +156,58 @@ def robot_create(
                 rate_limit=RateLimit(rate_limit, rate_window, block),
                 overflow=overflow,
                 avatar_url=avatar,
+                settings=extra,
             )
 
     robot = run(action, as_json=as_json)
     emit(robot_json(robot, config), as_json=as_json, human=lambda: _print_robot(robot, config))
+
+
+def _setting_value(raw: str, as_json: bool) -> Any:
+    if raw.startswith("@"):
+        return _read(Path(raw[1:]), as_json)
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw
+
+
+def _read(path: Path, as_json: bool) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read {path}: {exc}", as_json=as_json)
+    raise AssertionError("unreachable")
+
+
+def integration_settings(
+    *,
+    source_secret: str | None,
+    template: Path | None,
+    only_events: list[str] | None,
+    exclude_events: list[str] | None,
+    pairs: list[str],
+    as_json: bool,
+    unset: list[str] | None = None,
+) -> dict[str, Any]:
+    """The integration settings named on the command line (None for each ``--unset`` key)."""
+    found: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            fail(f"--set {pair!r}: write KEY=VALUE", as_json=as_json)
+        found[key.strip()] = _setting_value(value, as_json)
+    if source_secret is not None:
+        found["source_secret"] = source_secret
+    if template is not None:
+        found["template"] = _read(template, as_json)
+    if only_events:
+        found["only_events"] = list(only_events)
+    if exclude_events:
+        found["exclude_events"] = list(exclude_events)
+    for key in unset or []:
+        found[key] = None
+    return found
 
 
 @robot_app.command("list")
@@ -240,10 +324,27 @@ def robot_update(
     block: int | None = typer.Option(None, "--block", min=0),
     overflow: Overflow | None = typer.Option(None, "--overflow"),
     avatar: str | None = typer.Option(None, "--avatar"),
+    source_secret: str | None = typer.Option(None, "--source-secret"),
+    template: Path | None = typer.Option(None, "--template", help="File with the template."),
+    only_event: list[str] | None = typer.Option(None, "--only-event", help="Replace (repeat)."),
+    exclude_event: list[str] | None = typer.Option(
+        None, "--exclude-event", help="Replace (repeat)."
+    ),
+    setting: list[str] | None = typer.Option(None, "--set", help="KEY=VALUE (JSON, or @file)."),
+    unset: list[str] | None = typer.Option(None, "--unset", help="Remove a setting (repeat)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Change a robot's settings; what is not given stays as it is."""
     config = settings()
+    patch = integration_settings(
+        source_secret=source_secret,
+        template=template,
+        only_events=only_event,
+        exclude_events=exclude_event,
+        pairs=setting or [],
+        unset=unset,
+        as_json=as_json,
+    )
 
     async def action() -> Robot:
         async with open_repository(config) as repo:
@@ -265,6 +366,7 @@ def robot_update(
                 rate_limit=limit,
                 overflow=overflow,
                 avatar_url=avatar,
+                settings=merge_settings(current.settings, patch) if patch else None,
             )
 
     robot = run(action, as_json=as_json)

@@ -175,7 +175,7 @@ class StoredMessage:
     sender_user_id: int | None
     sender_name: str
     msgtype: str
-    payload: dict[str, Any]
+    payload: Any  # the body as sent, decoded: an object, or any JSON value for template robots
     content: dict[str, Any]
     mentions: list[dict[str, Any]]
     at_all: bool

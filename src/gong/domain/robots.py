@@ -26,7 +26,8 @@ def check_settings(
     """Validate and normalise keywords and IP entries; returns them cleaned.
 
     A ``custom`` robot needs at least one security setting, as on DingTalk; integration kinds are
-    protected by their source's own secret instead.
+    protected by their source's own secret instead, so keywords and signing (which their senders
+    cannot satisfy) are refused for them; an IP allow list applies to every kind.
 
     Raises:
         Invalid: with a message naming the rule that was broken.
@@ -46,6 +47,12 @@ def check_settings(
     clean_ips = tuple(
         dict.fromkeys(str(n) if n.prefixlen < 32 else str(n.network_address) for n in networks)
     )
+    if kind is not RobotKind.CUSTOM and (clean_keywords or signing):
+        what = "keywords" if clean_keywords else "signing (加签)"
+        raise Invalid(
+            f"{what} apply only to custom robots; a {kind} robot is protected by its source "
+            "secret (and optionally an IP allow list)"
+        )
     if kind is RobotKind.CUSTOM and not (clean_keywords or signing or clean_ips):
         raise Invalid(
             "a custom robot needs at least one security setting: keywords, signing or an IP "

@@ -29,7 +29,10 @@ session webhook unknown or expired      300001             ``session 不存在``
 ======================================  =================  =========================================
 
 Gong-only answers for integration robots use the same envelope with codes DingTalk never sends
-(``400401`` payload not what the robot's kind expects; ``310001`` source signature wrong).
+(``400401`` payload not what the robot's kind expects; ``310001`` source signature wrong), and an
+event an integration robot does not show is answered ``errcode`` 0 with an ``errmsg`` that says
+why (:func:`render_ignored`). Integration robots answer refusals with a 4xx HTTP status, because
+their senders (GitHub, GitLab, …) count only non-2xx answers as failed deliveries.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ __all__ = [
     "field_missing",
     "ip_not_allowed",
     "render",
+    "render_ignored",
     "render_ok",
 ]
 
@@ -214,6 +218,8 @@ class RobotError(Exception):
         super().__init__(error.name)
         self.error = error
         self.params = params
+        #: HTTP status of the answer: 200 as on DingTalk; 4xx for integration senders.
+        self.status = 200
 
     def errcode(self, dialect: Dialect) -> int:
         return self.error.code_for(dialect)
@@ -258,3 +264,8 @@ _OK = _encode(0, "ok")
 def render_ok() -> bytes:
     """``{"errcode":0,"errmsg":"ok"}``, byte for byte."""
     return _OK
+
+
+def render_ignored(reason: str) -> bytes:
+    """``{"errcode":0,"errmsg":"ignored: <reason>"}``: acknowledged, nothing posted."""
+    return _encode(0, f"ignored: {reason}")

@@ -40,6 +40,7 @@ from gong.domain.models import (
 )
 from gong.domain.ports import StoreResult
 from gong.domain.robots import check_settings
+from gong.integrations.config import check_robot_settings
 from gong.protocol.signing import generate_secret, generate_token
 from gong.storage.schema import (
     admin_tokens,
@@ -474,6 +475,7 @@ class Repository:
         clean_keywords, clean_ips = check_settings(
             kind=kind, keywords=keywords, signing=signing, ip_allow=ip_allow, rate_limit=rate_limit
         )
+        clean_settings = check_robot_settings(kind, settings or {})
         group = await self.get_group(group_id)
         if group.dissolved:
             raise Invalid(f"group {group_id} is dissolved")
@@ -496,7 +498,7 @@ class Repository:
                         rate_block=rate_limit.block_s,
                         overflow=str(overflow),
                         avatar_url=avatar_url,
-                        settings=settings or {},
+                        settings=clean_settings,
                         created_at=now,
                         updated_at=now,
                     )
@@ -536,7 +538,11 @@ class Repository:
         enabled: bool | None = None,
         settings: dict[str, Any] | None = None,
     ) -> Robot:
-        """Change some settings; the result must still satisfy every rule."""
+        """Change some settings; the result must still satisfy every rule.
+
+        ``settings`` replaces the robot's settings as a whole (see
+        :func:`gong.integrations.config.merge_settings` to change some keys).
+        """
         current = await self.get_robot(robot_id)
         new_keywords = current.keywords if keywords is None else tuple(keywords)
         new_signing = (current.secret is not None) if signing is None else signing
@@ -570,7 +576,7 @@ class Repository:
         if enabled is not None:
             values["enabled"] = enabled
         if settings is not None:
-            values["settings"] = settings
+            values["settings"] = check_robot_settings(current.kind, settings)
         return await self._update_robot(robot_id, values)
 
     async def _update_robot(self, robot_id: int, values: dict[str, Any]) -> Robot:

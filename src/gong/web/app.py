@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -20,7 +21,9 @@ from gong.domain.errors import GongError
 from gong.domain.ports import Broker, Limiter
 from gong.runtime import Runtime
 from gong.web.api.deps import NotAuthenticated
+from gong.web.api.previews import router as previews_router
 from gong.web.api.routes import router as api_router
+from gong.web.integrations import register_integrations
 from gong.web.robot_api import Receive, RobotSend, Scope, Send
 
 __all__ = ["GongApp", "create_app"]
@@ -112,6 +115,7 @@ def build_api() -> FastAPI:
         )
 
     api.include_router(api_router)
+    api.include_router(previews_router)
     return api
 
 
@@ -141,6 +145,7 @@ class GongApp:
         self.api = build_api()
         self._runtime: Runtime | None = None
         self._robot_send: RobotSend | None = None
+        self._render_pool: ThreadPoolExecutor | None = None
         #: The admin token created at this start, if one was (shown once, never stored).
         self.new_admin_token: str | None = None
 
@@ -155,11 +160,15 @@ class GongApp:
         self._runtime = runtime
         self.api.state.runtime = runtime
         self._robot_send = RobotSend(runtime)
+        self._render_pool = register_integrations(self._robot_send, runtime)
         self.new_admin_token = await ensure_admin_token(runtime.repository, self.settings)
         if self.new_admin_token:
             print(f"Gong admin token (shown once): {self.new_admin_token}", flush=True)
 
     async def shutdown(self) -> None:
+        if self._render_pool is not None:
+            self._render_pool.shutdown(wait=False, cancel_futures=True)
+            self._render_pool = None
         if self._runtime is not None:
             await self._runtime.close()
             self._runtime = None

@@ -24,7 +24,17 @@ from gong.protocol.security import check
 from gong.runtime import Runtime
 from gong.web.clientip import ClientIP
 
-__all__ = ["MAX_BODY", "RobotSend", "read_body", "send_json"]
+__all__ = [
+    "INTEGRATION_STATUS",
+    "MAX_BODY",
+    "BodyTooLarge",
+    "ClientGone",
+    "KindHandler",
+    "RobotSend",
+    "integration_status",
+    "read_body",
+    "send_json",
+]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +50,26 @@ MAX_DRAIN = 16 * 1024 * 1024
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 _WANTED = frozenset(("access_token", "timestamp", "sign"))
 _WANTED_BYTES = frozenset(k.encode() for k in _WANTED)
+
+#: HTTP status of a refusal answered to an integration sender; senders such as GitHub and GitLab
+#: show a delivery as failed only when the status is not 2xx. The JSON envelope stays the same.
+INTEGRATION_STATUS = {
+    "payload_invalid": 400,
+    "source_signature": 403,
+    "ip": 403,
+    "robot_disabled": 403,
+    "group_dissolved": 410,
+    "rate_limited": 429,
+    "system_busy": 503,
+}
+
+#: A robot kind's reader of ``/robot/send``: (view, scope, receive, params, ip) → response body.
+KindHandler = Callable[[RobotView, Scope, Receive, dict[str, str], str], Awaitable[bytes]]
+
+
+def integration_status(error: RobotError) -> int:
+    """The HTTP status an integration robot answers ``error`` with."""
+    return INTEGRATION_STATUS.get(error.error.name, 400)
 
 
 class BodyTooLarge(Exception):
@@ -139,14 +169,19 @@ class RobotSend:
         self.clock = runtime.clock
         self.dialect = runtime.settings.errmsg_dialect
         self.client_ip = ClientIP(runtime.settings.trusted_proxies)
-        #: Body readers for integration kinds, keyed by kind (filled in by gong.integrations).
-        self.kinds: dict[RobotKind, Callable[..., Awaitable[bytes]]] = {}
+        #: Body readers for integration kinds, keyed by kind (see gong.web.integrations).
+        self.kinds: dict[RobotKind, KindHandler] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        status = 200
         try:
+            if scope["method"] == "HEAD" and await self._integration_head(scope):
+                await send_json(send, b"")
+                return
             body = await self._handle(scope, receive)
         except RobotError as error:
             body = render(error, self.dialect)
+            status = error.status
         except ClientGone:
             return
         except BackendUnavailable as exc:
@@ -155,7 +190,13 @@ class RobotSend:
         except Exception:
             log.exception("robot send failed")
             body = render(RobotError(Errors.SYSTEM_BUSY), self.dialect)
-        await send_json(send, body)
+        await send_json(send, body, status)
+
+    async def _integration_head(self, scope: Scope) -> bool:
+        """True for ``HEAD`` on an integration robot's URL (Trello checks it before registering)."""
+        token = query_params(scope["query_string"]).get("access_token")
+        view = await self.directory.get(token) if token else None
+        return view is not None and view.robot.kind in self.kinds
 
     async def _handle(self, scope: Scope, receive: Receive) -> bytes:
         if scope["method"] != "POST":
@@ -168,18 +209,29 @@ class RobotSend:
         if view is None:
             raise RobotError(Errors.TOKEN_UNKNOWN)
         ip = self.client_ip(scope)
+        kind = self.kinds.get(view.robot.kind)
         try:
             if not view.robot.enabled:
                 raise RobotError(Errors.ROBOT_DISABLED)
             if view.group.dissolved:
                 raise RobotError(Errors.GROUP_DISSOLVED)
-            kind = self.kinds.get(view.robot.kind)
             if kind is not None:
                 return await kind(view, scope, receive, params, ip)
             return await self._custom(view, scope, receive, params, ip)
         except RobotError as error:
             self.hub.refuse(view, error, ip)
+            if kind is not None:
+                error.status = integration_status(error)
             raise
+        except ClientGone:
+            raise
+        except Exception:
+            if kind is None:
+                raise
+            log.exception("%s robot %d failed", view.robot.kind, view.robot.id)
+            busy = RobotError(Errors.SYSTEM_BUSY)
+            busy.status = integration_status(busy)
+            raise busy from None
 
     async def _custom(
         self, view: RobotView, scope: Scope, receive: Receive, params: dict[str, str], ip: str

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from gong.integrations.config import merge_settings
 from gong.web.api.deps import Admin, RuntimeDep
 from gong.web.api.schemas import (
     ErrorBody,
@@ -128,6 +129,7 @@ async def create_robot(group_id: GroupId, body: RobotIn, runtime: RuntimeDep) ->
         overflow=body.overflow,
         avatar_url=body.avatar_url,
         enabled=body.enabled,
+        settings=body.settings.given() if body.settings else None,
     )
     runtime.changed()
     return robot_out(robot, runtime.settings)
@@ -142,7 +144,14 @@ async def get_robot(robot_id: RobotId, runtime: RuntimeDep) -> RobotOut:
 
 @router.patch("/robots/{robot_id}", tags=["robots"])
 async def update_robot(robot_id: RobotId, body: RobotPatch, runtime: RuntimeDep) -> RobotOut:
-    """Change security, rate-limit and other settings; unset fields keep their value."""
+    """Change security, rate-limit and other settings; unset fields keep their value.
+
+    `settings` changes only the integration settings it names; a null one is removed.
+    """
+    merged = None
+    if body.settings is not None:
+        current = await runtime.repository.get_robot(robot_id)
+        merged = merge_settings(current.settings, body.settings.given())
     robot = await runtime.repository.update_robot(
         robot_id,
         name=body.name,
@@ -153,6 +162,7 @@ async def update_robot(robot_id: RobotId, body: RobotPatch, runtime: RuntimeDep)
         overflow=body.overflow,
         avatar_url=body.avatar_url,
         enabled=body.enabled,
+        settings=merged,
     )
     runtime.changed()
     if body.rate_limit is not None:

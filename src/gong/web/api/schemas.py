@@ -23,15 +23,19 @@ __all__ = [
     "GroupIn",
     "GroupOut",
     "GroupPatch",
+    "IntegrationSettingsIn",
     "MemberIn",
     "MemberOut",
     "MessageOut",
     "MessagePage",
+    "PreviewOut",
     "RateLimitIn",
     "RefusalOut",
     "RobotIn",
     "RobotOut",
     "RobotPatch",
+    "RobotPreviewIn",
+    "TemplatePreviewIn",
     "robot_out",
 ]
 
@@ -121,6 +125,55 @@ class RateLimitIn(_In):
         return RateLimit(self.limit, self.window_s, self.block_s)
 
 
+class IntegrationSettingsIn(_In):
+    """Integration robot settings (docs/integrations/README.md); in a PATCH, null removes one."""
+
+    source_secret: str | None = Field(
+        default=None,
+        max_length=256,
+        description="The secret the source signs with or sends (GitHub, GitLab, Codeup, JIRA, "
+        "Trello, Grafana, Alertmanager, template). Not for travis.",
+    )
+    only_events: list[str] | None = Field(
+        default=None, max_length=50, description="Show only these events (names, families, globs)."
+    )
+    exclude_events: list[str] | None = Field(
+        default=None, max_length=50, description="Never show these events."
+    )
+    template: str | None = Field(
+        default=None, max_length=64_000, description="template robots: the Jinja2 template."
+    )
+    event_field: str | None = Field(
+        default=None,
+        max_length=200,
+        description="template robots: dotted path of the payload field that names the event.",
+    )
+    travis_public_key: str | None = Field(
+        default=None,
+        max_length=10_000,
+        description="travis robots: PEM public key to verify with (default: Travis CI's keys).",
+    )
+    travis_verify: bool | None = Field(
+        default=None, description="travis robots: check the Signature header (default true)."
+    )
+    trello_callback_url: str | None = Field(
+        default=None,
+        max_length=2_000,
+        description="trello robots: the callback URL as registered with Trello, when it is not "
+        "the robot's webhook URL.",
+    )
+    grafana_signature_header: str | None = Field(
+        default=None, max_length=100, description="grafana robots: the HMAC header name."
+    )
+    grafana_timestamp_header: str | None = Field(
+        default=None, max_length=100, description="grafana robots: the timestamp header name."
+    )
+
+    def given(self) -> dict[str, Any]:
+        """The settings the request names (a null one means: remove it)."""
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
 class RobotIn(_In):
     name: Name
     kind: RobotKind = RobotKind.CUSTOM
@@ -131,6 +184,7 @@ class RobotIn(_In):
     overflow: Overflow = Overflow.REJECT
     avatar_url: str = Field(default="", max_length=1000)
     enabled: StrictBool = True
+    settings: IntegrationSettingsIn | None = None
 
 
 class RobotPatch(_In):
@@ -142,6 +196,7 @@ class RobotPatch(_In):
     overflow: Overflow | None = None
     avatar_url: str | None = Field(default=None, max_length=1000)
     enabled: StrictBool | None = None
+    settings: IntegrationSettingsIn | None = None
 
 
 class RateLimitOut(BaseModel):
@@ -196,13 +251,40 @@ def robot_out(robot: Robot, settings: Settings, stats: dict[str, int] | None = N
     )
 
 
+class TemplatePreviewIn(_In):
+    template: str = Field(max_length=64_000, description="The Jinja2 template.")
+    payload: Any = Field(description="The JSON payload to render, as a sender would post it.")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Request headers the template may read."
+    )
+
+
+class RobotPreviewIn(_In):
+    payload: Any = Field(description="A saved payload, as the robot's source posts it.")
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="The source's headers that name the event, e.g. X-GitHub-Event.",
+    )
+
+
+class PreviewOut(BaseModel):
+    message: dict[str, Any] | None = Field(
+        description="The DingTalk message that would be posted; null when the event is ignored."
+    )
+    ignored: str | None = Field(default=None, description="Why nothing would be posted.")
+    bytes: int = Field(description="Size of the message's JSON; DingTalk's limit is 20000.")
+
+
 class MessageOut(BaseModel):
     id: int
     group_id: int
     robot_id: int | None
     sender: dict[str, Any]
     msgtype: str
-    payload: dict[str, Any]
+    payload: Any = Field(
+        description="The body as the sender posted it: DingTalk JSON for custom robots, the "
+        "source's JSON (any JSON value for template robots) for integration robots."
+    )
     content: dict[str, Any]
     mentions: list[dict[str, Any]]
     at_all: bool

@@ -1,0 +1,89 @@
+"""Integration robots: a robot's kind decides how ``/robot/send`` reads its body.
+
+One module per source (``github``, ``gitlab``, ``codeup``, ``jira``, ``travis``, ``trello``,
+``alertmanager``, ``grafana``) and the ``template`` robot; ``base`` holds what they share (the
+:class:`~gong.integrations.base.Source` protocol, the event filter, text that fits 20 000 bytes),
+``git`` and ``alerts`` the wording that several sources use, and ``config`` the rules for a
+robot's integration settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from gong.domain.models import RobotKind
+from gong.integrations.alertmanager import Alertmanager
+from gong.integrations.base import Delivery, Ignored, IntegrationConfig, Source
+from gong.integrations.codeup import Codeup
+from gong.integrations.github import GitHub
+from gong.integrations.gitlab import GitLab
+from gong.integrations.grafana import Grafana
+from gong.integrations.jira import Jira
+from gong.integrations.template import DEFAULT_MAX_OUTPUT, DEFAULT_TIME_LIMIT, TemplateSource
+from gong.integrations.travis import Travis
+from gong.integrations.trello import Trello
+from gong.protocol.messages import Message
+
+__all__ = [
+    "Alertmanager",
+    "Codeup",
+    "Delivery",
+    "GitHub",
+    "GitLab",
+    "Grafana",
+    "Ignored",
+    "IntegrationConfig",
+    "Jira",
+    "Source",
+    "TemplateSource",
+    "Travis",
+    "Trello",
+    "preview",
+    "sources",
+]
+
+
+def sources(
+    *,
+    template_time_limit: float = DEFAULT_TIME_LIMIT,
+    template_max_output: int = DEFAULT_MAX_OUTPUT,
+) -> dict[RobotKind, Source]:
+    """Every integration kind's source, ready to process deliveries."""
+    found: list[Source] = [
+        GitHub(),
+        GitLab(),
+        Codeup(),
+        Jira(),
+        Travis(),
+        Trello(),
+        Alertmanager(),
+        Grafana(),
+        TemplateSource(template_time_limit, template_max_output),
+    ]
+    return {source.kind: source for source in found}
+
+
+def preview(
+    source: Source,
+    config: IntegrationConfig,
+    document: bytes,
+    headers: Mapping[str, str] | None = None,
+    *,
+    callback_url: str = "",
+    now_ms: int = 0,
+) -> Message:
+    """The message ``source`` makes of a saved payload, without checking a signature.
+
+    Raises:
+        Ignored: the event would be acknowledged and not shown (the reason says why).
+        RobotError: the payload is not what the source expects (400401), or a template's
+            output is not a valid message.
+    """
+    delivery = Delivery(
+        headers={k.lower(): v for k, v in (headers or {}).items()},
+        body=document,
+        document=document,
+        callback_url=callback_url,
+        now_ms=now_ms,
+    )
+    return source.message(delivery, config)

@@ -1,0 +1,80 @@
+"""Prometheus Alertmanager webhooks: one digest message per notification, firing or resolved.
+
+The event is the notification's ``status`` (``firing`` or ``resolved``). Alertmanager does not
+sign its webhooks; with a source secret the robot expects it in the ``Authorization`` header,
+as ``Bearer <secret>`` (``http_config.authorization.credentials``) or as the password of basic
+auth (``http_config.basic_auth``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from gong.domain.models import RobotKind
+from gong.integrations.alerts import Notification, Style, default_title, digest
+from gong.integrations.base import (
+    Builder,
+    Delivery,
+    Event,
+    IntegrationConfig,
+    Source,
+    bad_signature,
+    dispatch,
+    invalid,
+    parse,
+    same,
+)
+from gong.protocol.messages import Message
+
+__all__ = ["Alertmanager", "check_authorization"]
+
+STYLE = Style(source="Alertmanager", button="Open Alertmanager")
+
+
+def check_authorization(delivery: Delivery, secret: str, label: str) -> None:
+    """``Authorization: Bearer <secret>``, or basic auth whose password is the secret."""
+    header = delivery.header("Authorization")
+    if not header:
+        raise bad_signature(
+            f"the Authorization header is missing: configure {label} to send the source secret "
+            "as a bearer token or a basic-auth password"
+        )
+    scheme, _, credentials = header.strip().partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+        except (binascii.Error, ValueError):
+            raise bad_signature("the basic-auth credentials are not base64") from None
+        credentials = decoded.partition(":")[2]
+    elif scheme.lower() != "bearer":
+        raise bad_signature(f"the Authorization scheme {scheme!r} is not Bearer or Basic")
+    if not same(credentials, secret):
+        raise bad_signature("the Authorization credentials do not match the source secret")
+
+
+def notification(document: dict[str, Any]) -> Message:
+    return digest(parse(Notification, document, "Alertmanager notification"), STYLE, default_title)
+
+
+BUILDERS: dict[str, Builder] = {"firing": notification, "resolved": notification}
+
+
+class Alertmanager(Source):
+    kind = RobotKind.ALERTMANAGER
+    label = "Alertmanager"
+
+    def verify(self, delivery: Delivery, secret: str, config: IntegrationConfig) -> None:
+        check_authorization(delivery, secret, self.label)
+
+    def event(
+        self, delivery: Delivery, document: dict[str, Any], config: IntegrationConfig
+    ) -> Event:
+        status = document.get("status")
+        if not isinstance(status, str) or "alerts" not in document:
+            raise invalid(
+                "no status and alerts in the body: this is not an Alertmanager notification"
+            )
+        return dispatch(status, document, BUILDERS)

@@ -1,0 +1,169 @@
+"""Rules for a robot's integration settings (``Robot.settings``), checked on every change.
+
+The keys and which kinds they apply to:
+
+======================  ===============  ======================================================
+key                     kinds            meaning
+======================  ===============  ======================================================
+source_secret           all but travis   the secret the source signs with or sends
+only_events             all              show only these events (names, ``family``, globs)
+exclude_events          all              never show these events
+template                template         the Jinja2 template (required)
+event_field             template         dotted path of the payload field naming the event
+travis_public_key       travis           PEM key to verify ``Signature`` with (Enterprise)
+travis_verify           travis           check ``Signature`` (default true)
+trello_callback_url     trello           the callback URL as registered with Trello
+grafana_signature_header grafana         the HMAC header name (default X-Grafana-Alerting-…)
+grafana_timestamp_header grafana         the timestamp header name, when one is configured
+======================  ===============  ======================================================
+
+Other keys of ``Robot.settings`` belong to other features and pass through untouched.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from gong.domain.errors import Invalid
+from gong.domain.models import RobotKind
+from gong.integrations.base import IntegrationConfig
+from gong.integrations.template import template_error
+from gong.integrations.travis import load_public_key
+
+__all__ = [
+    "INTEGRATION_KEYS",
+    "SECRET_KEYS",
+    "check_robot_settings",
+    "merge_settings",
+    "redacted",
+]
+
+INTEGRATION_KEYS = frozenset(IntegrationConfig.model_fields)
+#: Settings that are secrets: shown to admins only, never logged.
+SECRET_KEYS = frozenset({"source_secret"})
+
+_COMMON = frozenset({"source_secret", "only_events", "exclude_events"})
+_PER_KIND: dict[RobotKind, frozenset[str]] = {
+    RobotKind.TEMPLATE: frozenset({"template", "event_field"}),
+    RobotKind.TRAVIS: frozenset({"travis_public_key", "travis_verify"}),
+    RobotKind.TRELLO: frozenset({"trello_callback_url"}),
+    RobotKind.GRAFANA: frozenset({"grafana_signature_header", "grafana_timestamp_header"}),
+}
+
+
+def _allowed(kind: RobotKind) -> frozenset[str]:
+    keys = _COMMON | _PER_KIND.get(kind, frozenset())
+    return keys - {"source_secret"} if kind is RobotKind.TRAVIS else keys
+
+
+_HEADER = re.compile(r"^[A-Za-z0-9-]{1,100}$")
+MAX_EVENTS = 50
+
+
+def _events(key: str, value: Any) -> list[str]:
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise Invalid(f"{key} must be a list of event names")
+    names = [v.strip() for v in value]
+    if len(names) > MAX_EVENTS:
+        raise Invalid(f"{key} has {len(names)} entries; at most {MAX_EVENTS}")
+    for name in names:
+        if not name or len(name) > 100 or any(c.isspace() for c in name):
+            raise Invalid(f"{key}: {name!r} is not an event name (1–100 characters, no spaces)")
+    return list(dict.fromkeys(names))
+
+
+def _text(key: str, value: Any, longest: int = 256) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid(f"{key} must be a non-empty string")
+    if len(value) > longest:
+        raise Invalid(f"{key} is longer than {longest} characters")
+    return value
+
+
+def _check(kind: RobotKind, key: str, value: Any) -> Any:
+    if key in ("only_events", "exclude_events"):
+        return _events(key, value)
+    if key == "source_secret":
+        secret = _text(key, value)
+        if secret != secret.strip() or not secret.isprintable():
+            raise Invalid("source_secret cannot have spaces at its ends or control characters")
+        return secret
+    if key == "template":
+        if not isinstance(value, str):
+            raise Invalid("template must be a string")
+        problem = template_error(value)
+        if problem:
+            raise Invalid(problem)
+        return value
+    if key == "event_field":
+        return _text(key, value, 200)
+    if key == "travis_public_key":
+        try:
+            load_public_key(_text(key, value, 10_000))
+        except ValueError as exc:
+            raise Invalid(f"travis_public_key is not a PEM RSA public key: {exc}") from None
+        return value
+    if key == "travis_verify":
+        if not isinstance(value, bool):
+            raise Invalid("travis_verify must be true or false")
+        return value
+    if key == "trello_callback_url":
+        url = _text(key, value, 2_000)
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise Invalid("trello_callback_url must be an http(s) URL")
+        return url
+    # grafana_signature_header, grafana_timestamp_header
+    header = _text(key, value, 100)
+    if not _HEADER.match(header):
+        raise Invalid(f"{key} must be an HTTP header name (letters, digits and -)")
+    return header
+
+
+def check_robot_settings(kind: RobotKind, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate the integration keys of ``settings`` for a robot of ``kind``; returns them clean.
+
+    Keys set to ``None`` are dropped; keys this module does not own are kept as they are.
+
+    Raises:
+        Invalid: naming the key and the rule it breaks.
+    """
+    clean: dict[str, Any] = {}
+    for key, value in settings.items():
+        if key not in INTEGRATION_KEYS:
+            clean[key] = value
+            continue
+        if value is None:
+            continue
+        if kind is RobotKind.CUSTOM:
+            raise Invalid(f"{key} applies to integration robots, not to custom robots")
+        if key not in _allowed(kind):
+            if key == "source_secret" and kind is RobotKind.TRAVIS:
+                raise Invalid(
+                    "Travis CI has no shared secret: it signs with its private key, which a "
+                    "travis robot checks (travis_verify, travis_public_key)"
+                )
+            raise Invalid(f"{key} does not apply to a {kind} robot")
+        clean[key] = _check(kind, key, value)
+    if kind is RobotKind.TEMPLATE and not clean.get("template"):
+        raise Invalid("a template robot needs a template")
+    return clean
+
+
+def merge_settings(current: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """``current`` with ``patch`` applied: given keys replace, keys given as None are removed."""
+    merged = dict(current)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+def redacted(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``settings`` for people who are not admins: secrets replaced by ``"********"``."""
+    return {k: ("********" if k in SECRET_KEYS and v else v) for k, v in settings.items()}

@@ -1,0 +1,304 @@
+"""The template robot: any JSON body, rendered through the robot's Jinja2 template into a message.
+
+The template sees ``payload`` (the decoded body) and ``headers`` (lower-case names) and writes
+DingTalk JSON, which is validated exactly like a custom robot's message
+(:func:`~gong.protocol.messages.parse_message`), so every type and ``at`` work. Output that is
+empty or ``{"msgtype": "empty"}`` posts nothing (the event is ignored).
+
+Templates run in Jinja2's immutable sandbox with limits: at most ``time_limit`` seconds (a trace
+function checks the deadline on every call and every template line, so runaway loops stop),
+at most ``max_output`` characters of output, no repetition of strings or lists past 100 000 items
+and no large powers. Rendering blocks, so the web handler runs it in a worker thread.
+
+With a source secret, a delivery must carry ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the
+body>`` (the WebSub form many services use), or the secret in ``Authorization`` (bearer token or
+basic-auth password).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from collections.abc import Callable, Mapping
+from types import FrameType
+from typing import Any, TypeVar
+
+import orjson
+from jinja2 import ChainableUndefined, TemplateError, TemplateSyntaxError, Undefined
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from gong.domain.models import RobotKind
+from gong.integrations.alertmanager import check_authorization
+from gong.integrations.base import (
+    MAX_MESSAGE_BYTES,
+    Delivery,
+    Event,
+    Ignored,
+    IntegrationConfig,
+    Source,
+    bad_signature,
+    check_filters,
+    cut,
+    escape,
+    first_line,
+    fit,
+    hmac_hex,
+    invalid,
+    same,
+)
+from gong.protocol.errors import RobotError
+from gong.protocol.messages import Message, parse_message
+
+__all__ = [
+    "DEFAULT_MAX_OUTPUT",
+    "DEFAULT_TIME_LIMIT",
+    "MAX_TEMPLATE_LENGTH",
+    "TemplateSource",
+    "compile_template",
+    "render",
+    "render_text",
+    "template_error",
+]
+
+DEFAULT_TIME_LIMIT = 1.0
+DEFAULT_MAX_OUTPUT = 100_000
+#: A template's own length limit, in characters.
+MAX_TEMPLATE_LENGTH = 64_000
+#: Largest string or list a template may build with ``*``.
+MAX_REPEAT = 100_000
+
+T = TypeVar("T")
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja2's immutable sandbox, plus limits on ``*`` and ``**`` (the cheap memory bombs)."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int) and abs(right) > 256:
+            raise SecurityError("exponent larger than 256")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                repeats = isinstance(seq, str | list | tuple) and isinstance(times, int)
+                if repeats and len(seq) * times > MAX_REPEAT:
+                    raise SecurityError(f"repetition longer than {MAX_REPEAT}")
+        return super().call_binop(context, operator, left, right)
+
+
+def _json(value: Any) -> str:
+    """``{{ value | json }}``: the value as JSON text, ready to sit in the template's JSON."""
+
+    def default(obj: Any) -> Any:
+        if isinstance(obj, Undefined):
+            return None
+        raise TypeError(f"{type(obj).__name__} is not JSON")
+
+    if isinstance(value, Undefined):
+        return "null"
+    return orjson.dumps(value, default=default).decode()
+
+
+def _md(value: Any) -> str:
+    """``{{ value | md }}``: text shown literally in markdown."""
+    return "" if isinstance(value, Undefined) or value is None else escape(str(value))
+
+
+@functools.cache
+def _environment() -> _Sandbox:
+    env = _Sandbox(undefined=ChainableUndefined, autoescape=False, keep_trailing_newline=False)
+    env.filters["json"] = _json
+    env.filters["md"] = _md
+    env.filters["first_line"] = lambda value, limit=100: first_line(str(value or ""), int(limit))
+    env.filters["cut"] = lambda value, limit=100: cut(str(value or ""), int(limit))
+    return env
+
+
+@functools.lru_cache(maxsize=256)
+def compile_template(source: str) -> Any:
+    """The compiled template (cached by its text).
+
+    Raises:
+        TemplateSyntaxError: the template does not compile.
+    """
+    return _environment().from_string(source)
+
+
+def template_error(source: str) -> str | None:
+    """Why ``source`` is not a usable template, or None when it compiles."""
+    if len(source) > MAX_TEMPLATE_LENGTH:
+        return f"the template is longer than {MAX_TEMPLATE_LENGTH} characters"
+    if not source.strip():
+        return "the template is empty"
+    try:
+        compile_template(source)
+    except TemplateSyntaxError as exc:
+        return f"the template does not compile: {exc.message} (line {exc.lineno})"
+    return None
+
+
+class _Timeout(BaseException):
+    """Raised inside the render by the trace function; BaseException so templates can't catch it."""
+
+
+def _with_deadline(work: Callable[[], T], seconds: float) -> T:
+    """Run ``work`` in this thread, stopping it (``_Timeout``) once ``seconds`` have passed."""
+    deadline = time.monotonic() + seconds
+
+    def local(frame: FrameType, event: str, arg: Any) -> Any:
+        if time.monotonic() > deadline:
+            raise _Timeout
+        return local
+
+    def tracer(frame: FrameType, event: str, arg: Any) -> Any:
+        if time.monotonic() > deadline:
+            raise _Timeout
+        # Line events only in template code (compiled into "<template>"): that is where loops
+        # are; every other Python frame is checked on the call that enters it.
+        return local if frame.f_code.co_filename == "<template>" else None
+
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        return work()
+    finally:
+        sys.settrace(previous)
+
+
+def render_text(
+    source: str,
+    context: Mapping[str, Any],
+    *,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+    max_output: int = DEFAULT_MAX_OUTPUT,
+) -> str:
+    """The template's output for ``context``, within the time and size limits.
+
+    Raises:
+        RobotError: 400401 naming what went wrong (compile error, render error, a limit).
+    """
+    problem = template_error(source)
+    if problem:
+        raise invalid(problem)
+    template = compile_template(source)
+
+    def work() -> str:
+        chunks: list[str] = []
+        size = 0
+        for chunk in template.generate(dict(context)):
+            size += len(chunk)
+            if size > max_output:
+                raise invalid(f"the template's output is longer than {max_output} characters")
+            chunks.append(chunk)
+        return "".join(chunks)
+
+    try:
+        return _with_deadline(work, time_limit)
+    except _Timeout:
+        raise invalid(f"the template ran longer than {time_limit:g} s and was stopped") from None
+    except SecurityError as exc:
+        raise invalid(f"the template did something the sandbox forbids: {exc}") from None
+    except TemplateError as exc:
+        raise invalid(f"the template failed: {exc}") from None
+    except (RecursionError, MemoryError):
+        raise invalid("the template ran out of resources and was stopped") from None
+    except RobotError:
+        raise
+    except Exception as exc:
+        raise invalid(f"the template failed: {type(exc).__name__}: {exc}") from None
+
+
+def render(
+    source: str,
+    payload: Any,
+    headers: Mapping[str, str] | None = None,
+    *,
+    event: str = "template",
+    time_limit: float = DEFAULT_TIME_LIMIT,
+    max_output: int = DEFAULT_MAX_OUTPUT,
+) -> Message:
+    """The message a template makes of ``payload``; :class:`Ignored` when it makes none."""
+    context = {"payload": payload, "headers": dict(headers or {})}
+    text = render_text(source, context, time_limit=time_limit, max_output=max_output).strip()
+    if not text:
+        raise Ignored(event, "was left out by the template (empty output)")
+    try:
+        body = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise invalid(f"the template's output is not JSON ({exc}): {cut(text, 120)!r}") from None
+    if isinstance(body, dict) and body.get("msgtype") == "empty":
+        raise Ignored(event, 'was left out by the template (msgtype "empty")')
+    message = fit(parse_message(body))
+    size = len(orjson.dumps(message.to_wire()))
+    if size > MAX_MESSAGE_BYTES:
+        raise invalid(f"the template's message is {size} bytes; DingTalk's limit is 20000")
+    return message
+
+
+def _lookup(document: Any, path: str) -> Any:
+    value = document
+    for part in path.split("."):
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
+class TemplateSource(Source):
+    kind = RobotKind.TEMPLATE
+    label = "template"
+    blocking = True
+
+    def __init__(
+        self, time_limit: float = DEFAULT_TIME_LIMIT, max_output: int = DEFAULT_MAX_OUTPUT
+    ) -> None:
+        self.time_limit = time_limit
+        self.max_output = max_output
+
+    def verify(self, delivery: Delivery, secret: str, config: IntegrationConfig) -> None:
+        given = delivery.header("X-Hub-Signature-256")
+        if given is not None:
+            if not same(given, "sha256=" + hmac_hex(secret, delivery.body)):
+                raise bad_signature("X-Hub-Signature-256 does not match the body and the secret")
+            return
+        check_authorization(delivery, secret, "the sender")
+
+    def message(self, delivery: Delivery, config: IntegrationConfig) -> Message:
+        """Like every source's, except that any JSON value is a payload, not only objects."""
+        if not delivery.document.strip():
+            raise invalid("the body is empty; a template robot renders a JSON document")
+        try:
+            document = orjson.loads(delivery.document)
+        except orjson.JSONDecodeError as exc:
+            raise invalid(f"the body is not valid JSON ({exc})") from None
+        event = self.event(delivery, document, config)
+        check_filters(event, config)
+        return event.build()
+
+    def event(self, delivery: Delivery, document: Any, config: IntegrationConfig) -> Event:
+        if not config.template:
+            raise invalid("this template robot has no template")
+        name = "template"
+        if config.event_field:
+            found = _lookup(document, config.event_field)
+            if not isinstance(found, str | int) or isinstance(found, bool) or found == "":
+                raise invalid(f"field {config.event_field} (the robot's event_field) is missing")
+            name = str(found)
+        source = config.template
+        headers = dict(delivery.headers)
+        return Event(
+            name,
+            lambda: render(
+                source,
+                document,
+                headers,
+                event=name,
+                time_limit=self.time_limit,
+                max_output=self.max_output,
+            ),
+        )

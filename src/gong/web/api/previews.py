@@ -1,0 +1,83 @@
+"""Previews: what a template or an integration robot would post for a saved payload.
+
+Nothing is posted and no signature is checked; the answer is the message (or why the event
+would be ignored), so a template or a robot's filters can be tried before a sender is pointed
+at the robot. Rendering runs in a worker thread, under the same time and size limits as a
+template robot's deliveries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from fastapi import APIRouter
+from pydantic import ValidationError
+
+from gong.domain.errors import Invalid
+from gong.domain.models import RobotKind
+from gong.integrations import Ignored, IntegrationConfig, Source, preview, sources
+from gong.protocol.errors import Dialect, RobotError
+from gong.runtime import Runtime
+from gong.web.api.deps import Admin, RuntimeDep
+from gong.web.api.routes import RobotId
+from gong.web.api.schemas import ErrorBody, PreviewOut, RobotPreviewIn, TemplatePreviewIn
+
+__all__ = ["router"]
+
+router = APIRouter(
+    prefix="/api",
+    dependencies=[Admin],
+    tags=["integrations"],
+    responses={
+        400: {"model": ErrorBody, "description": "The body could not be read"},
+        401: {"model": ErrorBody, "description": "No valid admin token"},
+        404: {"model": ErrorBody, "description": "No such robot"},
+        422: {"model": ErrorBody, "description": "The payload or the template is not valid"},
+    },
+)
+
+
+def _sources(runtime: Runtime) -> dict[RobotKind, Source]:
+    return sources(
+        template_time_limit=runtime.settings.template_time_limit,
+        template_max_output=runtime.settings.template_max_output,
+    )
+
+
+async def _preview(
+    source: Source, config: IntegrationConfig, payload: Any, headers: Mapping[str, str]
+) -> PreviewOut:
+    document = orjson.dumps(payload)
+    try:
+        message = await asyncio.to_thread(preview, source, config, document, headers)
+    except Ignored as ignored:
+        return PreviewOut(message=None, ignored=ignored.reason, bytes=0)
+    except RobotError as error:
+        raise Invalid(error.params.get("detail") or error.errmsg(Dialect.MODERN)) from None
+    wire = message.to_wire()
+    return PreviewOut(message=wire, bytes=len(orjson.dumps(wire)))
+
+
+@router.post("/templates/preview")
+async def preview_template(body: TemplatePreviewIn, runtime: RuntimeDep) -> PreviewOut:
+    """Render `payload` through `template` as a template robot would; nothing is posted."""
+    config = IntegrationConfig(template=body.template)
+    return await _preview(_sources(runtime)[RobotKind.TEMPLATE], config, body.payload, body.headers)
+
+
+@router.post("/robots/{robot_id}/preview")
+async def preview_robot(robot_id: RobotId, body: RobotPreviewIn, runtime: RuntimeDep) -> PreviewOut:
+    """The message this integration robot would post for `payload` (filters applied, no
+    signature check); nothing is posted."""
+    robot = await runtime.repository.get_robot(robot_id)
+    source = _sources(runtime).get(robot.kind)
+    if source is None:
+        raise Invalid(f"robot {robot_id} is a {robot.kind} robot; previews are for integrations")
+    try:
+        config = IntegrationConfig.model_validate(robot.settings)
+    except ValidationError:
+        raise Invalid(f"robot {robot_id}'s integration settings are not valid") from None
+    return await _preview(source, config, body.payload, body.headers)
