@@ -74,6 +74,11 @@ def check_settings(
     return clean_keywords, clean_ips
 
 
+def _printable(text: str) -> bool:
+    """No spaces, no control characters."""
+    return not any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in text)
+
+
 def upstream_token(url: str) -> str | None:
     """The ``access_token`` of a webhook URL, if it has one."""
     values = parse_qs(urlsplit(url).query).get("access_token")
@@ -90,18 +95,22 @@ def check_upstream(upstream: Upstream, own_token: str | None = None) -> Upstream
     url = upstream.url.strip()
     if len(url) > MAX_UPSTREAM_URL:
         raise Invalid(f"the upstream URL is longer than {MAX_UPSTREAM_URL} characters")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:
+        raise Invalid(f"the upstream must be an http(s) webhook URL, got {url[:80]!r}") from None
+    if parts.scheme not in ("http", "https") or not hostname or not _printable(url):
         raise Invalid(f"the upstream must be an http(s) webhook URL, got {url[:80]!r}")
     if parts.fragment:
         raise Invalid("the upstream URL cannot have a #fragment")
     if own_token is not None and upstream_token(url) == own_token:
         raise Invalid("a robot cannot relay to its own webhook")
     secret = (upstream.secret or "").strip() or None
-    if secret is not None and (len(secret) > 200 or any(c.isspace() for c in secret)):
+    if secret is not None and (len(secret) > 200 or not _printable(secret)):
         raise Invalid("the upstream secret must be one word of at most 200 characters")
     keyword = upstream.keyword.strip()
-    if len(keyword) > MAX_KEYWORD_LENGTH or "\n" in keyword:
+    if len(keyword) > MAX_KEYWORD_LENGTH or not _printable(keyword.replace(" ", "")):
         raise Invalid(f"the upstream keyword must be one line of at most {MAX_KEYWORD_LENGTH}")
     for name, value, low, top in (
         ("upstream limit", upstream.limit, 0, MAX_UPSTREAM_LIMIT),
