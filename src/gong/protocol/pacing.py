@@ -90,5 +90,9 @@ class SendLog:
         """Allow nothing before ``until`` (ms)."""
         self.paused_until = max(self.paused_until, until)
 
+    def times(self) -> list[int]:
+        """The logged send times, oldest first."""
+        return list(self._times)
+
     def __len__(self) -> int:
         return len(self._times)
