@@ -91,7 +91,8 @@ def _build(make: Callable[[], Message]) -> Message:
         return make()
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"])
+        model = exc.title[:1].lower() + exc.title[1:]  # Markdown → markdown, as on the wire
+        where = ".".join([model, *(str(p) for p in first["loc"])])
         typer.echo(f"error: {where}: {first['msg']}", err=True)
         raise typer.Exit(2) from None
 

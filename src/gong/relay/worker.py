@@ -130,7 +130,7 @@ class RelayWorker:
         renewed = now
         failures = 0
         try:
-            await self._restore_pace(robot_id)
+            await self.restore_pace(robot_id)
             while True:
                 try:
                     next_at = await self.step(robot_id)
@@ -154,7 +154,7 @@ class RelayWorker:
             with contextlib.suppress(Exception):
                 await self.outbox.release_lane(robot_id, self.owner)
 
-    async def _restore_pace(self, robot_id: int) -> None:
+    async def restore_pace(self, robot_id: int) -> None:
         """Count the upstream's recent sends, made before a restart or by another process."""
         with contextlib.suppress(NotFound):
             upstream = (await self.repository.get_robot(robot_id)).upstream
