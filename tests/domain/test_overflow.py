@@ -77,7 +77,8 @@ async def test_digest_holds_the_overflow_and_summarises_it_when_the_window_opens
         "CI build 2 failed",
     ]
     info = (await client.get(f"/api/robots/{robot['id']}", headers=admin_headers)).json()
-    assert info["stats"] == {"accepted": 9, "refused": 0, "held": 6}
+    assert info["stats"] == {"accepted": 9, "refused": 0}
+    assert info["held"] == 6
 
     await asyncio.sleep(0.7)  # the summary task runs; the window is still full
     assert len(await messages(client, group["id"], admin_headers)) == 3

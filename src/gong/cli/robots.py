@@ -31,6 +31,7 @@ def robot_json(
     config: Settings,
     stats: dict[str, int] | None = None,
     deliveries: dict[str, int] | None = None,
+    held: int | None = None,
 ) -> dict[str, Any]:
     upstream = robot.upstream
     data: dict[str, Any] = {
@@ -58,6 +59,8 @@ def robot_json(
     }
     if stats is not None:
         data["stats"] = stats
+    if held is not None:
+        data["held"] = held
     if deliveries is not None:
         data["deliveries"] = deliveries
     return data
@@ -78,6 +81,7 @@ def _print_robot(
     config: Settings,
     stats: dict[str, int] | None = None,
     deliveries: dict[str, int] | None = None,
+    held: int | None = None,
 ) -> None:
     out.print(
         f"robot {robot.id} “{robot.name}” ({robot.kind}) in group {robot.group_id}"
@@ -105,8 +109,8 @@ def _print_robot(
         signed = ", signed" if upstream.secret else ""
         out.print(f"  relay to:  {_masked(upstream.url)} ({pace}{signed})", markup=False)
     if stats is not None:
-        held = f", {stats['held']} held for summaries" if stats.get("held") else ""
-        out.print(f"  calls:     {stats['accepted']} accepted, {stats['refused']} refused{held}")
+        kept = f", {held} held for overflow summaries" if held else ""
+        out.print(f"  calls:     {stats['accepted']} accepted, {stats['refused']} refused{kept}")
     if deliveries is not None:
         out.print("  relayed:   " + ", ".join(f"{n} {state}" for state, n in deliveries.items()))
 
@@ -259,22 +263,22 @@ def robot_show(robot_id: int, as_json: bool = JsonOpt) -> None:
     """Show a robot's settings, webhook, call counts and relay delivery counts."""
     config = settings()
 
-    async def action() -> tuple[Robot, dict[str, int], dict[str, int] | None]:
+    async def action() -> tuple[Robot, dict[str, int], dict[str, int] | None, int]:
         async with open_repository(config) as repo:
             robot = await repo.get_robot(robot_id)
             stats = await repo.robot_stats(robot_id)
             outbox = Outbox(repo.engine)
-            stats["held"] = await outbox.held_count(robot_id)
+            held = await outbox.held_count(robot_id)
             deliveries = await outbox.counts(robot_id)
             if robot.upstream is None and not any(deliveries.values()):
-                return robot, stats, None
-            return robot, stats, deliveries
+                return robot, stats, None, held
+            return robot, stats, deliveries, held
 
-    robot, stats, deliveries = run(action, as_json=as_json)
+    robot, stats, deliveries, held = run(action, as_json=as_json)
     emit(
-        robot_json(robot, config, stats, deliveries),
+        robot_json(robot, config, stats, deliveries, held),
         as_json=as_json,
-        human=lambda: _print_robot(robot, config, stats, deliveries),
+        human=lambda: _print_robot(robot, config, stats, deliveries, held),
     )
 
 

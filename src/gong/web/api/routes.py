@@ -143,11 +143,11 @@ async def get_robot(robot_id: RobotId, runtime: RuntimeDep) -> RobotOut:
     """A robot with its call counts and, when it relays, its delivery counts."""
     robot = await runtime.repository.get_robot(robot_id)
     stats = await runtime.repository.robot_stats(robot_id)
-    stats["held"] = await runtime.outbox.held_count(robot_id)
+    held = await runtime.outbox.held_count(robot_id)
     deliveries = await runtime.outbox.counts(robot_id)
     if robot.upstream is None and not any(deliveries.values()):
-        return robot_out(robot, runtime.settings, stats)
-    return robot_out(robot, runtime.settings, stats, deliveries)
+        return robot_out(robot, runtime.settings, stats, held=held)
+    return robot_out(robot, runtime.settings, stats, deliveries, held=held)
 
 
 @router.patch("/robots/{robot_id}", tags=["robots"])

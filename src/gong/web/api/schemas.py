@@ -231,8 +231,12 @@ class RobotOut(BaseModel):
     created_at: int
     updated_at: int
     stats: dict[str, int] | None = Field(
+        default=None, description="Calls `accepted` and `refused` (shown for one robot)."
+    )
+    held: int | None = Field(
         default=None,
-        description="Calls `accepted` and `refused`, and messages `held` for overflow summaries.",
+        description="Messages accepted past the limit and held for overflow summaries "
+        "(`digest` policy; shown for one robot).",
     )
     deliveries: dict[str, int] | None = Field(
         default=None, description="Relay delivery records per state (robots with an upstream)."
@@ -244,6 +248,8 @@ def robot_out(
     settings: Settings,
     stats: dict[str, int] | None = None,
     deliveries: dict[str, int] | None = None,
+    *,
+    held: int | None = None,
 ) -> RobotOut:
     upstream = robot.upstream
     return RobotOut(
@@ -269,6 +275,7 @@ def robot_out(
         created_at=robot.created_at,
         updated_at=robot.updated_at,
         stats=stats,
+        held=held,
         deliveries=deliveries,
     )
 
