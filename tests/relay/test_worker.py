@@ -305,3 +305,27 @@ async def test_held_overflow_messages_are_relayed_too(relay: Relay) -> None:
     assert [b["link"]["title"] for b in relay.fake.delivered] == [
         f"alert {i:04d}" for i in range(4)
     ]
+
+
+async def test_prune_keeps_what_is_pending_and_recent(relay: Relay) -> None:
+    relay.fake.answer(KEYWORD)
+    await relay.post_alerts(3)
+    await relay.drive()
+    await relay.post_alerts(1, start=3)  # still queued
+    outbox = relay.runtime.outbox
+    await outbox.prune(T0 + 1, keep_ms=86_400_000)
+    assert await outbox.counts(relay.robot.id) == {
+        "pending": 1,
+        "sent": 2,
+        "digested": 0,
+        "failed": 1,
+    }
+    assert await outbox.pace_history(T0 + 1) != {}
+    await outbox.prune(T0 + 2 * 86_400_000, keep_ms=86_400_000)
+    assert await outbox.counts(relay.robot.id) == {
+        "pending": 1,
+        "sent": 0,
+        "digested": 0,
+        "failed": 0,
+    }
+    assert await outbox.pace_history(T0 + 2 * 86_400_000) == {}

@@ -76,6 +76,8 @@ class SendLog:
         """Count one send at ``now`` if the limit (and any pause) allows it."""
         if self.state(limit, window_ms, now).free <= 0:
             return False
+        if limit <= 0 or window_ms <= 0:
+            self._times.clear()  # unlimited: only the last send matters
         self._times.append(now)
         return True
 

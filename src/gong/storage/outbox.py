@@ -354,7 +354,8 @@ class Outbox:
         await self._write(run)
 
     async def prune(self, now: int, keep_ms: int) -> None:
-        """Drop pacing records past any window, and finished deliveries older than ``keep_ms``."""
+        """Drop pacing records past any window, and finished deliveries and summarised overflow
+        messages older than ``keep_ms``."""
 
         def run(conn: Connection) -> None:
             conn.execute(
@@ -370,6 +371,12 @@ class Outbox:
             conn.execute(
                 sa.delete(relay_sends).where(
                     relay_sends.c.state != "pending", relay_sends.c.created_at < cutoff
+                )
+            )
+            conn.execute(
+                sa.delete(overflow_messages).where(
+                    overflow_messages.c.summary_id.is_not(None),
+                    overflow_messages.c.created_at < cutoff,
                 )
             )
 
@@ -454,10 +461,13 @@ class Outbox:
         ]
 
     async def held_count(self, robot_id: int) -> int:
+        """Messages of the robot waiting for an overflow summary."""
         query = (
             sa.select(sa.func.count())
             .select_from(overflow_messages)
-            .where(overflow_messages.c.robot_id == robot_id)
+            .where(
+                overflow_messages.c.robot_id == robot_id, overflow_messages.c.summary_id.is_(None)
+            )
         )
         async with self.engine.connect() as conn:
             return int(await conn.scalar(query) or 0)

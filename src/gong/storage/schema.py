@@ -242,5 +242,5 @@ overflow_messages = sa.Table(
     sa.Column("msg_uuid", sa.String(200), nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("summary_id", sa.BigInteger, nullable=True),
-    sa.Index("ix_overflow_messages_robot_id_summary_id", "robot_id", "summary_id"),
+    sa.Index("ix_overflow_messages_summary_id_robot_id", "summary_id", "robot_id"),
 )

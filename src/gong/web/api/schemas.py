@@ -235,7 +235,7 @@ class RobotOut(BaseModel):
     )
     held: int | None = Field(
         default=None,
-        description="Messages accepted past the limit and held for overflow summaries "
+        description="Messages accepted past the limit and waiting for an overflow summary "
         "(`digest` policy; shown for one robot).",
     )
     deliveries: dict[str, int] | None = Field(

@@ -109,7 +109,7 @@ def upgrade() -> None:
         ),
     )
     op.create_index(
-        "ix_overflow_messages_robot_id_summary_id", "overflow_messages", ["robot_id", "summary_id"]
+        "ix_overflow_messages_summary_id_robot_id", "overflow_messages", ["summary_id", "robot_id"]
     )
 
 
