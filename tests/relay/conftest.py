@@ -48,6 +48,8 @@ class Relay:
 
     async def post_alerts(self, n: int, start: int = 0) -> None:
         """Post ``n`` link messages at once (they share one commit), in order."""
+        view = await self.runtime.directory.get(self.robot.access_token)  # cached from here on
+        assert view is not None
         await asyncio.gather(
             *(
                 self.post(

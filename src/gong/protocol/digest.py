@@ -143,44 +143,38 @@ def _line(number: int, entry: DigestEntry) -> str:
     return line
 
 
-class _Builder:
-    def __init__(self, title: str) -> None:
+class _Prefixes:
+    """Digests of the first ``k`` entries, for any ``k``; lines are rendered once."""
+
+    def __init__(self, entries: Sequence[DigestEntry], title: str) -> None:
+        self.entries = entries
         self.title_template = title
-        self.lines: list[str] = []
-        self.mobiles: dict[str, None] = {}
-        self.user_ids: dict[str, None] = {}
-        self.at_all = False
-        self.first = ""
+        self.first = _one_line(entries[0].title, 40)
+        self.lines = [_line(n + 1, entry) for n, entry in enumerate(entries)]
 
-    def add(self, entry: DigestEntry) -> None:
-        if not self.lines:
-            self.first = _one_line(entry.title, 40)
-        self.lines.append(_line(len(self.lines) + 1, entry))
-        self.at_all = self.at_all or entry.at_all
-        for value in entry.at_mobiles:
-            if len(self.mobiles) + len(self.user_ids) >= MAX_AT_TARGETS:
-                break
-            self.mobiles.setdefault(value, None)
-        for value in entry.at_user_ids:
-            if len(self.mobiles) + len(self.user_ids) >= MAX_AT_TARGETS:
-                break
-            self.user_ids.setdefault(value, None)
-
-    def parts(self) -> tuple[str, str, At | None]:
-        title = self.title_template.format(count=len(self.lines), first=self.first)
-        text = f"#### {_one_line(title, 200)}\n" + "\n".join(self.lines)
-        targets = [*self.mobiles, *self.user_ids]
+    def parts(self, k: int) -> tuple[str, str, At | None]:
+        title = self.title_template.format(count=k, first=self.first)
+        text = f"#### {_one_line(title, 200)}\n" + "\n".join(self.lines[:k])
+        mobiles: dict[str, None] = {}
+        user_ids: dict[str, None] = {}
+        at_all = False
+        for entry in self.entries[:k]:
+            at_all = at_all or entry.at_all
+            for values, into in ((entry.at_mobiles, mobiles), (entry.at_user_ids, user_ids)):
+                for value in values:
+                    if len(mobiles) + len(user_ids) < MAX_AT_TARGETS:
+                        into.setdefault(value, None)
+        targets = [*mobiles, *user_ids]
         if targets:
             text += "\n\n" + " ".join(f"@{t}" for t in targets)
         at = None
-        if targets or self.at_all:
-            at = At(
-                atMobiles=list(self.mobiles), atUserIds=list(self.user_ids), isAtAll=self.at_all
-            )
+        if targets or at_all:
+            at = At(atMobiles=list(mobiles), atUserIds=list(user_ids), isAtAll=at_all)
         return _one_line(title), text, at
 
-    def size(self) -> int:
-        title, text, at = self.parts()
+    def size(self, k: int) -> int:
+        """The encoded request body of the digest of ``k`` entries, with room for a msgUuid."""
+        title, text, at = self.parts(k)
         wire: dict[str, object] = {
             "msgtype": "markdown",
             "markdown": {"title": title, "text": text},
@@ -190,8 +184,8 @@ class _Builder:
         wire["msgUuid"] = "x" * UUID_RESERVE
         return len(encode(wire))
 
-    def build(self) -> MarkdownMessage:
-        title, text, at = self.parts()
+    def build(self, k: int) -> MarkdownMessage:
+        title, text, at = self.parts(k)
         return MarkdownMessage(markdown=Markdown(title=title, text=text), at=at)
 
 
@@ -203,28 +197,29 @@ def fold_one(
 ) -> Digest:
     """The first digest of ``entries``: as many leading entries as fit under ``max_bytes``.
 
+    The size grows with every entry, so the count is found by bisection: a few encodings, not
+    one per entry.
+
     Raises:
         ValueError: when ``entries`` is empty.
     """
     if not entries:
         raise ValueError("nothing to fold")
-    builder = _Builder(title)
-    fits = 0
-    for entry in entries:
-        builder.add(entry)
-        if builder.size() >= max_bytes:
-            break
-        fits += 1
-    if fits == 0:
+    # A line takes at least 15 bytes: no more entries than that can fit.
+    prefixes = _Prefixes(entries[: max(1, max_bytes // 15)], title)
+    low, high = 0, len(prefixes.lines)  # size(low) fits (or low == 0); size(high + 1) does not
+    while low < high:
+        middle = (low + high + 1) // 2
+        if prefixes.size(middle) < max_bytes:
+            low = middle
+        else:
+            high = middle - 1
+    if low == 0:
         # One entry alone does not fit: list it by a short title only.
         first = entries[0]
-        builder = _Builder(title)
-        builder.add(DigestEntry(title=_one_line(first.title, 40), at_ms=first.at_ms))
-        return Digest(builder.build(), 1)
-    builder = _Builder(title)
-    for entry in entries[:fits]:
-        builder.add(entry)
-    return Digest(builder.build(), fits)
+        alone = _Prefixes([DigestEntry(title=_one_line(first.title, 40), at_ms=first.at_ms)], title)
+        return Digest(alone.build(1), 1)
+    return Digest(prefixes.build(low), low)
 
 
 def fold(

@@ -77,6 +77,8 @@ class RelayWorker:
         self._sleep = sleep
         self._clients: dict[int, tuple[tuple[str, str | None], AsyncRobot]] = {}
         self._lanes: dict[int, asyncio.Task[None]] = {}
+        #: Robots whose lane another process holds: not tried again before this time (ms).
+        self._elsewhere: dict[int, int] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -102,15 +104,21 @@ class RelayWorker:
             await client.aclose(flush=False)
         self._clients.clear()
 
-    def notify(self) -> None:
-        """Something was queued: look now rather than at the next poll."""
-        self._wake.set()
+    def notify(self, robot_id: int | None = None) -> None:
+        """Something was queued for ``robot_id``: look now rather than at the next poll (a
+        running lane of that robot finds it by itself)."""
+        lane = self._lanes.get(robot_id) if robot_id is not None else None
+        if lane is None or lane.done():
+            self._wake.set()
 
     async def _run(self) -> None:
         while True:
             try:
+                now = self.clock.now_ms()
                 for robot_id in await self.outbox.robots_with_work():
                     lane = self._lanes.get(robot_id)
+                    if self._elsewhere.get(robot_id, 0) > now:
+                        continue
                     if lane is None or lane.done():
                         self._lanes[robot_id] = asyncio.create_task(
                             self._lane(robot_id), name=f"gong-relay-{robot_id}"
@@ -126,7 +134,9 @@ class RelayWorker:
     async def _lane(self, robot_id: int) -> None:
         now = self.clock.now_ms()
         if not await self.outbox.acquire_lane(robot_id, self.owner, now, LEASE_MS):
+            self._elsewhere[robot_id] = now + LEASE_MS // 6
             return
+        self._elsewhere.pop(robot_id, None)
         renewed = now
         failures = 0
         try:

@@ -18,7 +18,7 @@ class WriterStore:
         self,
         writer: Writer,
         outbox: Outbox,
-        on_relay: Callable[[], None] | None = None,
+        on_relay: Callable[[int | None], None] | None = None,
     ) -> None:
         self._writer = writer
         self._outbox = outbox
@@ -28,7 +28,7 @@ class WriterStore:
     async def store(self, message: NewMessage) -> StoreResult:
         result: StoreResult = await self._writer.submit(message)
         if message.relay and self.on_relay is not None and not result.duplicate:
-            self.on_relay()
+            self.on_relay(message.robot_id)
         return result
 
     def record_refusal(
