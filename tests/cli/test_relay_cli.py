@@ -5,12 +5,33 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
+import pytest
+from typer.testing import CliRunner
+
+from gong.cli import app
 from gong.clock import ManualClock
 from gong.config import Settings
 from gong.protocol.messages import parse_message
 from gong.runtime import Runtime
-from tests.helpers import gong_cli
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GONG_DATABASE_URL", raising=False)
+
+
+def gong_cli(args: list[str], env: dict[str, str], check: bool = True) -> Any:
+    """The CLI in process, as ``tests.helpers.gong_cli`` runs it in a child."""
+    result = runner.invoke(app, args, env=env)
+    if check:
+        assert result.exit_code == 0, result.output
+    result.returncode = result.exit_code
+    return result
+
 
 UPSTREAM = "https://oapi.dingtalk.com/robot/send?access_token=" + "d" * 64
 SECRET = "SEC" + "5" * 64

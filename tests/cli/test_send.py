@@ -9,7 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import Result
+from typer.testing import CliRunner
 
+from gong.cli import app
 from tests.fakes import KEYWORD, FakeDingTalk
 from tests.helpers import free_port, gong_cli
 
@@ -25,11 +28,16 @@ def fake() -> Iterator[FakeDingTalk]:
         server.stop()
 
 
-def send(
-    fake: FakeDingTalk, *args: str, stdin: str | None = None, check: bool = True
-) -> subprocess.CompletedProcess[str]:
+runner = CliRunner()
+
+
+def send(fake: FakeDingTalk, *args: str, stdin: str | None = None, check: bool = True) -> Result:
+    """``gong send …`` in process, with the webhook and secret in the environment."""
     env = {"GONG_WEBHOOK": fake.url, "GONG_WEBHOOK_SECRET": SECRET}
-    return gong_cli(["send", *args], env, input=stdin, check=check)
+    result = runner.invoke(app, ["send", *args], input=stdin, env=env)
+    if check:
+        assert result.exit_code == 0, result.output
+    return result
 
 
 def last_body(fake: FakeDingTalk) -> dict[str, object]:
@@ -144,22 +152,24 @@ def test_link_action_card_and_feed_card(fake: FakeDingTalk) -> None:
 
 
 def test_a_refusal_prints_the_answer_and_fails(fake: FakeDingTalk) -> None:
+    """Run as the installed ``gong`` program: the exit status is what scripts see."""
     fake.answer(KEYWORD)
-    result = send(fake, "text", "no keyword", check=False)
+    env = {"GONG_WEBHOOK": fake.url, "GONG_WEBHOOK_SECRET": SECRET}
+    result = gong_cli(["send", "text", "no keyword"], env, check=False)
     assert result.returncode == 1
     assert result.stdout == KEYWORD.decode() + "\n"
 
 
 def test_no_answer_and_bad_input_exit_2(fake: FakeDingTalk) -> None:
     dead = f"http://127.0.0.1:{free_port()}/robot/send?access_token=x"
-    result = gong_cli(["send", "text", "hi", "--webhook", dead, "--retries", "0"], {}, check=False)
-    assert result.returncode == 2
+    result = runner.invoke(app, ["send", "text", "hi", "--webhook", dead, "--retries", "0"])
+    assert result.exit_code == 2
     assert json.loads(result.stdout)["errcode"] is None
     empty = send(fake, "markdown", "text", "--title", "", check=False)
-    assert empty.returncode == 2
+    assert empty.exit_code == 2
     assert "markdown.title" in empty.stderr
     missing = send(fake, "text", check=False)
-    assert missing.returncode == 2
+    assert missing.exit_code == 2
     assert "give the text" in missing.stderr
 
 
