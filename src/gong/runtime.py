@@ -151,7 +151,9 @@ class Runtime:
         await writer.start()
         await runtime.directory.start()
         if settings.relay_enabled:
-            await relay.start(sole_process=engine.dialect.name == "sqlite")
+            # One worker on SQLite is the only relay there is: leases left by a crash are stale.
+            sole = engine.dialect.name == "sqlite" and settings.workers == 1
+            await relay.start(sole_process=sole)
         runtime._tasks.append(asyncio.create_task(runtime._prune(), name="gong-prune"))
         runtime._tasks.append(asyncio.create_task(runtime._overflow(), name="gong-overflow"))
         if engine.dialect.name == "sqlite":
