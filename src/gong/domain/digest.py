@@ -22,7 +22,6 @@ from the pacer first.
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -99,10 +98,3 @@ def fits_alone(content: dict[str, Any]) -> bool:
 def digest_of(entries: Sequence[DigestEntry], keyword: str = "") -> Digest:
     """The first digest of ``entries``, titled for the upstream."""
     return fold_one(entries, title=title_for(keyword))
-
-
-def loads(text: str) -> dict[str, Any]:
-    value = json.loads(text)
-    if not isinstance(value, dict):
-        raise ValueError("stored content is not a JSON object")
-    return value
