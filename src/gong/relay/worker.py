@@ -132,6 +132,13 @@ class RelayWorker:
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
 
     async def _lane(self, robot_id: int) -> None:
+        try:
+            await self._work(robot_id)
+        except Exception as exc:  # the database went away: the next poll starts the lane again
+            log.warning("relay: robot %d: lane stopped: %s", robot_id, exc)
+
+    async def _work(self, robot_id: int) -> None:
+        """Step the robot's lane while it has work and this process holds its lease."""
         now = self.clock.now_ms()
         if not await self.outbox.acquire_lane(robot_id, self.owner, now, LEASE_MS):
             self._elsewhere[robot_id] = now + LEASE_MS // 6
@@ -148,8 +155,7 @@ class RelayWorker:
                 except Exception:
                     failures += 1
                     log.exception("relay: robot %d: step failed", robot_id)
-                    await self._sleep(min(30.0, float(2**failures)))
-                    continue
+                    next_at = self.clock.now_ms() + min(30_000, 1_000 << min(failures, 5))
                 if next_at is None:
                     return
                 now = self.clock.now_ms()
