@@ -93,6 +93,36 @@ class Settings(BaseSettings):
         le=10_000_000,
         description="Most characters a template robot's template may output.",
     )
+    relay_enabled: bool = Field(
+        default=True,
+        description="Run the relay worker in this process (forwards relayed robots' messages "
+        "to their upstream).",
+    )
+    relay_poll_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=60,
+        description="How often the relay looks for work queued by other processes.",
+    )
+    relay_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, description="Timeout of each request to an upstream."
+    )
+    relay_max_attempts: int = Field(
+        default=25,
+        ge=1,
+        description="Attempts of one upstream send (network errors, HTTP 5xx, errcode -1) "
+        "before it is dead-lettered. Throttle answers do not count.",
+    )
+    relay_backoff_max_seconds: int = Field(
+        default=300,
+        ge=1,
+        description="Longest pause between attempts; pauses double from 1 s up to this.",
+    )
+    relay_retention_days: int = Field(
+        default=7,
+        ge=1,
+        description="How long delivery records of sent or failed messages are kept.",
+    )
     admin_token: str | None = Field(
         default=None,
         description="If set, this admin API token is accepted in addition to stored ones.",

@@ -16,12 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gong.clock import Clock, SystemClock
 from gong.config import Settings
-from gong.domain.ports import Broker, Limiter
+from gong.domain.errors import NotFound
+from gong.domain.ports import Broker, Limiter, Pacer
 from gong.domain.service import Hub
 from gong.pubsub.memory import MemoryBroker
 from gong.ratelimit.memory import MemoryLimiter
+from gong.relay.pacer import MemoryPacer
+from gong.relay.worker import RelayWorker
 from gong.storage.database import create_writer_engine, open_database
 from gong.storage.directory import Directory
+from gong.storage.outbox import Outbox
 from gong.storage.repository import Repository, write_handlers
 from gong.storage.store import WriterStore
 from gong.storage.writer import Writer
@@ -57,6 +61,7 @@ def redis_client(url: str, *, pubsub: bool = False) -> Redis:
 
 
 CHECKPOINT_EVERY_S = 1.0
+OVERFLOW_EVERY_S = 0.5
 
 
 @dataclass(slots=True)
@@ -70,6 +75,9 @@ class Runtime:
     limiter: Limiter
     broker: Broker
     hub: Hub
+    outbox: Outbox
+    pacer: Pacer
+    relay: RelayWorker
     redis: Redis | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -81,8 +89,10 @@ class Runtime:
         clock: Clock | None = None,
         limiter: Limiter | None = None,
         broker: Broker | None = None,
+        pacer: Pacer | None = None,
     ) -> Runtime:
-        """Open the database (migrating it), and start the writer and the directory poller."""
+        """Open the database (migrating it); start the writer, the directory poller, the relay
+        worker (unless ``relay_enabled`` is off) and the overflow summaries."""
         clock = clock or SystemClock()
         redis = None
         if settings.redis_url and (limiter is None or broker is None):
@@ -100,10 +110,23 @@ class Runtime:
         engine = await open_database(settings)
         repository = Repository(engine, clock)
         writer = Writer(engine, write_handlers(), sync_engine=create_writer_engine(settings))
+        outbox = Outbox(engine, writer)
         limiter = limiter or MemoryLimiter()
         broker = broker or MemoryBroker()
+        pacer = pacer or MemoryPacer()
+        relay = RelayWorker(
+            outbox=outbox,
+            repository=repository,
+            pacer=pacer,
+            clock=clock,
+            poll_seconds=settings.relay_poll_seconds,
+            timeout_seconds=settings.relay_timeout_seconds,
+            max_attempts=settings.relay_max_attempts,
+            backoff_max_seconds=settings.relay_backoff_max_seconds,
+        )
+        store = WriterStore(writer, outbox, on_relay=relay.notify)
         hub = Hub(
-            store=WriterStore(writer),
+            store=store,
             limiter=limiter,
             broker=broker,
             clock=clock,
@@ -120,11 +143,19 @@ class Runtime:
             limiter=limiter,
             broker=broker,
             hub=hub,
+            outbox=outbox,
+            pacer=pacer,
+            relay=relay,
             redis=redis,
         )
         await writer.start()
         await runtime.directory.start()
+        if settings.relay_enabled:
+            # One worker on SQLite is the only relay there is: leases left by a crash are stale.
+            sole = engine.dialect.name == "sqlite" and settings.workers == 1
+            await relay.start(sole_process=sole)
         runtime._tasks.append(asyncio.create_task(runtime._prune(), name="gong-prune"))
+        runtime._tasks.append(asyncio.create_task(runtime._overflow(), name="gong-overflow"))
         if engine.dialect.name == "sqlite":
             runtime._tasks.append(
                 asyncio.create_task(runtime._checkpoint(), name="gong-checkpoint")
@@ -160,6 +191,7 @@ class Runtime:
 
     async def close(self) -> None:
         """Finish pending writes, stop background tasks, close connections."""
+        await self.relay.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -186,11 +218,33 @@ class Runtime:
         while True:
             await asyncio.sleep(PRUNE_EVERY_S)
             try:
-                await self.repository.prune(
-                    keep_refusals=self.settings.refusals_kept, now_ms=self.clock.now_ms()
-                )
+                now = self.clock.now_ms()
+                await self.repository.prune(keep_refusals=self.settings.refusals_kept, now_ms=now)
+                await self.outbox.prune(now, self.settings.relay_retention_days * 86_400_000)
             except Exception as exc:
                 log.warning("pruning failed: %s", exc)
+
+    async def _overflow(self) -> None:
+        """Post the summaries of ``digest`` robots' held messages as their windows open."""
+        while True:
+            await asyncio.sleep(OVERFLOW_EVERY_S)
+            try:
+                await self.flush_overflow()
+            except Exception as exc:
+                log.warning("overflow summaries failed: %s", exc)
+
+    async def flush_overflow(self) -> int:
+        """One round of overflow summaries; returns how many were posted."""
+        posted = 0
+        for robot_id in await self.outbox.robots_with_held():
+            try:
+                robot = await self.repository.get_robot(robot_id)
+                view = await self.directory.get(robot.access_token)
+            except NotFound:
+                view = None
+            if await self.hub.flush_overflow(robot_id, view) is not None:
+                posted += 1
+        return posted
 
     async def _checkpoint(self) -> None:
         # wal_autocheckpoint is off so no request's commit pays for a checkpoint; run it here.

@@ -172,8 +172,8 @@ def test_human_output_is_readable() -> None:
 
 def test_several_workers_need_redis(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GONG_REDIS_URL", raising=False)
-    # `serve --workers 2` writes GONG_WORKERS into os.environ; monkeypatch restores it afterwards,
-    # so later servers started by the suite do not inherit two workers.
+    # `serve --workers 2` sets GONG_WORKERS for its server processes; restore it afterwards so
+    # later servers started by the suite are not refused.
     monkeypatch.setenv("GONG_WORKERS", "1")
     result = runner.invoke(app, ["serve", "--workers", "2"])
     assert result.exit_code == 1

@@ -1,18 +1,16 @@
-"""The ``gong`` command line: server, groups, members, robots, messages, signatures.
+"""The ``gong`` command line: server, groups, members, robots, messages, signatures, sending.
 
-Every command works directly on the configured database (``GONG_DATABASE_URL`` or SQLite in
-``GONG_DATA_DIR``) and takes ``--json`` for machine-readable output.
+Every management command works directly on the configured database (``GONG_DATABASE_URL`` or
+SQLite in ``GONG_DATA_DIR``) and takes ``--json`` for machine-readable output. ``gong send``
+needs no database and nothing of the server: installed without the ``server`` extra, the
+command line offers only it.
 """
 
 from __future__ import annotations
 
 import typer
 
-from gong.cli.config import config_app
-from gong.cli.groups import group_app, member_app
-from gong.cli.robots import messages_command, refusals_command, robot_app
-from gong.cli.serve import admin_app, init_command, serve_command, sign_command
-from gong.cli.templates import template_app
+from gong.cli.send import send_app
 
 __all__ = ["app", "main"]
 
@@ -23,17 +21,36 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.command("serve")(serve_command)
-app.command("init")(init_command)
-app.command("sign")(sign_command)
-app.command("messages")(messages_command)
-app.command("refusals")(refusals_command)
-app.add_typer(group_app, name="group")
-app.add_typer(member_app, name="member")
-app.add_typer(robot_app, name="robot")
-app.add_typer(admin_app, name="admin")
-app.add_typer(config_app, name="config")
-app.add_typer(template_app, name="template")
+
+
+def _add_server_commands() -> None:
+    from gong.cli.config import config_app
+    from gong.cli.groups import group_app, member_app
+    from gong.cli.relay import deliveries_command
+    from gong.cli.robots import messages_command, refusals_command, robot_app
+    from gong.cli.serve import admin_app, init_command, serve_command, sign_command
+    from gong.cli.templates import template_app
+
+    app.command("serve")(serve_command)
+    app.command("init")(init_command)
+    app.command("sign")(sign_command)
+    app.command("messages")(messages_command)
+    app.command("refusals")(refusals_command)
+    app.command("deliveries")(deliveries_command)
+    app.add_typer(group_app, name="group")
+    app.add_typer(member_app, name="member")
+    app.add_typer(robot_app, name="robot")
+    app.add_typer(admin_app, name="admin")
+    app.add_typer(config_app, name="config")
+    app.add_typer(template_app, name="template")
+
+
+try:
+    _add_server_commands()
+except ModuleNotFoundError as missing:  # installed without the server extra
+    if missing.name is None or missing.name.startswith("gong"):
+        raise
+app.add_typer(send_app, name="send")
 
 
 def main() -> None:

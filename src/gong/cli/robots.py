@@ -10,6 +10,7 @@ import typer
 
 from gong.cli.common import JsonOpt, emit, fail, open_repository, out, run, settings, table
 from gong.config import Settings
+from gong.domain.errors import Invalid
 from gong.domain.models import (
     DEFAULT_RATE_LIMIT,
     Overflow,
@@ -18,8 +19,10 @@ from gong.domain.models import (
     Robot,
     RobotKind,
     StoredMessage,
+    Upstream,
 )
 from gong.integrations.config import merge_settings
+from gong.storage.outbox import Outbox
 
 __all__ = [
     "integration_settings",
@@ -33,8 +36,13 @@ robot_app = typer.Typer(help="Create, inspect and secure robots.", no_args_is_he
 
 
 def robot_json(
-    robot: Robot, config: Settings, stats: dict[str, int] | None = None
+    robot: Robot,
+    config: Settings,
+    stats: dict[str, int] | None = None,
+    deliveries: dict[str, int] | None = None,
+    held: int | None = None,
 ) -> dict[str, Any]:
+    upstream = robot.upstream
     data: dict[str, Any] = {
         "id": robot.id,
         "group_id": robot.group_id,
@@ -53,16 +61,37 @@ def robot_json(
         },
         "overflow": str(robot.overflow),
         "avatar_url": robot.avatar_url,
-        "settings": robot.settings,
+        "settings": {k: v for k, v in robot.settings.items() if k != "upstream"},
+        "upstream": None if upstream is None else upstream.to_settings(),
         "created_at": robot.created_at,
         "updated_at": robot.updated_at,
     }
     if stats is not None:
         data["stats"] = stats
+    if held is not None:
+        data["held"] = held
+    if deliveries is not None:
+        data["deliveries"] = deliveries
     return data
 
 
-def _print_robot(robot: Robot, config: Settings, stats: dict[str, int] | None = None) -> None:
+def _masked(url: str) -> str:
+    """The URL with its access_token shortened (the token is a credential)."""
+    base, sep, query = url.partition("?")
+    parts = []
+    for part in query.split("&") if sep else []:
+        key, _, value = part.partition("=")
+        parts.append(f"{key}={value[:6]}…" if key == "access_token" and len(value) > 8 else part)
+    return base + (sep + "&".join(parts) if sep else "")
+
+
+def _print_robot(
+    robot: Robot,
+    config: Settings,
+    stats: dict[str, int] | None = None,
+    deliveries: dict[str, int] | None = None,
+    held: int | None = None,
+) -> None:
     out.print(
         f"robot {robot.id} “{robot.name}” ({robot.kind}) in group {robot.group_id}"
         f" — {'enabled' if robot.enabled else 'disabled'}"
@@ -91,8 +120,51 @@ def _print_robot(robot: Robot, config: Settings, stats: dict[str, int] | None = 
     for key in ("only_events", "exclude_events"):
         if extra.get(key):
             out.print(f"  {key}: {', '.join(extra[key])}")
+    upstream = robot.upstream
+    if upstream is not None:
+        pace = "unpaced" if upstream.limit == 0 else (f"{upstream.limit} per {upstream.window_s} s")
+        signed = ", signed" if upstream.secret else ""
+        out.print(f"  relay to:  {_masked(upstream.url)} ({pace}{signed})", markup=False)
     if stats is not None:
-        out.print(f"  calls:     {stats['accepted']} accepted, {stats['refused']} refused")
+        kept = f", {held} held for overflow summaries" if held else ""
+        out.print(f"  calls:     {stats['accepted']} accepted, {stats['refused']} refused{kept}")
+    if deliveries is not None:
+        out.print("  relayed:   " + ", ".join(f"{n} {state}" for state, n in deliveries.items()))
+
+
+UPSTREAM_HELP = "Relay every accepted message to this webhook (DingTalk or Gong)."
+UPSTREAM_SECRET_HELP = "The upstream robot's SEC… signing secret."  # noqa: S105
+UPSTREAM_LIMIT_HELP = "Upstream sends per window (default 19; DingTalk allows 20; 0 = unpaced)."
+UPSTREAM_WINDOW_HELP = "The upstream's window in seconds (default 60)."
+UPSTREAM_BLOCK_HELP = "Pause after a throttle answer, in seconds (default 600)."
+UPSTREAM_KEYWORD_HELP = "A keyword put in every digest title (keyword-secured upstreams)."
+
+
+def _upstream(
+    url: str | None,
+    secret: str | None,
+    limit: int | None,
+    window: int | None,
+    block: int | None,
+    keyword: str | None,
+    current: Upstream | None = None,
+) -> Upstream | None:
+    """The upstream from the options, over the current one; None when nothing was given."""
+    if url is None and current is None:
+        if any(v is not None for v in (secret, limit, window, block, keyword)):
+            raise Invalid("--upstream-… options need --upstream URL")
+        return None
+    if url is None and all(v is None for v in (secret, limit, window, block, keyword)):
+        return None
+    base = current or Upstream(url="")
+    return Upstream(
+        url=url if url is not None else base.url,
+        secret=secret if secret is not None else base.secret,
+        limit=limit if limit is not None else base.limit,
+        window_s=window if window is not None else base.window_s,
+        block_s=block if block is not None else base.block_s,
+        keyword=keyword if keyword is not None else base.keyword,
+    )
 
 
 @robot_app.command("create")
@@ -127,12 +199,30 @@ def robot_create(
     setting: list[str] = typer.Option(
         [], "--set", help="Another integration setting, KEY=VALUE (VALUE as JSON, or @file)."
     ),
+    upstream: str | None = typer.Option(None, "--upstream", help=UPSTREAM_HELP),
+    upstream_secret: str | None = typer.Option(
+        None, "--upstream-secret", help=UPSTREAM_SECRET_HELP
+    ),
+    upstream_limit: int | None = typer.Option(
+        None, "--upstream-limit", min=0, help=UPSTREAM_LIMIT_HELP
+    ),
+    upstream_window: int | None = typer.Option(
+        None, "--upstream-window", min=1, help=UPSTREAM_WINDOW_HELP
+    ),
+    upstream_block: int | None = typer.Option(
+        None, "--upstream-block", min=0, help=UPSTREAM_BLOCK_HELP
+    ),
+    upstream_keyword: str | None = typer.Option(
+        None, "--upstream-keyword", help=UPSTREAM_KEYWORD_HELP
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Create a robot; prints its id, access_token, secret and webhook URL.
 
     A custom robot needs at least one security setting (--keyword, --sign or --ip), as on
     DingTalk. Integration kinds (github, gitlab, …) need none: --source-secret protects them.
+    With --upstream it also relays what it accepts to that webhook, paced and folded into
+    digests past the upstream's limit.
     """
     config = settings()
     extra = integration_settings(
@@ -145,6 +235,14 @@ def robot_create(
     )
 
     async def action() -> Robot:
+        relay = _upstream(
+            upstream,
+            upstream_secret,
+            upstream_limit,
+            upstream_window,
+            upstream_block,
+            upstream_keyword,
+        )
         async with open_repository(config) as repo:
             return await repo.create_robot(
                 group_id,
@@ -157,6 +255,7 @@ def robot_create(
                 overflow=overflow,
                 avatar_url=avatar,
                 settings=extra,
+                upstream=relay,
             )
 
     robot = run(action, as_json=as_json)
@@ -246,19 +345,25 @@ def _security(robot: Robot) -> str:
 
 @robot_app.command("show")
 def robot_show(robot_id: int, as_json: bool = JsonOpt) -> None:
-    """Show a robot's settings, webhook and call counts."""
+    """Show a robot's settings, webhook, call counts and relay delivery counts."""
     config = settings()
 
-    async def action() -> tuple[Robot, dict[str, int]]:
+    async def action() -> tuple[Robot, dict[str, int], dict[str, int] | None, int]:
         async with open_repository(config) as repo:
             robot = await repo.get_robot(robot_id)
-            return robot, await repo.robot_stats(robot_id)
+            stats = await repo.robot_stats(robot_id)
+            outbox = Outbox(repo.engine)
+            held = await outbox.held_count(robot_id)
+            deliveries = await outbox.counts(robot_id)
+            if robot.upstream is None and not any(deliveries.values()):
+                return robot, stats, None, held
+            return robot, stats, deliveries, held
 
-    robot, stats = run(action, as_json=as_json)
+    robot, stats, deliveries, held = run(action, as_json=as_json)
     emit(
-        robot_json(robot, config, stats),
+        robot_json(robot, config, stats, deliveries, held),
         as_json=as_json,
-        human=lambda: _print_robot(robot, config, stats),
+        human=lambda: _print_robot(robot, config, stats, deliveries, held),
     )
 
 
@@ -332,6 +437,25 @@ def robot_update(
     ),
     setting: list[str] | None = typer.Option(None, "--set", help="KEY=VALUE (JSON, or @file)."),
     unset: list[str] | None = typer.Option(None, "--unset", help="Remove a setting (repeat)."),
+    upstream: str | None = typer.Option(None, "--upstream", help=UPSTREAM_HELP),
+    upstream_secret: str | None = typer.Option(
+        None, "--upstream-secret", help=UPSTREAM_SECRET_HELP
+    ),
+    upstream_limit: int | None = typer.Option(
+        None, "--upstream-limit", min=0, help=UPSTREAM_LIMIT_HELP
+    ),
+    upstream_window: int | None = typer.Option(
+        None, "--upstream-window", min=1, help=UPSTREAM_WINDOW_HELP
+    ),
+    upstream_block: int | None = typer.Option(
+        None, "--upstream-block", min=0, help=UPSTREAM_BLOCK_HELP
+    ),
+    upstream_keyword: str | None = typer.Option(
+        None, "--upstream-keyword", help=UPSTREAM_KEYWORD_HELP
+    ),
+    no_upstream: bool = typer.Option(
+        False, "--no-upstream", help="Stop relaying (what is still queued fails)."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Change a robot's settings; what is not given stays as it is."""
@@ -349,6 +473,17 @@ def robot_update(
     async def action() -> Robot:
         async with open_repository(config) as repo:
             current = await repo.get_robot(robot_id)
+            relay = None
+            if not no_upstream:
+                relay = _upstream(
+                    upstream,
+                    upstream_secret,
+                    upstream_limit,
+                    upstream_window,
+                    upstream_block,
+                    upstream_keyword,
+                    current.upstream,
+                )
             limit = None
             if rate_limit is not None or rate_window is not None or block is not None:
                 old = current.rate_limit
@@ -367,6 +502,8 @@ def robot_update(
                 overflow=overflow,
                 avatar_url=avatar,
                 settings=merge_settings(current.settings, patch) if patch else None,
+                upstream=relay,
+                clear_upstream=no_upstream,
             )
 
     robot = run(action, as_json=as_json)

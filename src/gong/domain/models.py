@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,7 +11,10 @@ from gong.protocol.security import Security, parse_networks
 
 __all__ = [
     "DEFAULT_RATE_LIMIT",
+    "Delivery",
+    "DeliveryState",
     "Group",
+    "HeldMessage",
     "Member",
     "Mention",
     "NewMessage",
@@ -22,6 +26,8 @@ __all__ = [
     "RobotView",
     "SenderType",
     "StoredMessage",
+    "Upstream",
+    "UpstreamSend",
 ]
 
 
@@ -73,6 +79,61 @@ DEFAULT_RATE_LIMIT = RateLimit()
 
 
 @dataclass(frozen=True, slots=True)
+class Upstream:
+    """Where a relayed robot forwards what it accepts: a DingTalk (or Gong) webhook.
+
+    Kept in ``Robot.settings["upstream"]``. ``limit`` sends in any ``window_s`` seconds (19 per
+    60 s by default: one below DingTalk's 20, so a send delayed on the network cannot tip the
+    upstream over); ``block_s`` is how long to pause after a throttle answer; ``keyword`` is put
+    in every digest's title for upstreams secured by keywords.
+    """
+
+    url: str
+    secret: str | None = None
+    limit: int = 19
+    window_s: int = 60
+    block_s: int = 600
+    keyword: str = ""
+
+    @property
+    def key(self) -> str:
+        """Identifies the upstream for pacing: robots sharing a webhook share its limit."""
+        base, _, query = self.url.partition("?")
+        kept = sorted(
+            p for p in query.split("&") if p.split("=", 1)[0] not in ("timestamp", "sign")
+        )
+        return hashlib.sha256(f"{base}?{'&'.join(kept)}".encode()).hexdigest()[:32]
+
+    @property
+    def window_ms(self) -> int:
+        return self.window_s * 1000
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any]) -> Upstream | None:
+        data = settings.get("upstream")
+        if not isinstance(data, dict) or not data.get("url"):
+            return None
+        return cls(
+            url=str(data["url"]),
+            secret=data.get("secret") or None,
+            limit=int(data.get("limit", 19)),
+            window_s=int(data.get("window_s", 60)),
+            block_s=int(data.get("block_s", 600)),
+            keyword=str(data.get("keyword") or ""),
+        )
+
+    def to_settings(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "secret": self.secret,
+            "limit": self.limit,
+            "window_s": self.window_s,
+            "block_s": self.block_s,
+            "keyword": self.keyword,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Group:
     id: int
     name: str
@@ -113,6 +174,11 @@ class Robot:
         return Security(
             keywords=self.keywords, secret=self.secret, networks=parse_networks(self.ip_allow)
         )
+
+    @property
+    def upstream(self) -> Upstream | None:
+        """The relay target, if the robot forwards its messages."""
+        return Upstream.from_settings(self.settings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +230,25 @@ class NewMessage:
     unresolved: list[str] = field(default_factory=list)
     msg_uuid: str | None = None
     dedup_until: int | None = None
+    #: Also put it in the relay outbox (the robot has an upstream), in the same transaction.
+    relay: bool = False
+    #: Over the robot's limit with the ``digest`` overflow policy: keep it for the next summary
+    #: instead of posting it.
+    held: bool = False
+    #: This is an overflow summary of these held messages (marked in the same transaction).
+    summary_of: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class HeldMessage:
+    """A message accepted past the limit of a ``digest`` robot, waiting for its summary."""
+
+    id: int
+    robot_id: int
+    group_id: int
+    sender_name: str
+    content: dict[str, Any]
+    created_at: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,4 +308,79 @@ class Refusal:
             "reason": self.reason,
             "ip": self.ip,
             "created_at": self.created_at,
+        }
+
+
+class DeliveryState(enum.StrEnum):
+    """Where a relayed message stands."""
+
+    PENDING = "pending"  # queued, or in a send not yet acknowledged
+    SENT = "sent"  # delivered upstream as it was
+    DIGESTED = "digested"  # delivered upstream folded into a digest
+    FAILED = "failed"  # given up: a permanent error, too many attempts, or no upstream
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamSend:
+    """One request to the upstream: a message as it was, or a digest of several."""
+
+    id: int
+    robot_id: int
+    kind: str  # "single" or "digest"
+    msg_uuid: str
+    content: dict[str, Any]
+    items: int
+    state: str  # pending, sent, failed
+    attempts: int
+    next_attempt_at: int
+    last_attempt_at: int | None
+    errcode: int | None
+    errmsg: str | None
+    created_at: int
+    sent_at: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "msgUuid": self.msg_uuid,
+            "items": self.items,
+            "state": self.state,
+            "attempts": self.attempts,
+            "next_attempt_at": self.next_attempt_at if self.state == "pending" else None,
+            "last_attempt_at": self.last_attempt_at,
+            "errcode": self.errcode,
+            "errmsg": self.errmsg,
+            "created_at": self.created_at,
+            "sent_at": self.sent_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The relay record of one accepted message of a relayed robot."""
+
+    id: int
+    robot_id: int
+    message_id: int | None
+    held_id: int | None
+    state: DeliveryState
+    content: dict[str, Any]
+    created_at: int
+    updated_at: int
+    title: str = ""
+    send: UpstreamSend | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "robot_id": self.robot_id,
+            "message_id": self.message_id,
+            "held_id": self.held_id,
+            "state": str(self.state),
+            "msgtype": self.content.get("msgtype"),
+            "title": self.title,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "send": self.send.to_json() if self.send is not None else None,
         }

@@ -1,16 +1,18 @@
 """The seams the domain needs from the outside world, each a small protocol.
 
 Adapters implement them: ``gong.storage`` (message store), ``gong.ratelimit`` (limiters),
-``gong.pubsub`` (live fan-out). Every protocol has an in-memory implementation used by tests.
+``gong.pubsub`` (live fan-out), ``gong.relay`` (upstream pacing). Every protocol has an
+in-memory implementation used by tests.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from gong.domain.models import NewMessage, RateLimit
+from gong.domain.models import HeldMessage, NewMessage, RateLimit
+from gong.protocol.pacing import PaceState
 
 __all__ = [
     "BackendUnavailable",
@@ -18,6 +20,7 @@ __all__ = [
     "Decision",
     "Limiter",
     "MessageStore",
+    "Pacer",
     "StoreResult",
     "Subscription",
 ]
@@ -50,10 +53,12 @@ class Limiter(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class StoreResult:
-    """``message_id`` of the stored message; ``duplicate`` when its msgUuid was seen before."""
+    """``message_id`` of the stored message; ``duplicate`` when its msgUuid was seen before;
+    ``held`` when it was kept for an overflow summary instead of posted."""
 
     message_id: int | None
     duplicate: bool = False
+    held: bool = False
 
 
 class MessageStore(Protocol):
@@ -65,6 +70,35 @@ class MessageStore(Protocol):
         self, robot_id: int, errcode: int, errmsg: str, reason: str, ip: str, at_ms: int
     ) -> None:
         """Remember a refused call (best effort; never delays the answer)."""
+        ...
+
+    async def held_messages(self, robot_id: int, limit: int) -> list[HeldMessage]:
+        """The oldest messages held for the robot's next overflow summary."""
+        ...
+
+
+class Pacer(Protocol):
+    """Counts sends to each upstream in a sliding window, with pauses (a throttle answer).
+
+    Keys are :attr:`~gong.domain.models.Upstream.key`. The in-memory implementation serves one
+    process; a shared one (Redis) makes pacing hold across instances and may treat ``restore``
+    as already done.
+    """
+
+    async def state(self, key: str, limit: int, window_ms: int, now_ms: int) -> PaceState:
+        """Where ``key`` stands: free slots, when the next frees, the last send, any pause."""
+        ...
+
+    async def take(self, key: str, limit: int, window_ms: int, now_ms: int) -> bool:
+        """Count one send at ``now_ms`` if a slot is free (atomically)."""
+        ...
+
+    async def pause(self, key: str, until_ms: int) -> None:
+        """Allow no send to ``key`` before ``until_ms``."""
+        ...
+
+    async def restore(self, key: str, sent_at: Sequence[int], paused_until: int) -> None:
+        """Make sure these earlier sends and this pause are counted (idempotent)."""
         ...
 
 

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from urllib.parse import parse_qs, urlsplit
 
 from gong.domain.errors import Invalid
-from gong.domain.models import RateLimit, RobotKind
+from gong.domain.models import RateLimit, RobotKind, Upstream
 from gong.protocol.security import MAX_KEYWORD_LENGTH, MAX_KEYWORDS, parse_networks
 
-__all__ = ["MAX_RATE_BLOCK", "MAX_RATE_LIMIT", "MAX_RATE_WINDOW", "check_settings"]
+__all__ = [
+    "MAX_RATE_BLOCK",
+    "MAX_RATE_LIMIT",
+    "MAX_RATE_WINDOW",
+    "MAX_UPSTREAM_WINDOW",
+    "check_settings",
+    "check_upstream",
+    "upstream_token",
+]
 
 MAX_RATE_LIMIT = 1_000_000
 MAX_RATE_WINDOW = 86_400
 MAX_RATE_BLOCK = 86_400
+MAX_UPSTREAM_LIMIT = 1_000
+#: The relay keeps an hour of send history; an upstream's window cannot be longer.
+MAX_UPSTREAM_WINDOW = 3_600
+MAX_UPSTREAM_URL = 2_000
 
 
 def check_settings(
@@ -66,3 +79,58 @@ def check_settings(
         if not 0 <= value <= top:
             raise Invalid(f"{name} must be between 0 and {top}, got {value}")
     return clean_keywords, clean_ips
+
+
+def _printable(text: str) -> bool:
+    """No spaces, no control characters."""
+    return not any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in text)
+
+
+def upstream_token(url: str) -> str | None:
+    """The ``access_token`` of a webhook URL, if it has one."""
+    values = parse_qs(urlsplit(url).query).get("access_token")
+    return values[-1] if values else None
+
+
+def check_upstream(upstream: Upstream, own_token: str | None = None) -> Upstream:
+    """Validate a relay upstream; returns it with the URL and secret trimmed.
+
+    Raises:
+        Invalid: naming what is wrong (not an http(s) URL, the robot's own webhook, limits out
+            of range, …).
+    """
+    url = upstream.url.strip()
+    if len(url) > MAX_UPSTREAM_URL:
+        raise Invalid(f"the upstream URL is longer than {MAX_UPSTREAM_URL} characters")
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:
+        raise Invalid(f"the upstream must be an http(s) webhook URL, got {url[:80]!r}") from None
+    if parts.scheme not in ("http", "https") or not hostname or not _printable(url):
+        raise Invalid(f"the upstream must be an http(s) webhook URL, got {url[:80]!r}")
+    if parts.fragment:
+        raise Invalid("the upstream URL cannot have a #fragment")
+    if own_token is not None and upstream_token(url) == own_token:
+        raise Invalid("a robot cannot relay to its own webhook")
+    secret = (upstream.secret or "").strip() or None
+    if secret is not None and (len(secret) > 200 or not _printable(secret)):
+        raise Invalid("the upstream secret must be one word of at most 200 characters")
+    keyword = upstream.keyword.strip()
+    if len(keyword) > MAX_KEYWORD_LENGTH or not _printable(keyword.replace(" ", "")):
+        raise Invalid(f"the upstream keyword must be one line of at most {MAX_KEYWORD_LENGTH}")
+    for name, value, low, top in (
+        ("upstream limit", upstream.limit, 0, MAX_UPSTREAM_LIMIT),
+        ("upstream window", upstream.window_s, 1, MAX_UPSTREAM_WINDOW),
+        ("upstream block", upstream.block_s, 0, MAX_RATE_BLOCK),
+    ):
+        if not low <= value <= top:
+            raise Invalid(f"{name} must be between {low} and {top}, got {value}")
+    return Upstream(
+        url=url,
+        secret=secret,
+        limit=upstream.limit,
+        window_s=upstream.window_s,
+        block_s=upstream.block_s,
+        keyword=keyword,
+    )

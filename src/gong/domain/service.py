@@ -3,6 +3,12 @@
 Robots (``accept_from_robot``) and people (``post_as_user``) go through the same steps: count it
 against the sender's rate limit (robots only), resolve its mentions against the group's members,
 store it durably (the answer waits for the commit), then publish it for live readers.
+
+Past its limit a robot's message is refused (410100, the ``reject`` policy, as DingTalk does) or,
+with the ``digest`` policy, accepted and held: stored durably, not posted, and folded with the
+rest of the overflow into one summary that :meth:`Hub.flush_overflow` posts when the robot's
+window has room again. A robot with an upstream also gets every accepted message queued for the
+relay, in the same transaction.
 """
 
 from __future__ import annotations
@@ -14,15 +20,30 @@ from typing import Any
 import orjson
 
 from gong.clock import Clock
-from gong.domain.mentions import resolve
-from gong.domain.models import Member, NewMessage, RobotView, SenderType
+from gong.domain.digest import digest_of, entry_of
+from gong.domain.mentions import Resolved, resolve
+from gong.domain.models import Member, NewMessage, Overflow, RateLimit, Robot, RobotView, SenderType
 from gong.domain.ports import Broker, Limiter, MessageStore, StoreResult
 from gong.protocol.errors import Dialect, Errors, RobotError
 from gong.protocol.messages import Message
 
-__all__ = ["Hub", "group_channel", "message_event"]
+__all__ = ["Hub", "group_channel", "limit_for", "message_event"]
+
+#: Most held messages read to fold one overflow summary.
+SUMMARY_WINDOW = 1_000
 
 log = logging.getLogger(__name__)
+
+
+def limit_for(robot: Robot) -> RateLimit:
+    """The limit the hub applies: a ``digest`` robot is never blocked, its excess is held."""
+    if robot.overflow is Overflow.DIGEST:
+        return RateLimit(robot.rate_limit.limit, robot.rate_limit.window_s, 0)
+    return robot.rate_limit
+
+
+def limiter_key(robot_id: int) -> str:
+    return f"robot:{robot_id}"
 
 
 def group_channel(group_id: int) -> str:
@@ -65,13 +86,16 @@ class Hub:
         """Rate-limit, store and publish a robot's message that passed every other check.
 
         Raises:
-            RobotError: 410100 when the robot is over its limit or blocked.
+            RobotError: 410100 when the robot is over its limit or blocked (``reject`` policy).
         """
         robot = view.robot
         now = self.clock.now_ms()
-        decision = await self.limiter.acquire(f"robot:{robot.id}", robot.rate_limit, now)
+        decision = await self.limiter.acquire(limiter_key(robot.id), limit_for(robot), now)
+        held = False
         if not decision.allowed:
-            raise RobotError(Errors.RATE_LIMITED)
+            if robot.overflow is not Overflow.DIGEST:
+                raise RobotError(Errors.RATE_LIMITED)
+            held = True
         resolved = resolve(message, view.members_by_mobile, view.members_by_user_id)
         new = NewMessage(
             group_id=robot.group_id,
@@ -87,8 +111,48 @@ class Hub:
             unresolved=resolved.unresolved,
             msg_uuid=message.msgUuid,
             dedup_until=now + self.dedup_ms if message.msgUuid else None,
+            relay=robot.upstream is not None,
+            held=held,
         )
         new.content.pop("msgUuid", None)
+        return await self._store_and_publish(new)
+
+    async def flush_overflow(self, robot_id: int, view: RobotView | None) -> StoreResult | None:
+        """Post one summary of a ``digest`` robot's held messages once its window has room.
+
+        ``view`` is None when the robot was deleted: its held messages are then summarised at
+        once. Returns None when nothing was posted (nothing held, or no room yet).
+        """
+        held = await self.store.held_messages(robot_id, SUMMARY_WINDOW)
+        if not held:
+            return None
+        now = self.clock.now_ms()
+        if view is not None:
+            limit = view.robot.rate_limit
+            window = RateLimit(limit.limit, limit.window_s, 0)  # never block for a summary
+            if not (await self.limiter.acquire(limiter_key(robot_id), window, now)).allowed:
+                return None
+        digest = digest_of([entry_of(h.content, h.created_at) for h in held])
+        content = digest.message.to_wire()
+        resolved = (
+            resolve(digest.message, view.members_by_mobile, view.members_by_user_id)
+            if view is not None
+            else Resolved()
+        )
+        new = NewMessage(
+            group_id=held[0].group_id,
+            robot_id=robot_id,
+            sender_type=SenderType.ROBOT,
+            sender_name=view.robot.name if view is not None else held[0].sender_name,
+            msgtype=digest.message.msgtype,
+            payload=orjson.dumps(content).decode(),
+            content=content,
+            created_at=now,
+            mentions=resolved.mentions,
+            at_all=resolved.at_all,
+            unresolved=resolved.unresolved,
+            summary_of=[h.id for h in held[: digest.count]],
+        )
         return await self._store_and_publish(new)
 
     async def post_as_user(

@@ -33,6 +33,10 @@ Gong-only answers for integration robots use the same envelope with codes DingTa
 event an integration robot does not show is answered ``errcode`` 0 with an ``errmsg`` that says
 why (:func:`render_ignored`). Integration robots answer refusals with a 4xx HTTP status, because
 their senders (GitHub, GitLab, …) count only non-2xx answers as failed deliveries.
+
+:class:`DingTalkOnly` lists the codes real DingTalk sends that Gong never answers (newer throttle
+and quota codes, content moderation, server errors); clients of both (the SDK, the relay) need
+them to classify answers.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "Dialect",
+    "DingTalkOnly",
     "ErrorCode",
     "Errors",
     "RobotError",
@@ -205,6 +210,43 @@ class Errors:
         "description:{detail};solution:请确认发送方配置的密钥与机器人的来源密钥一致;",
         description="the source's own signature or token is missing or wrong",
     )
+
+    @classmethod
+    def all(cls) -> list[ErrorCode]:
+        return [v for v in vars(cls).values() if isinstance(v, ErrorCode)]
+
+
+class DingTalkOnly:
+    """Answers of real DingTalk that Gong itself never gives, as seen on the wire."""
+
+    THROTTLED = ErrorCode(
+        "throttled",
+        660026,
+        "sending too many messages per minute",
+        description="rate limited (newer wording)",
+    )
+    QUOTA = ErrorCode(
+        "quota", 90030, "webhook over limit", description="the webhook's call quota is used up"
+    )
+    SERVER_ERROR = ErrorCode(
+        "server_error",
+        500100,
+        "description:系统异常，请稍后再试;",
+        description="transient server error",
+    )
+    TOKEN_NOT_FOUND = ErrorCode(
+        "token_not_found", 400101, "access_token不存在", description="documented unknown token"
+    )
+    ROBOT_NOT_FOUND = ErrorCode(
+        "robot_not_found", 400106, "机器人不存在", description="the robot is not in the group"
+    )
+    TOO_LONG_OLD = ErrorCode(
+        "too_long_old", 101002, "message is too long", description="body too large (old code)"
+    )
+    UNSAFE_LINK = ErrorCode("unsafe_link", 430101, "含有不安全的外链")
+    UNSAFE_TEXT = ErrorCode("unsafe_text", 430102, "含有不合适的文本")
+    UNSAFE_IMAGE = ErrorCode("unsafe_image", 430103, "含有不合适的图片")
+    UNSAFE_CONTENT = ErrorCode("unsafe_content", 430104, "含有不合适的内容")
 
     @classmethod
     def all(cls) -> list[ErrorCode]:

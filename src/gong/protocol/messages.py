@@ -13,6 +13,7 @@ fields win over ``btns`` when both are filled in.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -32,6 +33,7 @@ from gong.protocol.errors import Errors, RobotError, field_missing
 
 __all__ = [
     "MAX_AT_TARGETS",
+    "MAX_BODY_BYTES",
     "MESSAGE_TYPES",
     "ActionCard",
     "ActionCardButton",
@@ -49,11 +51,15 @@ __all__ = [
     "Message",
     "Text",
     "TextMessage",
+    "encode",
     "parse_message",
 ]
 
 #: DingTalk notifies at most this many people per message; further targets are ignored.
 MAX_AT_TARGETS = 50
+
+#: DingTalk refuses a request body larger than this many bytes (errcode 460101).
+MAX_BODY_BYTES = 20_000
 
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 
@@ -347,6 +353,16 @@ MESSAGE_TYPES: dict[str, type[_Message]] = {
         ImageMessage,
     )
 }
+
+
+def encode(body: _Message | dict[str, Any]) -> bytes:
+    """The request body as senders should put it on the wire: compact JSON, UTF-8, not escaped.
+
+    ``ensure_ascii=False`` matters: escaped Chinese takes six bytes a character against
+    DingTalk's 20 000-byte limit instead of three.
+    """
+    wire = body.to_wire() if isinstance(body, _Message) else body
+    return json.dumps(wire, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def parse_message(body: Any) -> Message:

@@ -37,11 +37,13 @@ from gong.domain.models import (
     RobotView,
     SenderType,
     StoredMessage,
+    Upstream,
 )
 from gong.domain.ports import StoreResult
-from gong.domain.robots import check_settings
+from gong.domain.robots import check_settings, check_upstream, upstream_token
 from gong.integrations.config import check_robot_settings
 from gong.protocol.signing import generate_secret, generate_token
+from gong.storage.outbox import Transaction, write_transactions
 from gong.storage.schema import (
     admin_tokens,
     groups,
@@ -49,13 +51,15 @@ from gong.storage.schema import (
     message_uuids,
     messages,
     meta,
+    overflow_messages,
     refusals,
+    relay_deliveries,
     robot_stats,
     robots,
 )
 from gong.storage.writer import BatchHandler
 
-__all__ = ["RefusalWrite", "Repository", "hash_token", "write_handlers"]
+__all__ = ["RefusalWrite", "Repository", "SummaryRaced", "hash_token", "write_handlers"]
 
 CONFIG_VERSION = "config_version"
 
@@ -244,9 +248,33 @@ def message_row(m: NewMessage) -> dict[str, Any]:
     }
 
 
+def held_row(m: NewMessage) -> dict[str, Any]:
+    return {
+        "robot_id": m.robot_id,
+        "group_id": m.group_id,
+        "sender_name": m.sender_name,
+        "msgtype": m.msgtype,
+        "content": _dumps(m.content),
+        "msg_uuid": m.msg_uuid,
+        "created_at": m.created_at,
+    }
+
+
+_INSERT_HELD = overflow_messages.insert().returning(
+    overflow_messages.c.id, sort_by_parameter_order=True
+)
+
+
+class SummaryRaced(Exception):
+    """Another process summarised some of these held messages first."""
+
+
 def write_messages(conn: Connection, items: Sequence[NewMessage]) -> list[StoreResult]:
+    """Store a batch of messages: dedupe msgUuids, insert posted and held messages, add relay
+    deliveries and overflow-summary marks, count accepted calls — all in the one transaction."""
     results: list[StoreResult | None] = [None] * len(items)
-    fresh: list[int] = []
+    posted: list[int] = []
+    held: list[int] = []
     for i, m in enumerate(items):
         if (
             m.msg_uuid
@@ -256,15 +284,57 @@ def write_messages(conn: Connection, items: Sequence[NewMessage]) -> list[StoreR
         ):
             results[i] = StoreResult(None, duplicate=True)
             continue
-        fresh.append(i)
-    if fresh:
-        ids = _insert_messages(conn, [message_row(items[i]) for i in fresh])
-        for i, message_id in zip(fresh, ids, strict=True):
+        (held if m.held else posted).append(i)
+    deliveries: list[dict[str, Any]] = []
+    if posted:
+        ids = _insert_messages(conn, [message_row(items[i]) for i in posted])
+        for i, message_id in zip(posted, ids, strict=True):
             results[i] = StoreResult(message_id)
-        counts = Counter(items[i].robot_id for i in fresh if items[i].robot_id is not None)
-        if counts:
-            conn.execute(_ADD_ACCEPTED, [{"rid": r, "n": n} for r, n in counts.items()])
+            if items[i].relay:
+                deliveries.append(_delivery(items[i], message_id=message_id))
+            if items[i].summary_of:
+                _mark_summarised(conn, items[i].summary_of, message_id)
+    if held:
+        held_ids = conn.execute(_INSERT_HELD, [held_row(items[i]) for i in held]).scalars().all()
+        for i, held_id in zip(held, held_ids, strict=True):
+            results[i] = StoreResult(None, held=True)
+            if items[i].relay:
+                deliveries.append(_delivery(items[i], held_id=held_id))
+    if deliveries:
+        conn.execute(relay_deliveries.insert(), deliveries)
+    counts = Counter(
+        items[i].robot_id
+        for i in (*posted, *held)
+        if items[i].robot_id is not None and not items[i].summary_of
+    )
+    if counts:
+        conn.execute(_ADD_ACCEPTED, [{"rid": r, "n": n} for r, n in counts.items()])
     return [r if r is not None else StoreResult(None) for r in results]
+
+
+def _delivery(
+    m: NewMessage, *, message_id: int | None = None, held_id: int | None = None
+) -> dict[str, Any]:
+    assert m.robot_id is not None
+    return {
+        "robot_id": m.robot_id,
+        "message_id": message_id,
+        "held_id": held_id,
+        "content": _dumps(m.content),
+        "state": "pending",
+        "created_at": m.created_at,
+        "updated_at": m.created_at,
+    }
+
+
+def _mark_summarised(conn: Connection, held_ids: list[int], summary_id: int) -> None:
+    result = conn.execute(
+        sa.update(overflow_messages)
+        .where(overflow_messages.c.id.in_(held_ids), overflow_messages.c.summary_id.is_(None))
+        .values(summary_id=summary_id)
+    )
+    if result.rowcount != len(held_ids):
+        raise SummaryRaced(f"{len(held_ids) - result.rowcount} held messages already summarised")
 
 
 def write_refusals(conn: Connection, items: Sequence[RefusalWrite]) -> list[None]:
@@ -289,7 +359,11 @@ def write_refusals(conn: Connection, items: Sequence[RefusalWrite]) -> list[None
 
 def write_handlers() -> dict[type, BatchHandler]:
     """The writer's batch handlers for the record types this module stores."""
-    return {NewMessage: write_messages, RefusalWrite: write_refusals}
+    return {
+        NewMessage: write_messages,
+        RefusalWrite: write_refusals,
+        Transaction: write_transactions,
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -470,6 +544,7 @@ class Repository:
         avatar_url: str = "",
         settings: dict[str, Any] | None = None,
         enabled: bool = True,
+        upstream: Upstream | None = None,
     ) -> Robot:
         name = _required(name, "robot name")
         clean_keywords, clean_ips = check_settings(
@@ -479,6 +554,12 @@ class Repository:
         group = await self.get_group(group_id)
         if group.dissolved:
             raise Invalid(f"group {group_id} is dissolved")
+        access_token = generate_token()
+        settings = dict(clean_settings)
+        if upstream is not None:
+            upstream = check_upstream(upstream, access_token)
+            await self._check_relay_loop(access_token, upstream)
+            settings["upstream"] = upstream.to_settings()
         now = self.clock.now_ms()
         async with self.engine.begin() as conn:
             row = (
@@ -488,7 +569,7 @@ class Repository:
                         group_id=group_id,
                         name=name,
                         kind=str(kind),
-                        access_token=generate_token(),
+                        access_token=access_token,
                         secret=generate_secret() if signing else None,
                         keywords=list(clean_keywords),
                         ip_allow=list(clean_ips),
@@ -498,7 +579,7 @@ class Repository:
                         rate_block=rate_limit.block_s,
                         overflow=str(overflow),
                         avatar_url=avatar_url,
-                        settings=clean_settings,
+                        settings=settings,
                         created_at=now,
                         updated_at=now,
                     )
@@ -537,11 +618,15 @@ class Repository:
         avatar_url: str | None = None,
         enabled: bool | None = None,
         settings: dict[str, Any] | None = None,
+        upstream: Upstream | None = None,
+        clear_upstream: bool = False,
     ) -> Robot:
         """Change some settings; the result must still satisfy every rule.
 
         ``settings`` replaces the robot's settings as a whole (see
         :func:`gong.integrations.config.merge_settings` to change some keys).
+        ``upstream`` sets the relay target, ``clear_upstream`` removes it (deliveries still
+        queued then fail).
         """
         current = await self.get_robot(robot_id)
         new_keywords = current.keywords if keywords is None else tuple(keywords)
@@ -575,9 +660,36 @@ class Repository:
             values["avatar_url"] = avatar_url
         if enabled is not None:
             values["enabled"] = enabled
-        if settings is not None:
-            values["settings"] = check_robot_settings(current.kind, settings)
+        if settings is not None or upstream is not None or clear_upstream:
+            merged = dict(
+                current.settings
+                if settings is None
+                else check_robot_settings(current.kind, settings)
+            )
+            if clear_upstream:
+                merged.pop("upstream", None)
+            if upstream is not None:
+                upstream = check_upstream(upstream, current.access_token)
+                await self._check_relay_loop(current.access_token, upstream)
+                merged["upstream"] = upstream.to_settings()
+            values["settings"] = merged
         return await self._update_robot(robot_id, values)
+
+    async def _check_relay_loop(self, own_token: str, upstream: Upstream) -> None:
+        """Refuse an upstream that leads, through robots of this Gong, back to the robot."""
+        token = upstream_token(upstream.url)
+        for _ in range(32):
+            if token is None:
+                return
+            if hmac.compare_digest(token, own_token):
+                raise Invalid("this upstream relays back to the robot itself: a loop")
+            async with self.engine.connect() as conn:
+                row = (
+                    await conn.execute(sa.select(robots).where(robots.c.access_token == token))
+                ).first()
+            following = None if row is None else _robot(row).upstream
+            token = None if following is None else upstream_token(following.url)
+        raise Invalid("the relay chain of this upstream is too long")
 
     async def _update_robot(self, robot_id: int, values: dict[str, Any]) -> Robot:
         async with self.engine.begin() as conn:

@@ -16,7 +16,13 @@ __all__ = [
     "messages",
     "meta",
     "metadata",
+    "overflow_messages",
     "refusals",
+    "relay_attempts",
+    "relay_deliveries",
+    "relay_lanes",
+    "relay_sends",
+    "relay_upstreams",
     "robot_stats",
     "robots",
 ]
@@ -150,4 +156,91 @@ refusals = sa.Table(
     sa.Column("ip", sa.String(64), nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Index("ix_refusals_robot_id_id", "robot_id", "id"),
+)
+
+# -- relay (migration 0003_relay) -----------------------------------------------------------------
+
+relay_deliveries = sa.Table(
+    "relay_deliveries",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "robot_id", sa.Integer, sa.ForeignKey("robots.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("message_id", sa.BigInteger, nullable=True),
+    sa.Column("held_id", sa.BigInteger, nullable=True),
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("send_id", sa.BigInteger, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_relay_deliveries_state_robot_id", "state", "robot_id"),
+    sa.Index("ix_relay_deliveries_robot_id_id", "robot_id", "id"),
+    sa.Index("ix_relay_deliveries_send_id", "send_id"),
+    sa.Index("ix_relay_deliveries_message_id", "message_id"),
+)
+
+relay_sends = sa.Table(
+    "relay_sends",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "robot_id", sa.Integer, sa.ForeignKey("robots.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("msg_uuid", sa.String(64), nullable=False, unique=True),
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("items", sa.Integer, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.BigInteger, nullable=False),
+    sa.Column("last_attempt_at", sa.BigInteger, nullable=True),
+    sa.Column("errcode", sa.Integer, nullable=True),
+    sa.Column("errmsg", sa.Text, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("sent_at", sa.BigInteger, nullable=True),
+    sa.Index("ix_relay_sends_robot_id_state", "robot_id", "state"),
+)
+
+relay_lanes = sa.Table(
+    "relay_lanes",
+    metadata,
+    sa.Column(
+        "robot_id", sa.Integer, sa.ForeignKey("robots.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("owner", sa.String(64), nullable=False),
+    sa.Column("lease_until", sa.BigInteger, nullable=False),
+)
+
+relay_attempts = sa.Table(
+    "relay_attempts",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("upstream", sa.String(64), nullable=False),
+    sa.Column("at", sa.BigInteger, nullable=False),
+    sa.Index("ix_relay_attempts_upstream_at", "upstream", "at"),
+)
+
+relay_upstreams = sa.Table(
+    "relay_upstreams",
+    metadata,
+    sa.Column("upstream", sa.String(64), primary_key=True),
+    sa.Column("paused_until", sa.BigInteger, nullable=False),
+)
+
+overflow_messages = sa.Table(
+    "overflow_messages",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("robot_id", sa.Integer, nullable=False),
+    sa.Column(
+        "group_id", sa.Integer, sa.ForeignKey("groups.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("sender_name", sa.String(200), nullable=False),
+    sa.Column("msgtype", sa.String(32), nullable=False),
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("msg_uuid", sa.String(200), nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("summary_id", sa.BigInteger, nullable=True),
+    sa.Index("ix_overflow_messages_summary_id_robot_id", "summary_id", "robot_id"),
 )

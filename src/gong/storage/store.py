@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from gong.domain.models import NewMessage
+from collections.abc import Callable
+
+from gong.domain.models import HeldMessage, NewMessage
 from gong.domain.ports import StoreResult
+from gong.storage.outbox import Outbox
 from gong.storage.repository import RefusalWrite
 from gong.storage.writer import Writer
 
@@ -11,14 +14,27 @@ __all__ = ["WriterStore"]
 
 
 class WriterStore:
-    def __init__(self, writer: Writer) -> None:
+    def __init__(
+        self,
+        writer: Writer,
+        outbox: Outbox,
+        on_relay: Callable[[int | None], None] | None = None,
+    ) -> None:
         self._writer = writer
+        self._outbox = outbox
+        #: Called after a message bound for the relay is committed (wakes the relay worker).
+        self.on_relay = on_relay
 
     async def store(self, message: NewMessage) -> StoreResult:
         result: StoreResult = await self._writer.submit(message)
+        if message.relay and self.on_relay is not None and not result.duplicate:
+            self.on_relay(message.robot_id)
         return result
 
     def record_refusal(
         self, robot_id: int, errcode: int, errmsg: str, reason: str, ip: str, at_ms: int
     ) -> None:
         self._writer.submit_nowait(RefusalWrite(robot_id, errcode, errmsg, reason, ip, at_ms))
+
+    async def held_messages(self, robot_id: int, limit: int) -> list[HeldMessage]:
+        return await self._outbox.held_messages(robot_id, limit)

@@ -1,4 +1,4 @@
-"""Routes of the management API: groups, members, robots, messages, refused calls."""
+"""Routes of the management API: groups, members, robots, messages, refused calls, deliveries."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from gong.domain.models import DeliveryState
 from gong.integrations.config import merge_settings
 from gong.web.api.deps import Admin, RuntimeDep
 from gong.web.api.schemas import (
+    DeliveryOut,
+    DeliveryPage,
     ErrorBody,
     GroupIn,
     GroupOut,
@@ -40,7 +43,8 @@ router = APIRouter(prefix="/api", dependencies=[Admin], responses=_errors)
 GroupId = Annotated[int, Path(ge=1, le=2_147_483_647, description="A group's id")]
 MemberId = Annotated[int, Path(ge=1, le=2_147_483_647, description="A member's id")]
 RobotId = Annotated[int, Path(ge=1, le=2_147_483_647, description="A robot's id")]
-MessageId = Annotated[int, Path(ge=1, le=9_223_372_036_854_775_807, description="A message's id")]
+_MAX_ID = 9_223_372_036_854_775_807
+MessageId = Annotated[int, Path(ge=1, le=_MAX_ID, description="A message's id")]
 
 
 # -- groups --------------------------------------------------------------------------------------
@@ -130,6 +134,7 @@ async def create_robot(group_id: GroupId, body: RobotIn, runtime: RuntimeDep) ->
         avatar_url=body.avatar_url,
         enabled=body.enabled,
         settings=body.settings.given() if body.settings else None,
+        upstream=body.upstream.to_domain() if body.upstream is not None else None,
     )
     runtime.changed()
     return robot_out(robot, runtime.settings)
@@ -137,9 +142,14 @@ async def create_robot(group_id: GroupId, body: RobotIn, runtime: RuntimeDep) ->
 
 @router.get("/robots/{robot_id}", tags=["robots"])
 async def get_robot(robot_id: RobotId, runtime: RuntimeDep) -> RobotOut:
+    """A robot with its call counts and, when it relays, its delivery counts."""
     robot = await runtime.repository.get_robot(robot_id)
     stats = await runtime.repository.robot_stats(robot_id)
-    return robot_out(robot, runtime.settings, stats)
+    held = await runtime.outbox.held_count(robot_id)
+    deliveries = await runtime.outbox.counts(robot_id)
+    if robot.upstream is None and not any(deliveries.values()):
+        return robot_out(robot, runtime.settings, stats, held=held)
+    return robot_out(robot, runtime.settings, stats, deliveries, held=held)
 
 
 @router.patch("/robots/{robot_id}", tags=["robots"])
@@ -163,8 +173,11 @@ async def update_robot(robot_id: RobotId, body: RobotPatch, runtime: RuntimeDep)
         avatar_url=body.avatar_url,
         enabled=body.enabled,
         settings=merged,
+        upstream=body.upstream.to_domain() if body.upstream is not None else None,
+        clear_upstream="upstream" in body.model_fields_set and body.upstream is None,
     )
     runtime.changed()
+    runtime.relay.notify()
     if body.rate_limit is not None:
         await runtime.limiter.reset(f"robot:{robot_id}")
     return robot_out(robot, runtime.settings)
@@ -217,6 +230,34 @@ async def list_refusals(
     await runtime.repository.get_robot(robot_id)
     refusals = await runtime.repository.list_refusals(robot_id, limit)
     return [RefusalOut.of(r) for r in refusals]
+
+
+@router.get("/robots/{robot_id}/deliveries", tags=["relay"])
+async def list_deliveries(
+    robot_id: RobotId,
+    runtime: RuntimeDep,
+    state: DeliveryState | None = None,
+    message_id: Annotated[
+        int | None, Query(ge=1, le=_MAX_ID, description="Only this message's record")
+    ] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=_MAX_ID, description="Only records older than this id")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> DeliveryPage:
+    """The relay's delivery records of a robot, newest first: pending, sent, digested into which
+    upstream send, or failed with the upstream's errcode."""
+    await runtime.repository.get_robot(robot_id)
+    page = await runtime.outbox.deliveries(
+        robot_id, state=state, message_id=message_id, before=before, limit=limit + 1
+    )
+    more = len(page) > limit
+    page = page[:limit]
+    return DeliveryPage(
+        deliveries=[DeliveryOut.of(d) for d in page],
+        counts=await runtime.outbox.counts(robot_id),
+        next_before=page[-1].id if more and page else None,
+    )
 
 
 # -- messages ------------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from gong.config import Settings
 from gong.domain.models import (
+    Delivery,
+    DeliveryState,
     Group,
     Member,
     Overflow,
@@ -16,9 +18,13 @@ from gong.domain.models import (
     Robot,
     RobotKind,
     StoredMessage,
+    Upstream,
+    UpstreamSend,
 )
 
 __all__ = [
+    "DeliveryOut",
+    "DeliveryPage",
     "ErrorBody",
     "GroupIn",
     "GroupOut",
@@ -35,7 +41,10 @@ __all__ = [
     "RobotOut",
     "RobotPatch",
     "RobotPreviewIn",
+    "SendOut",
     "TemplatePreviewIn",
+    "UpstreamIn",
+    "UpstreamOut",
     "robot_out",
 ]
 
@@ -174,6 +183,55 @@ class IntegrationSettingsIn(_In):
         return {name: getattr(self, name) for name in self.model_fields_set}
 
 
+class UpstreamIn(_In):
+    """A relay target: every message the robot accepts is also forwarded there."""
+
+    url: str = Field(
+        max_length=2000,
+        pattern=r"^https?://[^\x00-\x20\x7f]+$",
+        description="The upstream webhook, e.g. `https://oapi.dingtalk.com/robot/send?"
+        "access_token=…` (or another Gong robot's).",
+    )
+    secret: str | None = Field(
+        default=None,
+        max_length=200,
+        pattern=r"^[^\x00-\x20\x7f]*$",
+        description="The upstream robot's `SEC…` signing secret.",
+    )
+    limit: int = Field(
+        default=19, ge=0, le=1000, description="Sends per window; 0 = unpaced. DingTalk allows 20."
+    )
+    window_s: int = Field(default=60, ge=1, le=3600, description="Window length in seconds.")
+    block_s: int = Field(
+        default=600, ge=0, le=86400, description="Pause after a throttle answer, in seconds."
+    )
+    keyword: str = Field(
+        default="",
+        max_length=64,
+        pattern=r"^[^\x00-\x1f\x7f]*$",
+        description="Put in every digest title (keyword security).",
+    )
+
+    def to_domain(self) -> Upstream:
+        return Upstream(
+            url=self.url,
+            secret=self.secret,
+            limit=self.limit,
+            window_s=self.window_s,
+            block_s=self.block_s,
+            keyword=self.keyword,
+        )
+
+
+class UpstreamOut(BaseModel):
+    url: str
+    secret: str | None
+    limit: int
+    window_s: int
+    block_s: int
+    keyword: str
+
+
 class RobotIn(_In):
     name: Name
     kind: RobotKind = RobotKind.CUSTOM
@@ -185,6 +243,7 @@ class RobotIn(_In):
     avatar_url: str = Field(default="", max_length=1000)
     enabled: StrictBool = True
     settings: IntegrationSettingsIn | None = None
+    upstream: UpstreamIn | None = Field(default=None, description="Relay to this webhook.")
 
 
 class RobotPatch(_In):
@@ -197,6 +256,9 @@ class RobotPatch(_In):
     avatar_url: str | None = Field(default=None, max_length=1000)
     enabled: StrictBool | None = None
     settings: IntegrationSettingsIn | None = None
+    upstream: UpstreamIn | None = Field(
+        default=None, description="Relay to this webhook; `null` stops relaying."
+    )
 
 
 class RateLimitOut(BaseModel):
@@ -220,12 +282,31 @@ class RobotOut(BaseModel):
     overflow: Overflow
     avatar_url: str
     settings: dict[str, Any]
+    upstream: UpstreamOut | None = None
     created_at: int
     updated_at: int
-    stats: dict[str, int] | None = None
+    stats: dict[str, int] | None = Field(
+        default=None, description="Calls `accepted` and `refused` (shown for one robot)."
+    )
+    held: int | None = Field(
+        default=None,
+        description="Messages accepted past the limit and waiting for an overflow summary "
+        "(`digest` policy; shown for one robot).",
+    )
+    deliveries: dict[str, int] | None = Field(
+        default=None, description="Relay delivery records per state (robots with an upstream)."
+    )
 
 
-def robot_out(robot: Robot, settings: Settings, stats: dict[str, int] | None = None) -> RobotOut:
+def robot_out(
+    robot: Robot,
+    settings: Settings,
+    stats: dict[str, int] | None = None,
+    deliveries: dict[str, int] | None = None,
+    *,
+    held: int | None = None,
+) -> RobotOut:
+    upstream = robot.upstream
     return RobotOut(
         id=robot.id,
         group_id=robot.group_id,
@@ -244,10 +325,13 @@ def robot_out(robot: Robot, settings: Settings, stats: dict[str, int] | None = N
         ),
         overflow=robot.overflow,
         avatar_url=robot.avatar_url,
-        settings=robot.settings,
+        settings={k: v for k, v in robot.settings.items() if k != "upstream"},
+        upstream=None if upstream is None else UpstreamOut(**upstream.to_settings()),
         created_at=robot.created_at,
         updated_at=robot.updated_at,
         stats=stats,
+        held=held,
+        deliveries=deliveries,
     )
 
 
@@ -316,3 +400,51 @@ class RefusalOut(BaseModel):
     @classmethod
     def of(cls, refusal: Refusal) -> RefusalOut:
         return cls.model_validate(refusal.to_json())
+
+
+class SendOut(BaseModel):
+    """One request to the upstream: the message as it was (`single`) or a `digest`."""
+
+    id: int
+    kind: str
+    msgUuid: str
+    items: int = Field(description="Messages this send carries.")
+    state: str = Field(description="pending, sent or failed")
+    attempts: int
+    next_attempt_at: int | None
+    last_attempt_at: int | None
+    errcode: int | None = Field(description="The upstream's last errcode (null: no answer).")
+    errmsg: str | None
+    created_at: int
+    sent_at: int | None
+
+    @classmethod
+    def of(cls, send: UpstreamSend) -> SendOut:
+        return cls.model_validate(send.to_json())
+
+
+class DeliveryOut(BaseModel):
+    """The relay record of one accepted message."""
+
+    id: int
+    robot_id: int
+    message_id: int | None = Field(description="The message in the group (null while held).")
+    held_id: int | None = Field(description="The held overflow message, for `digest` robots.")
+    state: DeliveryState
+    msgtype: str | None
+    title: str
+    created_at: int
+    updated_at: int
+    send: SendOut | None = Field(description="The upstream send carrying it, once planned.")
+
+    @classmethod
+    def of(cls, delivery: Delivery) -> DeliveryOut:
+        return cls.model_validate(delivery.to_json())
+
+
+class DeliveryPage(BaseModel):
+    deliveries: list[DeliveryOut]
+    counts: dict[str, int] = Field(description="All of the robot's delivery records per state.")
+    next_before: int | None = Field(
+        description="Pass as `before` for the next (older) page; null on the last page."
+    )

@@ -1,0 +1,289 @@
+"""The relay worker: one lane per relayed robot, forwarding its outbox to the upstream.
+
+A lane (held through a lease in the database, so one process works a robot at a time) repeats
+one :meth:`RelayWorker.step`: retry the robot's open send when it is due; otherwise plan the
+next send from the queue (:func:`gong.domain.digest.plan`: the oldest message as it is, or a
+digest of the backlog, or wait for the pace) and record it — with its msgUuid — before making
+it. Each attempt takes a slot from the pacer and is logged in the database first, so neither a
+retry nor a restart can push the upstream past its limit, and a send repeated after a crash
+carries the same msgUuid, which the upstream deduplicates.
+
+Answers decide what follows: errcode 0 marks the deliveries sent (or digested); network
+errors, HTTP 5xx and errcode -1 are retried with exponential backoff; a throttle answer pauses
+the upstream for its block time; anything else (signature, keyword, token, …) dead-letters the
+send with the upstream's errcode and errmsg.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+
+import httpx
+
+from gong.clock import Clock
+from gong.domain.digest import Action, Plan, digest_of, entry_of, fits_alone, plan
+from gong.domain.errors import NotFound
+from gong.domain.models import Upstream, UpstreamSend
+from gong.domain.ports import Pacer
+from gong.protocol.messages import parse_message
+from gong.sdk.client import AsyncRobot
+from gong.sdk.errors import HTTPStatusError, RateLimitedError, RobotSendError
+from gong.storage.outbox import Outbox
+from gong.storage.repository import Repository
+
+__all__ = ["RelayWorker"]
+
+log = logging.getLogger(__name__)
+
+#: A lane's lease on its robot; renewed well before it runs out.
+LEASE_MS = 30_000
+#: Most queued messages read to fold one digest (a digest holds a few hundred at most).
+FOLD_WINDOW = 1_000
+#: First pause after a failed attempt, doubled for each further one.
+BACKOFF_MS = 1_000
+
+
+class RelayWorker:
+    """Runs the lanes of every robot with something to deliver."""
+
+    def __init__(
+        self,
+        *,
+        outbox: Outbox,
+        repository: Repository,
+        pacer: Pacer,
+        clock: Clock,
+        poll_seconds: float = 0.5,
+        timeout_seconds: float = 10.0,
+        max_attempts: int = 25,
+        backoff_max_seconds: int = 300,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.outbox = outbox
+        self.repository = repository
+        self.pacer = pacer
+        self.clock = clock
+        self.poll_seconds = poll_seconds
+        self.timeout_seconds = timeout_seconds
+        self.max_attempts = max_attempts
+        self.backoff_max_ms = backoff_max_seconds * 1000
+        self.owner = uuid.uuid4().hex
+        self._transport = transport
+        self._sleep = sleep
+        self._clients: dict[int, tuple[tuple[str, str | None], AsyncRobot]] = {}
+        self._lanes: dict[int, asyncio.Task[None]] = {}
+        #: Robots whose lane another process holds: not tried again before this time (ms).
+        self._elsewhere: dict[int, int] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self, *, sole_process: bool = False) -> None:
+        """Start looking for work; ``sole_process`` (SQLite) clears leases a crash left."""
+        if sole_process:
+            await self.outbox.clear_lanes()
+        self._task = asyncio.create_task(self._run(), name="gong-relay")
+
+    async def stop(self) -> None:
+        """Stop every lane (an interrupted send stays pending and is repeated, deduplicated)."""
+        tasks = [t for t in (self._task, *self._lanes.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._task = None
+        self._lanes.clear()
+        for _, client in self._clients.values():
+            await client.aclose(flush=False)
+        self._clients.clear()
+
+    def notify(self, robot_id: int | None = None) -> None:
+        """Something was queued for ``robot_id``: look now rather than at the next poll (a
+        running lane of that robot finds it by itself)."""
+        lane = self._lanes.get(robot_id) if robot_id is not None else None
+        if lane is None or lane.done():
+            self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                now = self.clock.now_ms()
+                for robot_id in await self.outbox.robots_with_work():
+                    lane = self._lanes.get(robot_id)
+                    if self._elsewhere.get(robot_id, 0) > now:
+                        continue
+                    if lane is None or lane.done():
+                        self._lanes[robot_id] = asyncio.create_task(
+                            self._lane(robot_id), name=f"gong-relay-{robot_id}"
+                        )
+                for robot_id in [r for r, t in self._lanes.items() if t.done()]:
+                    del self._lanes[robot_id]
+            except Exception as exc:  # the database may be briefly away
+                log.warning("relay: could not look for work: %s", exc)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+
+    async def _lane(self, robot_id: int) -> None:
+        try:
+            await self._work(robot_id)
+        except Exception as exc:  # the database went away: the next poll starts the lane again
+            log.warning("relay: robot %d: lane stopped: %s", robot_id, exc)
+
+    async def _work(self, robot_id: int) -> None:
+        """Step the robot's lane while it has work and this process holds its lease."""
+        now = self.clock.now_ms()
+        if not await self.outbox.acquire_lane(robot_id, self.owner, now, LEASE_MS):
+            self._elsewhere[robot_id] = now + LEASE_MS // 6
+            return
+        self._elsewhere.pop(robot_id, None)
+        renewed = now
+        failures = 0
+        try:
+            await self.restore_pace(robot_id)
+            while True:
+                try:
+                    next_at = await self.step(robot_id)
+                    failures = 0
+                except Exception:
+                    failures += 1
+                    log.exception("relay: robot %d: step failed", robot_id)
+                    next_at = self.clock.now_ms() + min(30_000, 1_000 << min(failures, 5))
+                if next_at is None:
+                    return
+                now = self.clock.now_ms()
+                if now - renewed > LEASE_MS // 3:
+                    if not await self.outbox.acquire_lane(robot_id, self.owner, now, LEASE_MS):
+                        return
+                    renewed = now
+                delay = min(max(0, next_at - now), LEASE_MS // 3)
+                if delay:
+                    await self._sleep(delay / 1000)
+        finally:
+            with contextlib.suppress(Exception):
+                await self.outbox.release_lane(robot_id, self.owner)
+
+    async def restore_pace(self, robot_id: int) -> None:
+        """Count the upstream's recent sends, made before a restart or by another process."""
+        with contextlib.suppress(NotFound):
+            upstream = (await self.repository.get_robot(robot_id)).upstream
+            if upstream is not None:
+                history = await self.outbox.pace_history(self.clock.now_ms(), upstream.key)
+                times, paused = history.get(upstream.key, ([], 0))
+                await self.pacer.restore(upstream.key, times, paused)
+
+    # -- one step of a lane ---------------------------------------------------------------------
+
+    async def step(self, robot_id: int) -> int | None:
+        """Do the next thing for the robot; returns when to step again (ms), None when idle."""
+        now = self.clock.now_ms()
+        try:
+            robot = await self.repository.get_robot(robot_id)
+        except NotFound:
+            return None  # deleted: its deliveries went with it
+        upstream = robot.upstream
+        if upstream is None:
+            failed = await self.outbox.fail_queued(robot_id, "the robot has no upstream", now)
+            if failed:
+                log.warning(
+                    "relay: robot %d has no upstream; %d deliveries failed", robot_id, failed
+                )
+            return None
+        send = await self.outbox.open_send(robot_id)
+        if send is None:
+            queued = await self.outbox.count_queued(robot_id)
+            if queued == 0:
+                return None
+            pace = await self.pacer.state(upstream.key, upstream.limit, upstream.window_ms, now)
+            decision = plan(queued, pace, upstream.limit, upstream.window_ms, now)
+            if decision.action is Action.WAIT:
+                return decision.at
+            send = await self._plan_send(robot_id, upstream, decision, now)
+        if send.next_attempt_at > now:
+            return send.next_attempt_at
+        return await self._attempt(robot_id, send, upstream, now)
+
+    async def _plan_send(
+        self, robot_id: int, upstream: Upstream, decision: Plan, now: int
+    ) -> UpstreamSend:
+        limit = 1 if decision.action is Action.SINGLE else FOLD_WINDOW
+        queued = await self.outbox.queued(robot_id, limit)
+        if decision.action is Action.SINGLE and fits_alone(queued[0].content):
+            first = queued[0]
+            return await self.outbox.create_send(robot_id, "single", first.content, [first.id], now)
+        digest = digest_of([entry_of(d.content, d.created_at) for d in queued], upstream.keyword)
+        carried = [d.id for d in queued[: digest.count]]
+        content = digest.message.to_wire()
+        return await self.outbox.create_send(robot_id, "digest", content, carried, now)
+
+    async def _attempt(
+        self, robot_id: int, send: UpstreamSend, upstream: Upstream, now: int
+    ) -> int:
+        key = upstream.key
+        if not await self.pacer.take(key, upstream.limit, upstream.window_ms, now):
+            pace = await self.pacer.state(key, upstream.limit, upstream.window_ms, now)
+            return max(now + 1, pace.next_free_at)
+        await self.outbox.begin_attempt(send.id, key, now)
+        attempts = send.attempts + 1
+        message = parse_message(send.content).model_copy(update={"msgUuid": send.msg_uuid})
+        try:
+            client = await self._client(robot_id, upstream)
+            await client.send(message)
+        except RateLimitedError as exc:
+            until = self.clock.now_ms() + upstream.block_s * 1000
+            await self.pacer.pause(key, until)
+            await self.outbox.pause_upstream(key, until)
+            await self.outbox.retry_later(send.id, until, exc.errcode, exc.errmsg)
+            log.warning(
+                "relay: robot %d: upstream throttled (%s); pausing %d s",
+                robot_id,
+                exc.errcode,
+                upstream.block_s,
+            )
+            return until
+        except RobotSendError as exc:
+            later = self.clock.now_ms()
+            transient = exc.retryable or (isinstance(exc, HTTPStatusError) and exc.status == 429)
+            if transient and attempts < self.max_attempts:
+                at = later + min(self.backoff_max_ms, BACKOFF_MS << min(attempts - 1, 30))
+                await self.outbox.retry_later(send.id, at, exc.errcode, exc.errmsg)
+                log.info(
+                    "relay: robot %d: send %d failed (%s); retry at %d", robot_id, send.id, exc, at
+                )
+                return at
+            errmsg = (
+                exc.errmsg if not transient else f"gave up after {attempts} attempts: {exc.errmsg}"
+            )
+            await self.outbox.mark_failed(send.id, exc.errcode, errmsg, later)
+            log.warning("relay: robot %d: send %d dead-lettered: %s", robot_id, send.id, exc)
+            return later
+        later = self.clock.now_ms()
+        await self.outbox.mark_sent(send, later)
+        return later
+
+    async def _client(self, robot_id: int, upstream: Upstream) -> AsyncRobot:
+        ident = (upstream.url, upstream.secret)
+        cached = self._clients.get(robot_id)
+        if cached is not None and cached[0] == ident:
+            return cached[1]
+        client = AsyncRobot(
+            upstream.url,
+            upstream.secret,
+            timeout=self.timeout_seconds,
+            retries=0,  # the lane retries, with its own backoff and bookkeeping
+            auto_at=False,  # forward what was accepted, as it was
+            auto_uuid=False,
+            transport=self._transport,
+            clock=self.clock,
+        )
+        self._clients[robot_id] = (ident, client)
+        if cached is not None:  # the upstream changed
+            await cached[1].aclose(flush=False)
+        return client
