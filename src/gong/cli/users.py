@@ -48,13 +48,13 @@ def _accounts(repo: Repository) -> Accounts:
     from gong.clock import SystemClock
     from gong.storage.accounts import Accounts
 
-    return _accounts(repo)
+    return Accounts(repo.engine, SystemClock())
 
 
 async def _hash(password: str) -> str:
     from gong.web.passwords import hash_password
 
-    return await _hash(password)
+    return await hash_password(password)
 
 
 def _read_password(from_stdin: bool) -> str:

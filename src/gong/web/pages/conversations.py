@@ -87,7 +87,7 @@ async def history(
     request: Request,
     viewer: ViewerDep,
     group_id: int,
-    before: Annotated[int, Query(ge=1)],
+    before: Annotated[int, Query(ge=1, le=2**63 - 1)],
 ) -> Response:
     """Older messages as rendered HTML, for scrolling back: ``{"html", "next_before"}``."""
     web = get_web(request)
