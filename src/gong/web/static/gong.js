@@ -247,7 +247,10 @@
     var error = document.getElementById("composer-error");
     var people = [];
     try { people = JSON.parse(document.getElementById("mentionables").textContent); } catch (e) {}
-    people = [{ kind: "all", name: "all", mobile: "", userId: "" }].concat(people);
+    people = [{ kind: "all", name: "all" }].concat(people).map(function (p) {
+      return { kind: p.kind, name: String(p.name || ""), mobile: String(p.mobile || ""),
+               userId: String(p.userId || "") };
+    });
     var picked = [];
     var options = [];
     var active = 0;
