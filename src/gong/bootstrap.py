@@ -80,7 +80,6 @@ def curl_command(settings: Settings, robot: Robot, clock: Clock, body: str = DEM
     return f"curl -s {shlex.quote(url)} -H 'Content-Type: application/json' -d {shlex.quote(body)}"
 
 
-
 async def ensure_web_admin(repository: Repository, demo: Demo | None) -> str | None:
     """On a database without web accounts, create the admin account ``admin`` with a random
     password, linked to the demo group's first member; returns the password (the only time it

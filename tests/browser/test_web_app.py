@@ -65,29 +65,47 @@ def _api(site_url: str) -> httpx.Client:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     need("Chromium", os.path.exists(CHROMIUM), f"{CHROMIUM} does not exist")
-    server = ServerProcess(env={"GONG_LOGIN_ATTEMPTS": "50"},
-                           data_dir=tmp_path_factory.mktemp("browser"))
+    server = ServerProcess(
+        env={"GONG_LOGIN_ATTEMPTS": "50"}, data_dir=tmp_path_factory.mktemp("browser")
+    )
     server.start()
     try:
         with _api(server.url) as api:
-            groups = [api.post("/api/groups", json={"name": n}).json()["id"]
-                      for n in ("ops", "dev", "xss", "history")]
+            groups = [
+                api.post("/api/groups", json={"name": n}).json()["id"]
+                for n in ("ops", "dev", "xss", "history")
+            ]
             ops, dev, xss, history = groups
             for group in groups:
-                api.post(f"/api/groups/{group}/members",
-                         json={"name": "张三", "mobile": "13800000001", "userId": "zhangsan"})
+                api.post(
+                    f"/api/groups/{group}/members",
+                    json={"name": "张三", "mobile": "13800000001", "userId": "zhangsan"},
+                )
             api.post(f"/api/groups/{ops}/members", json={"name": "李四", "mobile": "13800000002"})
             unlimited = {"keywords": ["CI"], "rate_limit": {"limit": 0}}
             helper = api.post(f"/api/groups/{xss}/robots", json={"name": "Fuzz", **unlimited})
             older = api.post(f"/api/groups/{history}/robots", json={"name": "Log", **unlimited})
         env = {"GONG_DATA_DIR": str(server.data_dir)}
-        gong_cli(["user", "create", "root", "--admin", "--password-stdin"], env,
-                 input=PASSWORDS["root"] + "\n")
+        gong_cli(
+            ["user", "create", "root", "--admin", "--password-stdin"],
+            env,
+            input=PASSWORDS["root"] + "\n",
+        )
         members = [arg for g in groups for arg in ("--member", f"{g}:13800000001")]
-        gong_cli(["user", "create", "zhang", "--password-stdin", *members], env,
-                 input=PASSWORDS["zhang"] + "\n")
-        yield Site(server, ops, dev, xss, history, helper.json()["access_token"],
-                   older.json()["access_token"])
+        gong_cli(
+            ["user", "create", "zhang", "--password-stdin", *members],
+            env,
+            input=PASSWORDS["zhang"] + "\n",
+        )
+        yield Site(
+            server,
+            ops,
+            dev,
+            xss,
+            history,
+            helper.json()["access_token"],
+            older.json()["access_token"],
+        )
     finally:
         server.stop()
 
@@ -97,8 +115,13 @@ def browser(site: Site) -> Iterator[Browser]:
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         try:
             yield chromium
@@ -106,8 +129,9 @@ def browser(site: Site) -> Iterator[Browser]:
             chromium.close()
 
 
-def _context(browser: Browser, site: Site, user: str | None, width: int = 1280,
-             height: int = 800) -> BrowserContext:
+def _context(
+    browser: Browser, site: Site, user: str | None, width: int = 1280, height: int = 800
+) -> BrowserContext:
     """A browser context (signed in as ``user`` once per module, then reusing the session)."""
     context = browser.new_context(
         viewport={"width": width, "height": height},
@@ -116,9 +140,10 @@ def _context(browser: Browser, site: Site, user: str | None, width: int = 1280,
         locale="en-US",
         timezone_id="Asia/Shanghai",
     )
-    context.route(re.compile(r"^https?://img\.example/"),
-                  lambda route: route.fulfill(status=200, content_type="image/svg+xml",
-                                              body=PICTURE))
+    context.route(
+        re.compile(r"^https?://img\.example/"),
+        lambda route: route.fulfill(status=200, content_type="image/svg+xml", body=PICTURE),
+    )
     context.add_init_script(WATCH)
     if user and user not in site.states:
         page = context.new_page()
@@ -164,14 +189,17 @@ def robot(browser: Browser, site: Site) -> dict[str, str]:
     page.wait_for_url(re.compile(r"/robots/\d+\?done=created$"))
     webhook = page.input_value("#webhook")
     secret = page.input_value("#secret")
-    assert re.fullmatch(re.escape(site.server.url) + r"/robot/send\?access_token=[0-9a-f]{64}",
-                        webhook)
+    assert re.fullmatch(
+        re.escape(site.server.url) + r"/robot/send\?access_token=[0-9a-f]{64}", webhook
+    )
     assert re.fullmatch(r"SEC[0-9a-f]{64}", secret)
     assert "timestamp=" in page.input_value("#curl") and "CI Hello from Gong" in page.input_value(
-        "#curl")
+        "#curl"
+    )
     page.click("button[data-copy=webhook]")
     page.wait_for_function(
-        "() => document.querySelector('button[data-copy=webhook]').textContent === 'Copied'")
+        "() => document.querySelector('button[data-copy=webhook]').textContent === 'Copied'"
+    )
     assert page.evaluate("navigator.clipboard.readText()") == webhook
     robot_id = page.url.split("/")[4].split("?")[0]
     context.close()
@@ -191,40 +219,84 @@ def _post_plain(site: Site, token: str, body: dict[str, Any]) -> None:
     assert answer.text == OK, (body, answer.text)
 
 
-WRAPPED = "dingtalk://dingtalkclient/page/link?url=https%3A%2F%2Fexample.com%2Frelease&pc_slide=false"
+WRAPPED = (
+    "dingtalk://dingtalkclient/page/link?url=https%3A%2F%2Fexample.com%2Frelease&pc_slide=false"
+)
 FIVE: list[dict[str, Any]] = [
-    {"msgtype": "text",
-     "text": {"content": "CI 构建失败 @13800000001，请看 https://ci.example.com/builds/42 ，cc @13912348000"},
-     "at": {"atMobiles": ["13800000001", "13912348000"]}},
-    {"msgtype": "link", "link": {
-        "title": "CI · Release 2.4 is out",
-        "text": "Faster builds, a new dashboard and many fixes. Read the notes to see what changed "
-                "in every component, and how to upgrade a running installation without downtime.",
-        "messageUrl": WRAPPED, "picUrl": "https://img.example/release.png"}},
-    {"msgtype": "markdown", "markdown": {
-        "title": "CI 杭州天气",
-        "text": "#### 杭州天气 @13800000001\n> 9度，西北风1级，空气良89，相对湿度73%\n\n"
-                "**今天** *多云*，<font color=#fa541c>注意降温</font>\n"
-                "1. 上午 12°\n2. 下午 15°\n\n- 风力 1 级\n- 湿度 73%\n\n"
-                f"[详细预报]({WRAPPED})\n![](https://img.example/weather.png)"},
-     "at": {"atMobiles": ["13800000001"]}},
-    {"msgtype": "actionCard", "actionCard": {
-        "title": "CI 乔布斯 20 年前想打造的苹果咖啡厅",
-        "text": "### 乔布斯 20 年前想打造的苹果咖啡厅\n"
-                "Apple Store 的设计正从原来满满的科技感走向生活化",
-        "btnOrientation": "0", "singleTitle": "阅读全文", "singleURL": "https://www.dingtalk.com/"}},
-    {"msgtype": "actionCard", "actionCard": {
-        "title": "CI deploy web-1.2.3?", "text": "**web-1.2.3** passed every check.\n\nDeploy it?",
-        "btnOrientation": 1, "hideAvatar": "1",
-        "btns": [{"title": "Approve", "actionURL": "https://deploy.example/ok"},
-                 {"title": "Reject", "actionURL": "https://deploy.example/no"}]}},
-    {"msgtype": "feedCard", "feedCard": {"links": [
-        {"title": "CI 时代的火车向前开", "messageURL": "https://www.dingtalk.com/",
-         "picURL": "https://img.example/train.png"},
-        {"title": "钉钉 7.0 发布", "messageURL": WRAPPED, "picURL": "https://img.example/7.png"},
-        {"title": "Gong 0.1 released", "messageURL": "https://gong.example/",
-         "picURL": "https://img.example/gong.png"},
-    ]}},
+    {
+        "msgtype": "text",
+        "text": {
+            "content": "CI 构建失败 @13800000001，请看 https://ci.example.com/builds/42 ，cc @13912348000"
+        },
+        "at": {"atMobiles": ["13800000001", "13912348000"]},
+    },
+    {
+        "msgtype": "link",
+        "link": {
+            "title": "CI · Release 2.4 is out",
+            "text": "Faster builds, a new dashboard and many fixes. Read the notes to see what changed "
+            "in every component, and how to upgrade a running installation without downtime.",
+            "messageUrl": WRAPPED,
+            "picUrl": "https://img.example/release.png",
+        },
+    },
+    {
+        "msgtype": "markdown",
+        "markdown": {
+            "title": "CI 杭州天气",
+            "text": "#### 杭州天气 @13800000001\n> 9度，西北风1级，空气良89，相对湿度73%\n\n"
+            "**今天** *多云*，<font color=#fa541c>注意降温</font>\n"
+            "1. 上午 12°\n2. 下午 15°\n\n- 风力 1 级\n- 湿度 73%\n\n"
+            f"[详细预报]({WRAPPED})\n![](https://img.example/weather.png)",
+        },
+        "at": {"atMobiles": ["13800000001"]},
+    },
+    {
+        "msgtype": "actionCard",
+        "actionCard": {
+            "title": "CI 乔布斯 20 年前想打造的苹果咖啡厅",
+            "text": "### 乔布斯 20 年前想打造的苹果咖啡厅\n"
+            "Apple Store 的设计正从原来满满的科技感走向生活化",
+            "btnOrientation": "0",
+            "singleTitle": "阅读全文",
+            "singleURL": "https://www.dingtalk.com/",
+        },
+    },
+    {
+        "msgtype": "actionCard",
+        "actionCard": {
+            "title": "CI deploy web-1.2.3?",
+            "text": "**web-1.2.3** passed every check.\n\nDeploy it?",
+            "btnOrientation": 1,
+            "hideAvatar": "1",
+            "btns": [
+                {"title": "Approve", "actionURL": "https://deploy.example/ok"},
+                {"title": "Reject", "actionURL": "https://deploy.example/no"},
+            ],
+        },
+    },
+    {
+        "msgtype": "feedCard",
+        "feedCard": {
+            "links": [
+                {
+                    "title": "CI 时代的火车向前开",
+                    "messageURL": "https://www.dingtalk.com/",
+                    "picURL": "https://img.example/train.png",
+                },
+                {
+                    "title": "钉钉 7.0 发布",
+                    "messageURL": WRAPPED,
+                    "picURL": "https://img.example/7.png",
+                },
+                {
+                    "title": "Gong 0.1 released",
+                    "messageURL": "https://gong.example/",
+                    "picURL": "https://img.example/gong.png",
+                },
+            ]
+        },
+    },
 ]
 
 
@@ -236,8 +308,9 @@ def test_robot_created_from_the_ui(robot: dict[str, str]) -> None:
     assert robot["id"].isdigit()
 
 
-def test_every_message_type_is_drawn_as_dingtalk_does(browser: Browser, site: Site,
-                                                     robot: dict[str, str]) -> None:
+def test_every_message_type_is_drawn_as_dingtalk_does(
+    browser: Browser, site: Site, robot: dict[str, str]
+) -> None:
     for body in FIVE:
         _post(site, robot, body)
     context = _context(browser, site, "zhang", height=1700)  # tall enough to show them all
@@ -293,10 +366,14 @@ def test_every_message_type_is_drawn_as_dingtalk_does(browser: Browser, site: Si
     feed = _articles(page, "feedCard").locator("li.feed-item")
     assert feed.count() == 3
     assert [f.locator(".feed-title").inner_text() for f in feed.all()] == [
-        "CI 时代的火车向前开", "钉钉 7.0 发布", "Gong 0.1 released"]
+        "CI 时代的火车向前开",
+        "钉钉 7.0 发布",
+        "Gong 0.1 released",
+    ]
     assert feed.nth(1).locator("a").get_attribute("href") == "https://example.com/release"
-    assert all(f.locator("img.feed-pic").evaluate("(i) => i.naturalWidth") == 480
-               for f in feed.all())
+    assert all(
+        f.locator("img.feed-pic").evaluate("(i) => i.naturalWidth") == 480 for f in feed.all()
+    )
     # The list shows the newest message's title, as DingTalk does for a feedCard.
     row = page.locator(f'.conversation[data-group-id="{site.ops}"]')
     assert row.locator(".preview").inner_text() == "CI: CI 时代的火车向前开"
@@ -330,17 +407,23 @@ def test_live_messages_unread_and_at_you(browser: Browser, site: Site) -> None:
     before = page.locator("#message-list .msg").count()
     began = time.monotonic()
     _post_plain(site, site.helper_token, {"msgtype": "text", "text": {"content": "CI live one"}})
-    page.wait_for_function(f"() => document.querySelectorAll('#message-list .msg').length === {before + 1}",
-                           timeout=2000)
+    page.wait_for_function(
+        f"() => document.querySelectorAll('#message-list .msg').length === {before + 1}",
+        timeout=2000,
+    )
     assert time.monotonic() - began < 2
     assert page.locator("#message-list .msg").last.locator(".bubble-text").inner_text() == (
-        "CI live one")
+        "CI live one"
+    )
 
     # A message in another group mentions me: "@ you" and the unread count, live.
     history_row = page.locator(f'.conversation[data-group-id="{site.history}"]')
     assert history_row.locator(".at-you").is_hidden()
-    _post_plain(site, site.history_token, {"msgtype": "text", "text": {"content": "CI @zhangsan"},
-                                           "at": {"atUserIds": ["zhangsan"]}})
+    _post_plain(
+        site,
+        site.history_token,
+        {"msgtype": "text", "text": {"content": "CI @zhangsan"}, "at": {"atUserIds": ["zhangsan"]}},
+    )
     history_row.locator(".at-you").wait_for(state="visible", timeout=2000)
     assert history_row.locator(".unread-badge").inner_text() == "1"
     assert history_row.locator(".preview").inner_text() == "Log: CI @张三"
@@ -356,39 +439,77 @@ def test_live_messages_unread_and_at_you(browser: Browser, site: Site) -> None:
     row = page.locator(f'.conversation[data-group-id="{site.history}"]')
     assert "muted" in (row.get_attribute("class") or "")
     assert row.locator(".at-you").is_hidden()
-    _post_plain(site, site.history_token, {"msgtype": "text", "text": {"content": "CI all!"},
-                                           "at": {"isAtAll": True}})
+    _post_plain(
+        site,
+        site.history_token,
+        {"msgtype": "text", "text": {"content": "CI all!"}, "at": {"isAtAll": True}},
+    )
     row.locator(".at-you").wait_for(state="visible", timeout=2000)
     page.reload()
     row = page.locator(f'.conversation[data-group-id="{site.history}"]')
     assert row.locator(".at-you").is_visible()
     assert row.locator(".unread-badge").evaluate("(e) => getComputedStyle(e).backgroundColor") == (
-        "rgb(201, 205, 212)")  # grey: muted
+        "rgb(201, 205, 212)"
+    )  # grey: muted
     assert _fired(page) == []
     context.close()
 
 
 XSS: list[dict[str, Any]] = [
-    {"msgtype": "text", "text": {"content": "CI <script>window.__pwned=1;alert('text')</script>"
-                                            "<img src=x onerror=\"alert('img')\">"}},
-    {"msgtype": "markdown", "markdown": {"title": "CI <img src=x onerror=alert('title')>", "text": (
-        "CI <script>alert('md')</script>\n\n<img src=x onerror=alert('md-img')>\n\n"
-        "[click](javascript:alert('md-link'))\n\n[data](data:text/html,<script>alert(1)</script>)\n\n"
-        "![x](data:image/svg+xml,<svg onload=alert('svg')>)\n\n"
-        "<a href=\"javascript:alert('a')\">a</a> <svg><script>alert('svg2')</script></svg>\n\n"
-        "<font color=\"red\" onmouseover=\"alert('font')\">hover</font>\n\n"
-        "[x](dingtalk://dingtalkclient/page/link?url=javascript%3Aalert('wrapped'))\n\n"
-        "<iframe src=\"javascript:alert('iframe')\"></iframe> **broken *markdown [x](")}},
-    {"msgtype": "link", "link": {"title": "CI <b onmouseover=alert('b')>t</b>", "text": "t",
-                                 "messageUrl": "javascript:alert('link')",
-                                 "picUrl": "javascript:alert('pic')"}},
-    {"msgtype": "actionCard", "actionCard": {
-        "title": "CI x", "text": "<style>body{display:none}</style>x",
-        "btns": [{"title": "<img src=x onerror=alert('btn')>", "actionURL": "javascript:alert(1)"},
-                 {"title": "data", "actionURL": "data:text/html,<script>alert(2)</script>"}]}},
-    {"msgtype": "feedCard", "feedCard": {"links": [
-        {"title": "CI \"><script>alert('feed')</script>", "messageURL": "vbscript:msgbox(1)",
-         "picURL": "data:image/png;base64,iVBORw0KGgo="}]}},
+    {
+        "msgtype": "text",
+        "text": {
+            "content": "CI <script>window.__pwned=1;alert('text')</script>"
+            "<img src=x onerror=\"alert('img')\">"
+        },
+    },
+    {
+        "msgtype": "markdown",
+        "markdown": {
+            "title": "CI <img src=x onerror=alert('title')>",
+            "text": (
+                "CI <script>alert('md')</script>\n\n<img src=x onerror=alert('md-img')>\n\n"
+                "[click](javascript:alert('md-link'))\n\n[data](data:text/html,<script>alert(1)</script>)\n\n"
+                "![x](data:image/svg+xml,<svg onload=alert('svg')>)\n\n"
+                "<a href=\"javascript:alert('a')\">a</a> <svg><script>alert('svg2')</script></svg>\n\n"
+                '<font color="red" onmouseover="alert(\'font\')">hover</font>\n\n'
+                "[x](dingtalk://dingtalkclient/page/link?url=javascript%3Aalert('wrapped'))\n\n"
+                "<iframe src=\"javascript:alert('iframe')\"></iframe> **broken *markdown [x]("
+            ),
+        },
+    },
+    {
+        "msgtype": "link",
+        "link": {
+            "title": "CI <b onmouseover=alert('b')>t</b>",
+            "text": "t",
+            "messageUrl": "javascript:alert('link')",
+            "picUrl": "javascript:alert('pic')",
+        },
+    },
+    {
+        "msgtype": "actionCard",
+        "actionCard": {
+            "title": "CI x",
+            "text": "<style>body{display:none}</style>x",
+            "btns": [
+                {"title": "<img src=x onerror=alert('btn')>", "actionURL": "javascript:alert(1)"},
+                {"title": "data", "actionURL": "data:text/html,<script>alert(2)</script>"},
+            ],
+        },
+    },
+    {
+        "msgtype": "feedCard",
+        "feedCard": {
+            "links": [
+                {
+                    "title": "CI \"><script>alert('feed')</script>",
+                    "messageURL": "vbscript:msgbox(1)",
+                    "picURL": "data:image/png;base64,iVBORw0KGgo=",
+                }
+            ]
+        },
+    },
 ]
 
 
@@ -418,8 +539,11 @@ def test_hostile_messages_fire_no_script(browser: Browser, site: Site) -> None:
     context = _context(browser, site, "zhang")
     page = context.new_page()
     _ready(page, f"/groups/{site.xss}")
-    for target in ("article[data-msgtype=markdown] font", "article[data-msgtype=link] .link-title",
-                   "article[data-msgtype=actionCard] .card-button"):
+    for target in (
+        "article[data-msgtype=markdown] font",
+        "article[data-msgtype=link] .link-title",
+        "article[data-msgtype=actionCard] .card-button",
+    ):
         page.locator(target).first.hover()
     _inert(page)
     text = page.locator("#message-list article[data-msgtype=text]").filter(has_text="<script>")
@@ -433,7 +557,8 @@ def test_hostile_messages_fire_no_script(browser: Browser, site: Site) -> None:
     for body in XSS:
         _post_plain(site, site.helper_token, body)
     page.wait_for_function(
-        f"() => document.querySelectorAll('#message-list .msg').length === {count + len(XSS)}")
+        f"() => document.querySelectorAll('#message-list .msg').length === {count + len(XSS)}"
+    )
     page.locator("#message-list .msg").last.hover()
     _inert(page)
     context.close()
@@ -442,8 +567,10 @@ def test_hostile_messages_fire_no_script(browser: Browser, site: Site) -> None:
 def test_scroll_back_through_history(browser: Browser, site: Site) -> None:
     with httpx.Client(base_url=site.server.url) as client:
         for i in range(1, 71):
-            answer = client.post(f"/robot/send?access_token={site.history_token}",
-                                 json={"msgtype": "text", "text": {"content": f"CI line {i}"}})
+            answer = client.post(
+                f"/robot/send?access_token={site.history_token}",
+                json={"msgtype": "text", "text": {"content": f"CI line {i}"}},
+            )
             assert answer.text == OK
     with _api(site.server.url) as api:
         stored = api.get(f"/api/groups/{site.history}/messages?limit=200").json()["messages"]
@@ -458,7 +585,9 @@ def test_scroll_back_through_history(browser: Browser, site: Site) -> None:
     assert page.locator("#history-start").is_hidden()
     for expected in (60, total):
         page.locator("#messages").evaluate("(e) => { e.scrollTop = 0; }")
-        page.wait_for_function(f"() => document.querySelectorAll('#message-list .msg').length === {expected}")
+        page.wait_for_function(
+            f"() => document.querySelectorAll('#message-list .msg').length === {expected}"
+        )
     page.locator("#history-start").wait_for(state="visible")
     ids = [int(x) for x in messages.evaluate_all("(all) => all.map((m) => m.dataset.messageId)")]
     assert ids == sorted(m["id"] for m in stored)
@@ -475,7 +604,8 @@ def test_composer_with_at_completion(browser: Browser, site: Site) -> None:
     box.type("please check @李")
     options = page.locator("#mention-menu .mention-option")
     page.wait_for_function(
-        "() => document.querySelectorAll('#mention-menu .mention-option').length === 1")
+        "() => document.querySelectorAll('#mention-menu .mention-option').length === 1"
+    )
     assert options.first.inner_text() == "李四\n13800000002"
     box.press("Enter")  # picks the suggestion
     assert box.input_value() == "please check @李四 "
@@ -484,7 +614,9 @@ def test_composer_with_at_completion(browser: Browser, site: Site) -> None:
     box.type("rebuild")
     count = page.locator("#message-list .msg").count()
     box.press("Enter")  # sends
-    page.wait_for_function(f"() => document.querySelectorAll('#message-list .msg').length === {count + 1}")
+    page.wait_for_function(
+        f"() => document.querySelectorAll('#message-list .msg').length === {count + 1}"
+    )
     mine = page.locator("#message-list .msg").last
     assert "mine" in (mine.get_attribute("class") or "")
     assert mine.locator(".at").inner_text() == "@李四"
@@ -494,14 +626,19 @@ def test_composer_with_at_completion(browser: Browser, site: Site) -> None:
         stored = api.get(f"/api/groups/{site.ops}/messages?limit=1").json()["messages"][0]
     assert stored["sender"]["name"] == "张三" and stored["sender"]["type"] == "user"
     assert stored["content"] == {
-        "msgtype": "text", "text": {"content": "please check @13800000002 and @CI rebuild"},
-        "at": {"atMobiles": ["13800000002"], "atUserIds": [], "isAtAll": False}}
+        "msgtype": "text",
+        "text": {"content": "please check @13800000002 and @CI rebuild"},
+        "at": {"atMobiles": ["13800000002"], "atUserIds": [], "isAtAll": False},
+    }
     page.check("#composer-markdown")
     box.type("**bold** move")
     box.press("Enter")
-    page.wait_for_function(f"() => document.querySelectorAll('#message-list .msg').length === {count + 2}")
-    assert page.locator("#message-list .msg").last.locator(".card-markdown strong").inner_text() == (
-        "bold")
+    page.wait_for_function(
+        f"() => document.querySelectorAll('#message-list .msg').length === {count + 2}"
+    )
+    assert page.locator("#message-list .msg").last.locator(
+        ".card-markdown strong"
+    ).inner_text() == ("bold")
     context.close()
 
 
@@ -528,7 +665,11 @@ def test_refused_calls_are_explained(browser: Browser, site: Site, robot: dict[s
     page.click("#regenerate-token")
     page.wait_for_url(re.compile(r"done=token$"))
     assert page.input_value("#webhook") != old
-    assert json.loads(httpx.post(old, json={"msgtype": "text", "text": {"content": "CI"}}).text)[
-        "errcode"] == 300005
+    assert (
+        json.loads(httpx.post(old, json={"msgtype": "text", "text": {"content": "CI"}}).text)[
+            "errcode"
+        ]
+        == 300005
+    )
     assert _fired(page) == []
     context.close()

@@ -53,10 +53,21 @@ def test_create_link_and_list(data_dir: Path) -> None:
     gong("member", "add", "1", "--name", "李四", "--user-id", "lisi", "--json")
     gong("group", "create", "dev", "--json")
     gong("member", "add", "2", "--name", "张三", "--mobile", "13800000001", "--json")
-    made = gong("user", "create", "Zhang", "--password-stdin", "--member", "1:13800000001",
-                "--json", stdin="s3cret pass\n")
+    made = gong(
+        "user",
+        "create",
+        "Zhang",
+        "--password-stdin",
+        "--member",
+        "1:13800000001",
+        "--json",
+        stdin="s3cret pass\n",
+    )
     assert {k: v for k, v in made.items() if k != "created_at"} == {
-        "id": 1, "username": "zhang", "admin": False, "last_login_at": None,
+        "id": 1,
+        "username": "zhang",
+        "admin": False,
+        "last_login_at": None,
         "members": [{"id": 1, "group_id": 1, "name": "张三"}],
     }
     stored = asyncio.run(_stored_hash(data_dir, "zhang"))
@@ -66,20 +77,35 @@ def test_create_link_and_list(data_dir: Path) -> None:
 
     linked = gong("user", "link", "zhang", "--member", "2:13800000001", "--json")
     assert [m["group_id"] for m in linked["members"]] == [1, 2]
-    admin = gong("user", "create", "root", "--password-stdin", "--admin", "--member", "1:lisi",
-                 "--json", stdin="another pass\n")
+    admin = gong(
+        "user",
+        "create",
+        "root",
+        "--password-stdin",
+        "--admin",
+        "--member",
+        "1:lisi",
+        "--json",
+        stdin="another pass\n",
+    )
     assert admin["admin"] is True
     assert admin["members"] == [{"id": 2, "group_id": 1, "name": "李四"}]
     listed = gong("user", "list", "--json")
     assert [(u["username"], u["admin"], len(u["members"])) for u in listed] == [
-        ("zhang", False, 2), ("root", True, 1)]
+        ("zhang", False, 2),
+        ("root", True, 1),
+    ]
     assert "zhang" in gong("user", "list")
 
     gong("user", "password", "zhang", "--password-stdin", "--json", stdin="changed pass\n")
-    assert asyncio.run(verify_password(asyncio.run(_stored_hash(data_dir, "zhang")),
-                                       "changed pass"))
-    assert gong("user", "delete", "root", "--json") == {"id": 2, "username": "root",
-                                                         "deleted": True}
+    assert asyncio.run(
+        verify_password(asyncio.run(_stored_hash(data_dir, "zhang")), "changed pass")
+    )
+    assert gong("user", "delete", "root", "--json") == {
+        "id": 2,
+        "username": "root",
+        "deleted": True,
+    }
 
 
 def test_clear_errors() -> None:
@@ -88,22 +114,48 @@ def test_clear_errors() -> None:
     cases = [
         (["user", "create", "x", "--password-stdin"], "short\n", "at least 8 characters"),
         (["user", "create", "bad name", "--password-stdin"], "long enough\n", "a username is"),
-        (["user", "create", "x", "--password-stdin", "--member", "1"], "long enough\n",
-         "--member takes GROUP_ID:MOBILE"),
-        (["user", "create", "x", "--password-stdin", "--member", "1:139"], "long enough\n",
-         "group 1 has no member with mobile or userId '139'"),
-        (["user", "link", "nobody", "--member", "1:13800000001"], None,
-         "there is no account called 'nobody'"),
+        (
+            ["user", "create", "x", "--password-stdin", "--member", "1"],
+            "long enough\n",
+            "--member takes GROUP_ID:MOBILE",
+        ),
+        (
+            ["user", "create", "x", "--password-stdin", "--member", "1:139"],
+            "long enough\n",
+            "group 1 has no member with mobile or userId '139'",
+        ),
+        (
+            ["user", "link", "nobody", "--member", "1:13800000001"],
+            None,
+            "there is no account called 'nobody'",
+        ),
     ]
     for args, stdin, message in cases:
         answer = gong(*args, "--json", code=1, stdin=stdin)
         assert message in answer["error"]["message"], answer
-    gong("user", "create", "x", "--password-stdin", "--member", "1:13800000001", "--json",
-         stdin="long enough\n")
+    gong(
+        "user",
+        "create",
+        "x",
+        "--password-stdin",
+        "--member",
+        "1:13800000001",
+        "--json",
+        stdin="long enough\n",
+    )
     taken = gong("user", "create", "X", "--password-stdin", "--json", code=1, stdin="long enough\n")
     assert taken["error"] == {"code": "conflict", "message": "the username 'x' is taken"}
-    twice = gong("user", "create", "y", "--password-stdin", "--member", "1:13800000001", "--json",
-                 code=1, stdin="long enough\n")
+    twice = gong(
+        "user",
+        "create",
+        "y",
+        "--password-stdin",
+        "--member",
+        "1:13800000001",
+        "--json",
+        code=1,
+        stdin="long enough\n",
+    )
     assert twice["error"]["code"] == "conflict"
 
 
@@ -132,8 +184,14 @@ def test_serve_demo_prints_the_admin_login(tmp_path: Path) -> None:
             form = client.get("/login")
             token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
             assert token
-            answer = client.post("/login", data={"username": "admin", "password": found.group(1),
-                                                 "csrf_token": token.group(1)})
+            answer = client.post(
+                "/login",
+                data={
+                    "username": "admin",
+                    "password": found.group(1),
+                    "csrf_token": token.group(1),
+                },
+            )
             assert (answer.status_code, answer.headers["location"]) == (303, "/")
             home = client.get("/", headers={"Accept": "text/html"})
             assert 'data-group-id="1"' in home.text

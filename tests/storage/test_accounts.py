@@ -39,8 +39,9 @@ def inbox(runtime: Runtime) -> Inbox:
     return Inbox(runtime.engine)
 
 
-async def _post(runtime: Runtime, group: Group, text: str, at: dict[str, object] | None = None,
-                name: str = "ci") -> int:
+async def _post(
+    runtime: Runtime, group: Group, text: str, at: dict[str, object] | None = None, name: str = "ci"
+) -> int:
     body: dict[str, object] = {"msgtype": "text", "text": {"content": text}}
     if at is not None:
         body["at"] = at
@@ -54,8 +55,9 @@ async def _post(runtime: Runtime, group: Group, text: str, at: dict[str, object]
 
 async def _group(runtime: Runtime, name: str) -> tuple[Group, Member, Member]:
     group = await runtime.repository.create_group(name)
-    a = await runtime.repository.add_member(group.id, name="张三", mobile="13800000001",
-                                            user_id="zhangsan")
+    a = await runtime.repository.add_member(
+        group.id, name="张三", mobile="13800000001", user_id="zhangsan"
+    )
     b = await runtime.repository.add_member(group.id, name="李四", mobile="13800000002")
     return group, a, b
 
@@ -147,12 +149,20 @@ async def test_unread_and_mentions(runtime: Runtime, accounts: Accounts, inbox: 
     lines = {c.group.name: c for c in await inbox.conversations(user)}
     assert (lines["ops"].unread, lines["ops"].mentioned, lines["ops"].last_read_id) == (2, False, 0)
     assert lines["ops"].last is not None and lines["ops"].last.id == mention_li
-    assert (lines["quiet"].unread, lines["quiet"].mentioned, lines["quiet"].last) == (0, False, None)
+    assert (lines["quiet"].unread, lines["quiet"].mentioned, lines["quiet"].last) == (
+        0,
+        False,
+        None,
+    )
 
     await inbox.set_muted(user.id, quiet.id, True)
     to_me = await _post(runtime, quiet, "@zhangsan please", {"atUserIds": ["zhangsan"]})
     lines = {c.group.name: c for c in await inbox.conversations(user)}
-    assert (lines["quiet"].unread, lines["quiet"].mentioned, lines["quiet"].muted) == (1, True, True)
+    assert (lines["quiet"].unread, lines["quiet"].mentioned, lines["quiet"].muted) == (
+        1,
+        True,
+        True,
+    )
     assert [c.group.name for c in await inbox.conversations(user)] == ["quiet", "ops"]
 
     await inbox.mark_read(user.id, quiet.id, to_me)
@@ -170,7 +180,9 @@ async def test_unread_and_mentions(runtime: Runtime, accounts: Accounts, inbox: 
     assert admin_lines["empty"].group == empty
 
     assert [m.id for m in await inbox.messages_after([ops.id, quiet.id], first, 10)] == [
-        mention_li, to_me, to_me + 1
+        mention_li,
+        to_me,
+        to_me + 1,
     ]
     assert await inbox.messages_after([], 0, 10) == []
     assert await inbox.newest_id(ops.id) == to_me + 1

@@ -18,12 +18,19 @@ from tests.helpers import ADMIN_TOKEN
 from tests.web.webapp import HTML, PASSWORD, csrf_of, make_user, sign_in
 
 
-async def _login(client: httpx.AsyncClient, username: str, password: str,
-                  next_url: str = "/") -> httpx.Response:
+async def _login(
+    client: httpx.AsyncClient, username: str, password: str, next_url: str = "/"
+) -> httpx.Response:
     form = await client.get("/login")
-    return await client.post("/login", data={
-        "username": username, "password": password, "next": next_url,
-        "csrf_token": csrf_of(form.text)})
+    return await client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": password,
+            "next": next_url,
+            "csrf_token": csrf_of(form.text),
+        },
+    )
 
 
 async def test_pages_need_a_session(client: httpx.AsyncClient) -> None:
@@ -42,7 +49,9 @@ async def test_sign_in_and_out(app: GongApp, client: httpx.AsyncClient) -> None:
     user = await make_user(app, "Alice")
     form = await client.get("/login?next=/groups/7")
     assert form.status_code == 200
-    assert form.headers["content-security-policy"].startswith("default-src 'none'; script-src 'self'")
+    assert form.headers["content-security-policy"].startswith(
+        "default-src 'none'; script-src 'self'"
+    )
     cookie = form.headers["set-cookie"]
     assert cookie.startswith(f"{COOKIE}=")
     for flag in ("HttpOnly", "Path=/", "SameSite=lax", "Max-Age=1209600"):
@@ -50,9 +59,15 @@ async def test_sign_in_and_out(app: GongApp, client: httpx.AsyncClient) -> None:
     assert "Secure" not in cookie  # the public URL is http
     before = client.cookies[COOKIE]
 
-    answer = await client.post("/login", data={
-        "username": "ALICE", "password": PASSWORD, "next": "/groups/7",
-        "csrf_token": csrf_of(form.text)})
+    answer = await client.post(
+        "/login",
+        data={
+            "username": "ALICE",
+            "password": PASSWORD,
+            "next": "/groups/7",
+            "csrf_token": csrf_of(form.text),
+        },
+    )
     assert (answer.status_code, answer.headers["location"]) == (303, "/groups/7")
     assert client.cookies[COOKIE] != before  # a new session (and CSRF token) at sign-in
     assert app.web is not None
@@ -90,8 +105,9 @@ async def test_csrf_is_required(app: GongApp, client: httpx.AsyncClient) -> None
     no_token = await client.post("/login", data={"username": "alice", "password": PASSWORD})
     assert no_token.status_code == 403
     assert "the form expired" in no_token.text
-    forged = await client.post("/login", data={
-        "username": "alice", "password": PASSWORD, "csrf_token": "x" * 43})
+    forged = await client.post(
+        "/login", data={"username": "alice", "password": PASSWORD, "csrf_token": "x" * 43}
+    )
     assert forged.status_code == 403
     assert COOKIE in client.cookies  # a fresh form session to try again with
 
@@ -118,8 +134,12 @@ async def test_forged_and_stale_sessions(app: GongApp, client: httpx.AsyncClient
 
 
 async def test_sessions_are_secure_over_https(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "data", admin_token=ADMIN_TOKEN,
-                        public_url="https://gong.example", secret_key="k" * 40)
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        admin_token=ADMIN_TOKEN,
+        public_url="https://gong.example",
+        secret_key="k" * 40,
+    )
     gong = create_app(settings, clock=ManualClock())
     await gong.startup()
     try:
@@ -136,8 +156,12 @@ async def test_sessions_are_secure_over_https(tmp_path: Path) -> None:
 
 @pytest.fixture
 async def strict_app(tmp_path: Path) -> AsyncIterator[GongApp]:
-    settings = Settings(data_dir=tmp_path / "data", admin_token=ADMIN_TOKEN,
-                        public_url="http://gong.test", login_attempts=2)
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        admin_token=ADMIN_TOKEN,
+        public_url="http://gong.test",
+        login_attempts=2,
+    )
     gong = create_app(settings, clock=ManualClock(1_800_000_000_000))
     await gong.startup()
     try:

@@ -35,15 +35,20 @@ class Live:
 def _setup(server: ServerProcess) -> Live:
     """Two groups with a robot each (through the management API), and an account (the CLI)."""
     env = {"GONG_DATA_DIR": str(server.data_dir)}
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as api:
+    with httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    ) as api:
         ops = api.post("/api/groups", json={"name": "ops"}).json()["id"]
         other = api.post("/api/groups", json={"name": "other"}).json()["id"]
         api.post(f"/api/groups/{ops}/members", json={"name": "张三", "mobile": "13800000001"})
         unlimited = {"keywords": ["CI"], "rate_limit": {"limit": 0}}
         robot = api.post(f"/api/groups/{ops}/robots", json={"name": "CI", **unlimited}).json()
         other_robot = api.post(f"/api/groups/{other}/robots", json={"name": "X", **unlimited})
-    gong_cli(["user", "create", "zhang", "--password-stdin", "--member", f"{ops}:13800000001"],
-             env, input=PASSWORD + "\n")
+    gong_cli(
+        ["user", "create", "zhang", "--password-stdin", "--member", f"{ops}:13800000001"],
+        env,
+        input=PASSWORD + "\n",
+    )
     return Live(server, env, ops, other, robot["access_token"], other_robot.json()["access_token"])
 
 
@@ -62,22 +67,27 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 async def client(live: Live) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=live.server.url, timeout=10) as c:
         form = await c.get("/login")
-        answer = await c.post("/login", data={"username": "zhang", "password": PASSWORD,
-                                              "csrf_token": csrf_of(form.text)})
+        answer = await c.post(
+            "/login",
+            data={"username": "zhang", "password": PASSWORD, "csrf_token": csrf_of(form.text)},
+        )
         assert answer.status_code == 303
         yield c
 
 
 async def _send(live: Live, text: str, token: str | None = None) -> None:
     async with httpx.AsyncClient(base_url=live.server.url) as c:
-        r = await c.post(f"/robot/send?access_token={token or live.token}",
-                         json={"msgtype": "text", "text": {"content": f"CI {text}"}})
+        r = await c.post(
+            f"/robot/send?access_token={token or live.token}",
+            json={"msgtype": "text", "text": {"content": f"CI {text}"}},
+        )
     assert r.text == '{"errcode":0,"errmsg":"ok"}'
 
 
 async def _newest(live: Live) -> int:
-    result = json.loads(gong_cli(["messages", str(live.ops), "--limit", "1", "--json"],
-                                 live.env).stdout)
+    result = json.loads(
+        gong_cli(["messages", str(live.ops), "--limit", "1", "--json"], live.env).stdout
+    )
     return int(result[0]["id"]) if result else 0
 
 
@@ -99,7 +109,7 @@ class Events:
                     return {"comment": line[1:].strip()}
                 name, _, value = line.partition(":")
                 event[name] = value.removeprefix(" ")
-        return {"end": "1"} if not event else event
+        return event or {"end": "1"}
 
     async def messages(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
         """Up to ``count`` message events, whatever arrived when ``timeout`` seconds are up."""
@@ -122,7 +132,9 @@ async def test_sign_in_is_required(live: Live) -> None:
     async with httpx.AsyncClient(base_url=live.server.url) as c:
         r = await c.get("/events")
         assert (r.status_code, r.json()) == (
-            401, {"error": {"code": "unauthorized", "message": "sign in first"}})
+            401,
+            {"error": {"code": "unauthorized", "message": "sign in first"}},
+        )
         assert (await c.post("/events")).status_code == 405
 
 
@@ -156,16 +168,19 @@ async def test_live_delivery_and_resume(live: Live, client: httpx.AsyncClient) -
     assert [m["id"] for m in resumed] == [start + 4, start + 6, start + 7]
 
 
-async def test_no_gaps_or_duplicates_while_reconnecting(live: Live,
-                                                        client: httpx.AsyncClient) -> None:
+async def test_no_gaps_or_duplicates_while_reconnecting(
+    live: Live, client: httpx.AsyncClient
+) -> None:
     start = await _newest(live)
     total = 40
 
     async def produce() -> None:
         async with httpx.AsyncClient(base_url=live.server.url) as c:
             for i in range(total):
-                r = await c.post(f"/robot/send?access_token={live.token}",
-                                 json={"msgtype": "text", "text": {"content": f"CI burst {i}"}})
+                r = await c.post(
+                    f"/robot/send?access_token={live.token}",
+                    json={"msgtype": "text", "text": {"content": f"CI burst {i}"}},
+                )
                 assert r.status_code == 200
                 await asyncio.sleep(0.005)
 
@@ -174,8 +189,7 @@ async def test_no_gaps_or_duplicates_while_reconnecting(live: Live,
     last = start
     try:
         for _ in range(30):  # bounded: at most 30 reconnections
-            async with client.stream("GET", "/events",
-                                     headers={"Last-Event-ID": str(last)}) as r:
+            async with client.stream("GET", "/events", headers={"Last-Event-ID": str(last)}) as r:
                 batch = await Events(r).messages(3, timeout=3)
             got += [m["id"] for m in batch]
             if batch:
@@ -216,8 +230,10 @@ async def test_streams_end_at_shutdown(tmp_path: Path) -> None:
         _setup(server)
         async with httpx.AsyncClient(base_url=server.url, timeout=10) as c:
             form = await c.get("/login")
-            await c.post("/login", data={"username": "zhang", "password": PASSWORD,
-                                         "csrf_token": csrf_of(form.text)})
+            await c.post(
+                "/login",
+                data={"username": "zhang", "password": PASSWORD, "csrf_token": csrf_of(form.text)},
+            )
             async with c.stream("GET", "/events") as r:
                 events = Events(r)
                 assert await events.next() == {"retry": "2000"}

@@ -48,8 +48,11 @@ async def _robot_send(client: httpx.AsyncClient, token: str, body: dict[str, obj
 
 
 def _articles(html: str) -> list[str]:
-    return re.findall(r'<article class="msg[^"]*" id="m-\d+" data-message-id="(\d+)" '
-                      r'data-msgtype="(\w+)"', html)  # type: ignore[return-value]
+    return re.findall(
+        r'<article class="msg[^"]*" id="m-\d+" data-message-id="(\d+)" '
+        r'data-msgtype="(\w+)"',
+        html,
+    )  # type: ignore[return-value]
 
 
 async def test_conversation_list(app: GongApp, client: httpx.AsyncClient, world: World) -> None:
@@ -57,17 +60,42 @@ async def test_conversation_list(app: GongApp, client: httpx.AsyncClient, world:
     robot = await repo.create_robot(world.ops.id, name="CI", keywords=["CI"])
     app.runtime.changed()
     ok = '{"errcode":0,"errmsg":"ok"}'
-    assert await _robot_send(client, robot.access_token, {
-        "msgtype": "markdown", "markdown": {"title": "CI weather", "text": "# CI\n@13800000001"},
-        "at": {"atMobiles": ["13800000001"]}}) == ok
-    assert await _robot_send(client, robot.access_token, {
-        "msgtype": "actionCard", "actionCard": {"title": "CI deploy?", "text": "x",
-                                                "singleTitle": "go", "singleURL": "https://e/"}}) == ok
+    assert (
+        await _robot_send(
+            client,
+            robot.access_token,
+            {
+                "msgtype": "markdown",
+                "markdown": {"title": "CI weather", "text": "# CI\n@13800000001"},
+                "at": {"atMobiles": ["13800000001"]},
+            },
+        )
+        == ok
+    )
+    assert (
+        await _robot_send(
+            client,
+            robot.access_token,
+            {
+                "msgtype": "actionCard",
+                "actionCard": {
+                    "title": "CI deploy?",
+                    "text": "x",
+                    "singleTitle": "go",
+                    "singleURL": "https://e/",
+                },
+            },
+        )
+        == ok
+    )
     sign_in(client, app, world.user)
     page = await client.get("/", headers=HTML)
     assert page.status_code == 200
-    rows = re.findall(r'<li class="conversation[^"]*" data-group-id="(\d+)" data-unread="(\d+)" '
-                      r'data-mentioned="(\d)"', page.text)
+    rows = re.findall(
+        r'<li class="conversation[^"]*" data-group-id="(\d+)" data-unread="(\d+)" '
+        r'data-mentioned="(\d)"',
+        page.text,
+    )
     assert rows == [(str(world.ops.id), "2", "1")]  # the member sees only their group
     assert "CI: CI deploy?" in page.text  # the actionCard's title, as DingTalk shows it
     assert '<span class="at-you">[@ you]</span>' in page.text
@@ -81,12 +109,14 @@ async def test_conversation_list(app: GongApp, client: httpx.AsyncClient, world:
 
 
 async def test_conversation_page(app: GongApp, client: httpx.AsyncClient, world: World) -> None:
-    robot = await app.runtime.repository.create_robot(world.ops.id, name="CI", keywords=["CI"],
-                                                      rate_limit=RateLimit(0, 60, 600))
+    robot = await app.runtime.repository.create_robot(
+        world.ops.id, name="CI", keywords=["CI"], rate_limit=RateLimit(0, 60, 600)
+    )
     app.runtime.changed()
     for i in range(35):
-        await _robot_send(client, robot.access_token,
-                          {"msgtype": "text", "text": {"content": f"CI build {i}"}})
+        await _robot_send(
+            client, robot.access_token, {"msgtype": "text", "text": {"content": f"CI build {i}"}}
+        )
     sign_in(client, app, world.user)
     page = await client.get(f"/groups/{world.ops.id}", headers=HTML)
     assert page.status_code == 200
@@ -96,7 +126,9 @@ async def test_conversation_page(app: GongApp, client: httpx.AsyncClient, world:
     assert 'data-next-before="6"' in page.text
     assert "<script>" not in page.text
     assert re.findall(r"<script[^>]*>", page.text) == [
-        '<script src="/static/gong.js?v=' + page.text.split("gong.js?v=")[1].split('"')[0] + '" defer>',
+        '<script src="/static/gong.js?v='
+        + page.text.split("gong.js?v=")[1].split('"')[0]
+        + '" defer>',
         '<script type="application/json" id="mentionables">',
     ]
     mentionables = orjson.loads(page.text.split('id="mentionables">')[1].split("</script>")[0])
@@ -125,10 +157,14 @@ async def test_read_and_mute(app: GongApp, client: httpx.AsyncClient, world: Wor
     robot = await app.runtime.repository.create_robot(world.ops.id, name="CI", keywords=["CI"])
     app.runtime.changed()
     for _ in range(3):
-        await _robot_send(client, robot.access_token, {"msgtype": "text", "text": {"content": "CI"}})
+        await _robot_send(
+            client, robot.access_token, {"msgtype": "text", "text": {"content": "CI"}}
+        )
     url = f"/groups/{world.ops.id}/read"
     assert (await client.post(url, json={"up_to": 2})).status_code == 403
-    assert (await client.post(url, json={"up_to": 2}, headers={"X-CSRF-Token": csrf})).status_code == 204
+    assert (
+        await client.post(url, json={"up_to": 2}, headers={"X-CSRF-Token": csrf})
+    ).status_code == 204
     assert app.web is not None
     [line] = await app.web.inbox.conversations(world.user)
     assert line.unread == 1
@@ -139,8 +175,9 @@ async def test_read_and_mute(app: GongApp, client: httpx.AsyncClient, world: Wor
     [line] = await app.web.inbox.conversations(world.user)
     assert (line.unread, line.last_read_id) == (0, 3)
 
-    muted = await client.post(f"/groups/{world.ops.id}/mute",
-                              data={"csrf_token": csrf, "muted": "1", "next": "//evil"})
+    muted = await client.post(
+        f"/groups/{world.ops.id}/mute", data={"csrf_token": csrf, "muted": "1", "next": "//evil"}
+    )
     assert (muted.status_code, muted.headers["location"]) == (303, f"/groups/{world.ops.id}")
     page = await client.get("/", headers=HTML)
     assert 'class="conversation muted"' in page.text
@@ -149,26 +186,43 @@ async def test_read_and_mute(app: GongApp, client: httpx.AsyncClient, world: Wor
 async def test_people_post(app: GongApp, client: httpx.AsyncClient, world: World) -> None:
     csrf = sign_in(client, app, world.user)
     url = f"/api/groups/{world.ops.id}/messages"
-    body = {"msgtype": "text", "text": {"content": "@13800000002 please look @CI"},
-            "at": {"atMobiles": ["13800000002"]}}
+    body = {
+        "msgtype": "text",
+        "text": {"content": "@13800000002 please look @CI"},
+        "at": {"atMobiles": ["13800000002"]},
+    }
     robot = await app.runtime.repository.create_robot(world.ops.id, name="CI", keywords=["x"])
     assert (await client.post(url, json=body)).status_code == 403  # no CSRF header
     posted = await client.post(url, json=body, headers={"X-CSRF-Token": csrf})
     assert (posted.status_code, posted.json()) == (201, {"id": 1, "group_id": world.ops.id})
     message = await app.runtime.repository.get_message(1)
     assert (message.sender_type, message.sender_name, message.sender_user_id) == (
-        "user", "张三", world.user.id)
-    assert message.mentions == [{"member_id": world.li.id, "name": "李四", "via": "mobile",
-                                 "value": "13800000002", "in_text": True}]
-    assert message.content == {**body, "at": {"atMobiles": ["13800000002"], "atUserIds": [],
-                                              "isAtAll": False}}
+        "user",
+        "张三",
+        world.user.id,
+    )
+    assert message.mentions == [
+        {
+            "member_id": world.li.id,
+            "name": "李四",
+            "via": "mobile",
+            "value": "13800000002",
+            "in_text": True,
+        }
+    ]
+    assert message.content == {
+        **body,
+        "at": {"atMobiles": ["13800000002"], "atUserIds": [], "isAtAll": False},
+    }
 
     md = {"msgtype": "markdown", "markdown": {"title": "t", "text": "**hi**"}}
     assert (await client.post(url, json=md, headers={"X-CSRF-Token": csrf})).status_code == 201
 
     for bad, message_text in [
-        ({"msgtype": "link", "link": {"title": "t", "text": "t", "messageUrl": "https://e/"}},
-         'people post "text" or "markdown" messages'),
+        (
+            {"msgtype": "link", "link": {"title": "t", "text": "t", "messageUrl": "https://e/"}},
+            'people post "text" or "markdown" messages',
+        ),
         ({"msgtype": "text", "text": {}}, "错误描述:参数 text --》 content 缺失"),
         ([1], 'people post "text" or "markdown" messages'),
     ]:
@@ -177,8 +231,9 @@ async def test_people_post(app: GongApp, client: httpx.AsyncClient, world: World
         assert refused.json()["error"]["message"].startswith(message_text)
     not_json = await client.post(url, content=b"{", headers={"X-CSRF-Token": csrf})
     assert not_json.json()["error"] == {"code": "invalid", "message": "the body is not JSON"}
-    other = await client.post(f"/api/groups/{world.dev.id}/messages", json=body,
-                              headers={"X-CSRF-Token": csrf})
+    other = await client.post(
+        f"/api/groups/{world.dev.id}/messages", json=body, headers={"X-CSRF-Token": csrf}
+    )
     assert other.status_code == 404
     await app.runtime.repository.update_group(world.ops.id, dissolved=True)
     closed = await client.post(url, json=body, headers={"X-CSRF-Token": csrf})
@@ -194,7 +249,11 @@ async def test_person_posts_reports_robot_mentions(app: GongApp, world: World) -
     robot = await app.runtime.repository.create_robot(world.ops.id, name="CI", keywords=["x"])
     await app.runtime.repository.create_robot(world.ops.id, name="Deploy", keywords=["x"])
     posted = await person_posts(
-        app.runtime, app.web.inbox, user=world.user, group=world.ops, member=world.zhang,
+        app.runtime,
+        app.web.inbox,
+        user=world.user,
+        group=world.ops,
+        member=world.zhang,
         message=parse_message({"msgtype": "text", "text": {"content": "@CI rebuild please"}}),
     )
     assert [r.id for r in posted.robots] == [robot.id]
@@ -209,27 +268,60 @@ async def test_robot_pages(app: GongApp, client: httpx.AsyncClient, world: World
     form = await client.get(f"/groups/{world.ops.id}/robots/new", headers=HTML)
     assert form.status_code == 200
     kinds = re.findall(r'<option value="(\w+)"', form.text)
-    assert kinds[:10] == ["custom", "github", "gitlab", "jira", "travis", "trello", "codeup",
-                          "alertmanager", "grafana", "template"]
+    assert kinds[:10] == [
+        "custom",
+        "github",
+        "gitlab",
+        "jira",
+        "travis",
+        "trello",
+        "codeup",
+        "alertmanager",
+        "grafana",
+        "template",
+    ]
     new = f"/groups/{world.ops.id}/robots"
-    insecure = await client.post(new, data={"csrf_token": csrf, "name": "ci", "kind": "custom"},
-                                 headers=HTML)
+    insecure = await client.post(
+        new, data={"csrf_token": csrf, "name": "ci", "kind": "custom"}, headers=HTML
+    )
     assert insecure.status_code == 422
     assert "a custom robot needs at least one security setting" in insecure.text
-    bad_avatar = await client.post(new, data={
-        "csrf_token": csrf, "name": "ci", "keywords": "CI", "avatar_url": "javascript:alert(1)"},
-        headers=HTML)
+    bad_avatar = await client.post(
+        new,
+        data={
+            "csrf_token": csrf,
+            "name": "ci",
+            "keywords": "CI",
+            "avatar_url": "javascript:alert(1)",
+        },
+        headers=HTML,
+    )
     assert "the avatar must be an http or https image URL" in bad_avatar.text
-    created = await client.post(new, data={
-        "csrf_token": csrf, "name": "ci", "kind": "custom", "keywords": "CI\n构建, CI",
-        "signing": "1", "ip_allow": "203.0.113.0/24\n127.0.0.1", "rate_limit": "5",
-        "rate_window": "60", "rate_block": "0", "overflow": "reject",
-        "avatar_url": "https://img.example/ci.png"})
+    created = await client.post(
+        new,
+        data={
+            "csrf_token": csrf,
+            "name": "ci",
+            "kind": "custom",
+            "keywords": "CI\n构建, CI",
+            "signing": "1",
+            "ip_allow": "203.0.113.0/24\n127.0.0.1",
+            "rate_limit": "5",
+            "rate_window": "60",
+            "rate_block": "0",
+            "overflow": "reject",
+            "avatar_url": "https://img.example/ci.png",
+        },
+    )
     assert created.status_code == 303
     robot_id = int(created.headers["location"].split("/")[2].split("?")[0])
     robot = await app.runtime.repository.get_robot(robot_id)
     assert (robot.keywords, robot.ip_allow, robot.rate_limit.limit, robot.rate_limit.block_s) == (
-        ("CI", "构建"), ("203.0.113.0/24", "127.0.0.1"), 5, 0)
+        ("CI", "构建"),
+        ("203.0.113.0/24", "127.0.0.1"),
+        5,
+        0,
+    )
     assert robot.secret is not None and robot.secret.startswith("SEC")
     page = await client.get(created.headers["location"], headers=HTML)
     assert page.status_code == 200
@@ -244,7 +336,9 @@ async def test_robot_pages(app: GongApp, client: httpx.AsyncClient, world: World
 
     avatar = await client.get(f"/robots/{robot_id}/avatar")
     assert (avatar.status_code, avatar.headers["location"]) == (302, "https://img.example/ci.png")
-    assert (await client.get(f"/robots/{github.id}/avatar")).headers["location"] == "/static/robot.svg"
+    assert (await client.get(f"/robots/{github.id}/avatar")).headers[
+        "location"
+    ] == "/static/robot.svg"
 
 
 async def test_robot_actions(app: GongApp, client: httpx.AsyncClient, world: World) -> None:
@@ -252,8 +346,9 @@ async def test_robot_actions(app: GongApp, client: httpx.AsyncClient, world: Wor
     app.runtime.changed()
     csrf = sign_in(client, app, world.admin)
     async with make_client(app, "198.51.100.9") as outsider:
-        wrong = await _robot_send(outsider, robot.access_token,
-                                  {"msgtype": "text", "text": {"content": "no keyword"}})
+        wrong = await _robot_send(
+            outsider, robot.access_token, {"msgtype": "text", "text": {"content": "no keyword"}}
+        )
     assert '"errcode":310000' in wrong
     for _ in range(50):  # refusals are written in the background
         if await app.runtime.repository.list_refusals(robot.id):
@@ -279,60 +374,96 @@ async def test_robot_actions(app: GongApp, client: httpx.AsyncClient, world: Wor
     assert secret.headers["location"] == f"/robots/{robot.id}?done=secret"
     assert (await app.runtime.repository.get_robot(robot.id)).secret is not None
 
-    saved = await client.post(f"/robots/{robot.id}", data={
-        "csrf_token": csrf, "name": "CI bot", "keywords": "", "signing": "", "ip_allow": "",
-        "rate_limit": "0", "rate_window": "60", "rate_block": "600", "overflow": "reject"},
-        headers=HTML)
+    saved = await client.post(
+        f"/robots/{robot.id}",
+        data={
+            "csrf_token": csrf,
+            "name": "CI bot",
+            "keywords": "",
+            "signing": "",
+            "ip_allow": "",
+            "rate_limit": "0",
+            "rate_window": "60",
+            "rate_block": "600",
+            "overflow": "reject",
+        },
+        headers=HTML,
+    )
     assert saved.status_code == 422
     assert "a custom robot needs at least one security setting" in saved.text
-    saved = await client.post(f"/robots/{robot.id}", data={
-        "csrf_token": csrf, "name": "CI bot", "keywords": "CI", "signing": "", "ip_allow": "",
-        "rate_limit": "0", "rate_window": "60", "rate_block": "600", "overflow": "reject"})
+    saved = await client.post(
+        f"/robots/{robot.id}",
+        data={
+            "csrf_token": csrf,
+            "name": "CI bot",
+            "keywords": "CI",
+            "signing": "",
+            "ip_allow": "",
+            "rate_limit": "0",
+            "rate_window": "60",
+            "rate_block": "600",
+            "overflow": "reject",
+        },
+    )
     assert saved.headers["location"] == f"/robots/{robot.id}?done=saved"
     robot = await app.runtime.repository.get_robot(robot.id)
     assert (robot.name, robot.secret, robot.rate_limit.unlimited) == ("CI bot", None, True)
-    bad_number = await client.post(f"/robots/{robot.id}", data={
-        "csrf_token": csrf, "name": "CI bot", "keywords": "CI", "rate_limit": "many"}, headers=HTML)
+    bad_number = await client.post(
+        f"/robots/{robot.id}",
+        data={"csrf_token": csrf, "name": "CI bot", "keywords": "CI", "rate_limit": "many"},
+        headers=HTML,
+    )
     assert "rate limit must be a whole number" in bad_number.text
-    assert (await client.post(f"/robots/{robot.id}/explode", data={"csrf_token": csrf})).status_code == 422
+    assert (
+        await client.post(f"/robots/{robot.id}/explode", data={"csrf_token": csrf})
+    ).status_code == 422
     no_csrf = await client.post(f"/robots/{robot.id}/delete", data={}, headers=HTML)
     assert no_csrf.status_code == 403
     deleted = await client.post(f"/robots/{robot.id}/delete", data={"csrf_token": csrf})
     assert deleted.headers["location"] == f"/groups/{world.ops.id}/settings"
 
 
-async def test_groups_members_and_accounts(app: GongApp, client: httpx.AsyncClient,
-                                           world: World) -> None:
+async def test_groups_members_and_accounts(
+    app: GongApp, client: httpx.AsyncClient, world: World
+) -> None:
     csrf = sign_in(client, app, world.user)
     members = await client.get(f"/groups/{world.ops.id}/members", headers=HTML)
     assert members.status_code == 200
     assert "张三" in members.text and "李四" in members.text
     assert "Add a member" not in members.text  # members may look, admins change
-    assert (await client.post(f"/groups/{world.ops.id}/members",
-                              data={"csrf_token": csrf, "name": "x"})).status_code == 403
+    assert (
+        await client.post(f"/groups/{world.ops.id}/members", data={"csrf_token": csrf, "name": "x"})
+    ).status_code == 403
     settings_page = await client.get(f"/groups/{world.ops.id}/settings", headers=HTML)
     assert settings_page.status_code == 200
     assert "Add a robot" not in settings_page.text
     assert (await client.get("/admin/users", headers=HTML)).status_code == 403
 
     csrf = sign_in(client, app, world.admin)
-    added = await client.post(f"/groups/{world.ops.id}/members", data={
-        "csrf_token": csrf, "name": "赵六", "mobile": "13800000004", "username": "zhao"},
-        headers=HTML)
+    added = await client.post(
+        f"/groups/{world.ops.id}/members",
+        data={"csrf_token": csrf, "name": "赵六", "mobile": "13800000004", "username": "zhao"},
+        headers=HTML,
+    )
     assert added.status_code == 404
     assert "there is no account called &#39;zhao&#39;" in added.text
     zhao = await make_user(app, "zhao")
-    added = await client.post(f"/groups/{world.ops.id}/members", data={
-        "csrf_token": csrf, "name": "赵六", "mobile": "13800000004", "username": "zhao"})
+    added = await client.post(
+        f"/groups/{world.ops.id}/members",
+        data={"csrf_token": csrf, "name": "赵六", "mobile": "13800000004", "username": "zhao"},
+    )
     assert added.status_code == 303
     assert app.web is not None
     assert [m.name for m in await app.web.accounts.members_of(zhao.id)] == ["赵六"]
-    twice = await client.post(f"/members/{world.li.id}/link",
-                              data={"csrf_token": csrf, "username": "zhao"}, headers=HTML)
+    twice = await client.post(
+        f"/members/{world.li.id}/link", data={"csrf_token": csrf, "username": "zhao"}, headers=HTML
+    )
     assert twice.status_code == 409
     await client.post(f"/members/{world.li.id}/remove", data={"csrf_token": csrf})
     assert [m.name for m in await app.runtime.repository.list_members(world.ops.id)] == [
-        "张三", "赵六"]
+        "张三",
+        "赵六",
+    ]
     await client.post(f"/members/{world.zhang.id}/unlink", data={"csrf_token": csrf})
     assert await app.web.accounts.members_of(world.user.id) == []
 
@@ -345,22 +476,29 @@ async def test_groups_members_and_accounts(app: GongApp, client: httpx.AsyncClie
     empty = await client.post("/groups", data={"csrf_token": csrf, "name": " "}, headers=HTML)
     assert empty.status_code == 422
 
-    short = await client.post("/admin/users", data={"csrf_token": csrf, "username": "wu",
-                                                    "password": "short"}, headers=HTML)
+    short = await client.post(
+        "/admin/users",
+        data={"csrf_token": csrf, "username": "wu", "password": "short"},
+        headers=HTML,
+    )
     assert "a password needs at least 8 characters" in short.text
-    await client.post("/admin/users", data={"csrf_token": csrf, "username": "wu",
-                                           "password": "long enough", "is_admin": "1"})
+    await client.post(
+        "/admin/users",
+        data={"csrf_token": csrf, "username": "wu", "password": "long enough", "is_admin": "1"},
+    )
     wu = await app.web.accounts.find_user("wu")
     assert wu is not None and wu.is_admin
     await client.post(f"/admin/users/{wu.id}/delete", data={"csrf_token": csrf})
     assert await app.web.accounts.find_user("wu") is None
-    me = await client.post(f"/admin/users/{world.admin.id}/delete", data={"csrf_token": csrf},
-                           headers=HTML)
+    me = await client.post(
+        f"/admin/users/{world.admin.id}/delete", data={"csrf_token": csrf}, headers=HTML
+    )
     assert me.status_code == 409
 
 
-async def test_security_headers_and_errors(app: GongApp, client: httpx.AsyncClient,
-                                           world: World) -> None:
+async def test_security_headers_and_errors(
+    app: GongApp, client: httpx.AsyncClient, world: World
+) -> None:
     sign_in(client, app, world.user)
     page = await client.get("/", headers=HTML)
     assert page.headers["content-security-policy"] == (

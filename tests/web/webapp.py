@@ -16,8 +16,9 @@ HTML = {"Accept": "text/html"}
 _HASH = hash_password_sync(PASSWORD)  # hashing is slow on purpose: once per test session
 
 
-async def make_user(app: GongApp, username: str, *, admin: bool = False,
-                    members: tuple[int, ...] = ()) -> User:
+async def make_user(
+    app: GongApp, username: str, *, admin: bool = False, members: tuple[int, ...] = ()
+) -> User:
     assert app.web is not None
     user = await app.web.accounts.create_user(username, _HASH, is_admin=admin)
     for member_id in members:

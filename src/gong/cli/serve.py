@@ -58,8 +58,10 @@ def _banner(
     elif has_accounts:
         out.print(f"  Web app:      {base}/login")
     else:
-        out.print(f"  Web app:      {base}/login  (no accounts yet: "
-                  "gong user create NAME --admin --password-stdin)")
+        out.print(
+            f"  Web app:      {base}/login  (no accounts yet: "
+            "gong user create NAME --admin --password-stdin)"
+        )
     out.print(f"  API docs:     {base}/api/docs")
     if token:
         out.print(f"  Admin token:  [bold]{token}[/bold]  (shown once; keep it)", markup=True)

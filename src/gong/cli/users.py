@@ -100,9 +100,7 @@ def user_create(
         async with open_repository() as repo:
             members = await _find_members(repo, member)
             accounts = _accounts(repo)
-            user = await accounts.create_user(
-                username, await _hash(password), is_admin=admin
-            )
+            user = await accounts.create_user(username, await _hash(password), is_admin=admin)
             for m in members:
                 await accounts.link(user.id, m.id)
             return user, members

@@ -232,7 +232,10 @@ _CLEAN: dict[str, Any] = {
     "url_schemes": set(LINK_SCHEMES),
     "link_rel": "noopener noreferrer nofollow",
     # One attribute per tag: nh3 adds these in no fixed order.
-    "set_tag_attribute_values": {"a": {"target": "_blank"}, "img": {"referrerpolicy": "no-referrer"}},
+    "set_tag_attribute_values": {
+        "a": {"target": "_blank"},
+        "img": {"referrerpolicy": "no-referrer"},
+    },
     "strip_comments": True,
 }
 
