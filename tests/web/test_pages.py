@@ -16,6 +16,7 @@ from gong.domain.users import User
 from gong.web.app import GongApp
 from gong.web.pages.robots import REASONS
 from tests.conftest import make_client
+from tests.helpers import ADMIN_TOKEN
 from tests.web.webapp import HTML, csrf_of, make_user, sign_in
 
 
@@ -517,3 +518,19 @@ async def test_security_headers_and_errors(
     assert js.status_code == 200
     assert "EventSource" in js.text
     assert csrf_of(page.text)
+
+
+async def test_ids_out_of_range_are_not_found(
+    app: GongApp, client: httpx.AsyncClient, world: World
+) -> None:
+    sign_in(client, app, world.admin)
+    for path in ("/groups/99999999999", "/robots/99999999999", "/groups/1/members?x=1"):
+        answer = await client.get(path, headers=HTML)
+        assert answer.status_code == (200 if path.endswith("x=1") else 404), path
+    huge = await client.get(f"/groups/{world.ops.id}/history?before={2**64}")
+    assert huge.status_code == 422
+    api = await client.get(
+        f"/api/groups/{world.ops.id}/messages?before={2**64}",
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
+    assert api.status_code == 422

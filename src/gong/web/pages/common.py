@@ -10,6 +10,7 @@ from urllib.parse import quote
 import orjson
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import FormData
 
 from gong.domain.errors import GongError, Invalid
@@ -36,6 +37,22 @@ __all__ = [
     "page",
     "redirect",
 ]
+
+
+class IdConvertor(Convertor[int]):
+    """``{name:id}`` in a page's path: a group, member, robot or account id, which fits a 32-bit
+    column (a longer number matches no route: 404, not an overflow deep in the driver)."""
+
+    regex = "[0-9]{1,9}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("id", IdConvertor())
 
 
 class SignInRequired(Exception):

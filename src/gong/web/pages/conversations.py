@@ -34,6 +34,8 @@ router = APIRouter(include_in_schema=False)
 
 #: Messages per page of a conversation (the first page and each page further back).
 PAGE_SIZE = 30
+#: The largest id the database holds (64-bit).
+MAX_ID = 2**63 - 1
 #: What people may post from the web app.
 PEOPLE_TYPES = frozenset({"text", "markdown"})
 
@@ -51,7 +53,7 @@ async def _visible(
     return await get_web(request).inbox.visible_group(viewer.user, group_id)
 
 
-@router.get("/groups/{group_id:int}")
+@router.get("/groups/{group_id:id}")
 async def conversation(request: Request, viewer: ViewerDep, group_id: int) -> Response:
     web = get_web(request)
     runtime = web.runtime
@@ -82,12 +84,12 @@ async def conversation(request: Request, viewer: ViewerDep, group_id: int) -> Re
     return page(request, "conversation.html", context, viewer=viewer)
 
 
-@router.get("/groups/{group_id:int}/history")
+@router.get("/groups/{group_id:id}/history")
 async def history(
     request: Request,
     viewer: ViewerDep,
     group_id: int,
-    before: Annotated[int, Query(ge=1, le=2**63 - 1)],
+    before: Annotated[int, Query(ge=1, le=MAX_ID)],
 ) -> Response:
     """Older messages as rendered HTML, for scrolling back: ``{"html", "next_before"}``."""
     web = get_web(request)
@@ -105,7 +107,7 @@ async def history(
     )
 
 
-@router.post("/groups/{group_id:int}/read", status_code=204)
+@router.post("/groups/{group_id:id}/read", status_code=204)
 async def mark_read(request: Request, viewer: ViewerDep, group_id: int) -> Response:
     """``{"up_to": id}``: the viewer has seen the group's messages up to this id."""
     checked_header(request, viewer.session)
@@ -120,7 +122,7 @@ async def mark_read(request: Request, viewer: ViewerDep, group_id: int) -> Respo
     return Response(status_code=204)
 
 
-@router.post("/groups/{group_id:int}/mute")
+@router.post("/groups/{group_id:id}/mute")
 async def mute(request: Request, viewer: ViewerDep, group_id: int) -> Response:
     form = await checked_form(request, viewer.session)
     group, _ = await _visible(request, viewer, group_id)
@@ -130,7 +132,7 @@ async def mute(request: Request, viewer: ViewerDep, group_id: int) -> Response:
     return redirect(local_path(form_text(form, "next"), f"/groups/{group.id}"))
 
 
-@router.post("/api/groups/{group_id:int}/messages", status_code=201)
+@router.post("/api/groups/{group_id:id}/messages", status_code=201)
 async def post_message(request: Request, viewer: ViewerDep, group_id: int) -> Response:
     """A person posts ``text`` or ``markdown`` in DingTalk's shape (with ``at``), as JSON.
 

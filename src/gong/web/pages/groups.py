@@ -49,7 +49,7 @@ async def create_group(request: Request, viewer: AdminDep) -> Response:
     return redirect(f"/groups/{group.id}/settings")
 
 
-@router.get("/groups/{group_id:int}/settings")
+@router.get("/groups/{group_id:id}/settings")
 async def group_settings(request: Request, viewer: ViewerDep, group_id: int) -> Response:
     web = get_web(request)
     group, member = await web.inbox.visible_group(viewer.user, group_id)
@@ -74,7 +74,7 @@ async def group_settings(request: Request, viewer: ViewerDep, group_id: int) -> 
     )
 
 
-@router.post("/groups/{group_id:int}/settings")
+@router.post("/groups/{group_id:id}/settings")
 async def rename_group(request: Request, viewer: AdminDep, group_id: int) -> Response:
     runtime = get_web(request).runtime
     form = await checked_form(request, viewer.session)
@@ -83,7 +83,7 @@ async def rename_group(request: Request, viewer: AdminDep, group_id: int) -> Res
     return redirect(f"/groups/{group_id}/settings?done=1")
 
 
-@router.post("/groups/{group_id:int}/dissolve")
+@router.post("/groups/{group_id:id}/dissolve")
 async def dissolve_group(request: Request, viewer: AdminDep, group_id: int) -> Response:
     runtime = get_web(request).runtime
     await checked_form(request, viewer.session)
@@ -116,12 +116,12 @@ async def _members_page(
     )
 
 
-@router.get("/groups/{group_id:int}/members")
+@router.get("/groups/{group_id:id}/members")
 async def members_page(request: Request, viewer: ViewerDep, group_id: int) -> Response:
     return await _members_page(request, viewer, group_id)
 
 
-@router.post("/groups/{group_id:int}/members")
+@router.post("/groups/{group_id:id}/members")
 async def add_member(request: Request, viewer: AdminDep, group_id: int) -> Response:
     web = get_web(request)
     form = await checked_form(request, viewer.session)
@@ -144,7 +144,7 @@ async def add_member(request: Request, viewer: AdminDep, group_id: int) -> Respo
     return redirect(f"/groups/{group_id}/members")
 
 
-@router.post("/members/{member_id:int}/{action}")
+@router.post("/members/{member_id:id}/{action}")
 async def member_action(
     request: Request, viewer: AdminDep, member_id: int, action: str
 ) -> Response:
@@ -205,7 +205,7 @@ async def create_user(request: Request, viewer: AdminDep) -> Response:
     return redirect("/admin/users")
 
 
-@router.post("/admin/users/{user_id:int}/delete")
+@router.post("/admin/users/{user_id:id}/delete")
 async def delete_user(request: Request, viewer: AdminDep, user_id: int) -> Response:
     web = get_web(request)
     await checked_form(request, viewer.session)

@@ -103,7 +103,7 @@ def _values(form: FormData | None) -> dict[str, Any]:
     }
 
 
-@router.get("/groups/{group_id:int}/robots/new")
+@router.get("/groups/{group_id:id}/robots/new")
 async def new_robot(request: Request, viewer: AdminDep, group_id: int) -> Response:
     group = await get_web(request).runtime.repository.get_group(group_id)
     return await app_page(
@@ -115,7 +115,7 @@ async def new_robot(request: Request, viewer: AdminDep, group_id: int) -> Respon
     )
 
 
-@router.post("/groups/{group_id:int}/robots")
+@router.post("/groups/{group_id:id}/robots")
 async def create_robot(request: Request, viewer: AdminDep, group_id: int) -> Response:
     runtime = get_web(request).runtime
     form = await checked_form(request, viewer.session)
@@ -201,13 +201,13 @@ async def _robot_page(
     )
 
 
-@router.get("/robots/{robot_id:int}")
+@router.get("/robots/{robot_id:id}")
 async def robot_page(request: Request, viewer: AdminDep, robot_id: int) -> Response:
     robot = await get_web(request).runtime.repository.get_robot(robot_id)
     return await _robot_page(request, viewer, robot)
 
 
-@router.post("/robots/{robot_id:int}")
+@router.post("/robots/{robot_id:id}")
 async def update_robot(request: Request, viewer: AdminDep, robot_id: int) -> Response:
     runtime = get_web(request).runtime
     form = await checked_form(request, viewer.session)
@@ -238,7 +238,7 @@ async def update_robot(request: Request, viewer: AdminDep, robot_id: int) -> Res
     return redirect(f"/robots/{robot.id}?done=saved")
 
 
-@router.post("/robots/{robot_id:int}/{action}")
+@router.post("/robots/{robot_id:id}/{action}")
 async def robot_action(request: Request, viewer: AdminDep, robot_id: int, action: str) -> Response:
     runtime = get_web(request).runtime
     await checked_form(request, viewer.session)
@@ -261,7 +261,7 @@ async def robot_action(request: Request, viewer: AdminDep, robot_id: int, action
     return redirect(f"/robots/{robot.id}?done={action}")
 
 
-@router.get("/robots/{robot_id:int}/avatar")
+@router.get("/robots/{robot_id:id}/avatar")
 async def robot_avatar(request: Request, viewer: ViewerDep, robot_id: int) -> Response:
     """The robot's avatar: its image URL, or the default robot picture."""
     try:
