@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from gong.storage.accounts import Accounts
     from gong.storage.repository import Repository
 
-__all__ = ["user_app"]
+__all__ = ["user_app", "user_json"]
 
 user_app = typer.Typer(
     help="Web app accounts: create, list, link to group members.", no_args_is_help=True

@@ -35,6 +35,7 @@ __all__ = [
     "render_markdown",
     "safe_image",
     "safe_link",
+    "sanitize",
     "unwrap",
 ]
 

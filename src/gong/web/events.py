@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -157,7 +157,9 @@ class EventStream:
         if not gone:
             await self._finish(send, lock)
 
-    async def _pump(self, subscription: Subscription, write: Any, sent: set[int]) -> None:
+    async def _pump(
+        self, subscription: Subscription, write: Callable[[bytes], Awaitable[None]], sent: set[int]
+    ) -> None:
         frames = self.web.frames
         events: AsyncIterator[bytes] = aiter(subscription)
         async for event in events:

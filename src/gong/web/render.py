@@ -24,6 +24,7 @@ from gong.domain.mentions import mask_mobile
 from gong.domain.models import StoredMessage
 
 __all__ = [
+    "STATIC",
     "Button",
     "FeedItem",
     "MessageView",

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from jinja2 import Environment
 
+from gong.domain.errors import NotFound
 from gong.domain.models import StoredMessage
 from gong.domain.users import User
 from gong.runtime import Runtime
@@ -115,7 +116,7 @@ class Web:
             return None
         try:
             user = await self.accounts.get_user(session.user_id)
-        except Exception:
+        except NotFound:  # the account was deleted
             return None
         return user if self.sessions.valid_for(session, user) else None
 

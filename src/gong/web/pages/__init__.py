@@ -21,7 +21,7 @@ from gong.web.render import STATIC
 
 __all__ = ["install"]
 
-Handler = Callable[[Request, Any], Awaitable[Response]]
+_Handler = Callable[[Request, Any], Awaitable[Response]]
 
 _TITLES = {
     401: "Sign in",
@@ -58,8 +58,8 @@ def install(api: FastAPI) -> None:
         api.include_router(module.router)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    json_gong_error: Handler = api.exception_handlers[GongError]  # type: ignore[assignment]
-    json_http_error: Handler = api.exception_handlers[StarletteHTTPException]  # type: ignore[assignment]
+    json_gong_error: _Handler = api.exception_handlers[GongError]  # type: ignore[assignment]
+    json_http_error: _Handler = api.exception_handlers[StarletteHTTPException]  # type: ignore[assignment]
 
     @api.exception_handler(SignInRequired)
     async def _sign_in(request: Request, _exc: SignInRequired) -> Response:

@@ -22,6 +22,7 @@ __all__ = [
     "AdminDep",
     "CsrfFailed",
     "Forbidden",
+    "IdConvertor",
     "SignInRequired",
     "Viewer",
     "ViewerDep",
@@ -36,6 +37,7 @@ __all__ = [
     "local_path",
     "page",
     "redirect",
+    "sign_in_url",
 ]
 
 
@@ -87,7 +89,7 @@ def get_web(request: Request) -> Web:
     return web
 
 
-async def current_viewer(request: Request) -> Viewer:
+async def _current_viewer(request: Request) -> Viewer:
     web = get_web(request)
     session = web.sessions.load(request.cookies.get(COOKIE))
     user = await web.user_for(session)
@@ -96,16 +98,16 @@ async def current_viewer(request: Request) -> Viewer:
     return Viewer(user, session)
 
 
-ViewerDep = Annotated[Viewer, Depends(current_viewer)]
+ViewerDep = Annotated[Viewer, Depends(_current_viewer)]
 
 
-async def admin_viewer(viewer: ViewerDep) -> Viewer:
+async def _admin_viewer(viewer: ViewerDep) -> Viewer:
     if not viewer.user.is_admin:
         raise Forbidden("only an admin may do this")
     return viewer
 
 
-AdminDep = Annotated[Viewer, Depends(admin_viewer)]
+AdminDep = Annotated[Viewer, Depends(_admin_viewer)]
 
 
 async def checked_form(request: Request, session: Session) -> FormData:

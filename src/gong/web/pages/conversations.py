@@ -28,7 +28,7 @@ from gong.web.render import message_view
 from gong.web.robot_api import MAX_BODY
 from gong.web.site import SECURITY_HEADERS
 
-__all__ = ["PAGE_SIZE", "router"]
+__all__ = ["MAX_ID", "PAGE_SIZE", "PEOPLE_TYPES", "router"]
 
 router = APIRouter(include_in_schema=False)
 

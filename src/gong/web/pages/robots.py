@@ -30,7 +30,7 @@ from gong.web.pages.common import (
     redirect,
 )
 
-__all__ = ["REASONS", "router"]
+__all__ = ["KIND_LABELS", "REASONS", "router"]
 
 router = APIRouter(include_in_schema=False)
 
