@@ -3,7 +3,8 @@
 Sign in, create a robot from the UI, post every message type through ``/robot/send`` with a real
 HTTP client and check how each is drawn (DOM structure, not only text), see messages arrive live,
 see "@ you", scroll back through history, post with @-completion, use a phone-sized screen, and
-check that hostile messages fire no script. Screenshots go to ``docs/screenshots/``.
+check that hostile messages fire no script. Screenshots go to ``docs/screenshots/`` (or to
+``GONG_SCREENSHOTS_DIR``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ from tests.helpers import ADMIN_TOKEN, CHROMIUM, ServerProcess, gong_cli, need, 
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+#: Where the conversation screenshots go (the README links the committed ones).
+SCREENSHOTS = Path(
+    os.environ.get("GONG_SCREENSHOTS_DIR")
+    or Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+)
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 PASSWORDS = {"root": "root password 1", "zhang": "zhang password 1"}
 OK = '{"errcode":0,"errmsg":"ok"}'
