@@ -1,7 +1,9 @@
-"""First-start chores: the admin token, and the demo group and robot of ``make run``."""
+"""First-start chores: the admin token, the demo group and robot of ``make run``, and its web
+app admin account."""
 
 from __future__ import annotations
 
+import secrets
 import shlex
 from dataclasses import dataclass
 
@@ -9,15 +11,29 @@ from gong.clock import Clock
 from gong.config import Settings
 from gong.domain.models import Robot
 from gong.protocol.signing import signed_query
+from gong.storage.accounts import Accounts
 from gong.storage.repository import Repository
+from gong.web.passwords import hash_password
 
-__all__ = ["DEMO_MESSAGE", "Demo", "curl_command", "ensure_admin_token", "ensure_demo"]
+__all__ = [
+    "DEMO_MESSAGE",
+    "WEB_ADMIN",
+    "Demo",
+    "curl_command",
+    "ensure_admin_token",
+    "ensure_demo",
+    "ensure_web_admin",
+]
 
 DEMO_GROUP = "Demo"
 DEMO_ROBOT = "Demo robot"
 DEMO_KEYWORD = "烟火"
 #: The classic first message of every DingTalk robot tutorial.
 DEMO_MESSAGE = '{"msgtype": "text","text": {"content":"我就是我, 是不一样的烟火"}}'
+#: The web app account ``make run`` creates on a fresh database.
+WEB_ADMIN = "admin"
+#: The demo member the web admin is linked to, so "@ you" can be tried at once.
+DEMO_ADMIN_MOBILE = "13800000001"
 
 
 async def ensure_admin_token(repository: Repository, settings: Settings) -> str | None:
@@ -62,3 +78,19 @@ def curl_command(settings: Settings, robot: Robot, clock: Clock, body: str = DEM
     if robot.secret:
         url += "&" + signed_query(robot.secret, clock.now_ms())
     return f"curl -s {shlex.quote(url)} -H 'Content-Type: application/json' -d {shlex.quote(body)}"
+
+
+async def ensure_web_admin(repository: Repository, demo: Demo | None) -> str | None:
+    """On a database without web accounts, create the admin account ``admin`` with a random
+    password, linked to the demo group's first member; returns the password (the only time it
+    is seen: only its hash is stored)."""
+    accounts = Accounts(repository.engine, repository.clock)
+    if await accounts.user_count() > 0:
+        return None
+    password = secrets.token_urlsafe(12)
+    user = await accounts.create_user(WEB_ADMIN, await hash_password(password), is_admin=True)
+    if demo is not None:
+        member = await repository.find_member(demo.group_id, mobile=DEMO_ADMIN_MOBILE)
+        if member is not None:
+            await accounts.link(user.id, member.id)
+    return password

@@ -127,6 +127,26 @@ class Settings(BaseSettings):
         default=None,
         description="If set, this admin API token is accepted in addition to stored ones.",
     )
+    secret_key: str | None = Field(
+        default=None,
+        description="Key that signs web app session cookies. Empty: one is generated at first "
+        "start and kept in the database, so every instance sharing it agrees.",
+    )
+    session_days: int = Field(
+        default=14, ge=1, le=365, description="How long a web app sign-in lasts, in days."
+    )
+    login_attempts: int = Field(
+        default=10,
+        ge=1,
+        description="Sign-in attempts allowed per minute, per client IP and per username; "
+        "past it, sign-in is refused for 5 minutes.",
+    )
+    sse_heartbeat_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=300,
+        description="How often the live event stream sends a heartbeat to idle browsers.",
+    )
     demo: bool = Field(
         default=False,
         description="On a fresh database, create a demo group and robot and print a curl line.",

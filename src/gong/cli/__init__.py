@@ -1,4 +1,5 @@
-"""The ``gong`` command line: server, groups, members, robots, messages, signatures, sending.
+"""The ``gong`` command line: server, groups, members, robots, messages, signatures, accounts,
+sending.
 
 Every management command works directly on the configured database (``GONG_DATABASE_URL`` or
 SQLite in ``GONG_DATA_DIR``) and takes ``--json`` for machine-readable output. ``gong send``
@@ -30,6 +31,7 @@ def _add_server_commands() -> None:
     from gong.cli.robots import messages_command, refusals_command, robot_app
     from gong.cli.serve import admin_app, init_command, serve_command, sign_command
     from gong.cli.templates import template_app
+    from gong.cli.users import user_app
 
     app.command("serve")(serve_command)
     app.command("init")(init_command)
@@ -43,6 +45,7 @@ def _add_server_commands() -> None:
     app.add_typer(admin_app, name="admin")
     app.add_typer(config_app, name="config")
     app.add_typer(template_app, name="template")
+    app.add_typer(user_app, name="user")
 
 
 try:

@@ -22,21 +22,46 @@ __all__ = ["admin_app", "init_command", "serve_command", "sign_command"]
 admin_app = typer.Typer(help="Admin API tokens.", no_args_is_help=True)
 
 
-async def _prepare(config: Settings, demo: bool) -> tuple[str | None, Demo | None]:
-    from gong.bootstrap import ensure_admin_token, ensure_demo
+async def _prepare(
+    config: Settings, demo: bool
+) -> tuple[str | None, Demo | None, str | None, bool]:
+    """The admin token and, with ``demo``, the demo robot and web admin (new ones only)."""
+    from gong.bootstrap import ensure_admin_token, ensure_demo, ensure_web_admin
+    from gong.storage.accounts import Accounts
 
     async with open_repository(config) as repo:
         token = await ensure_admin_token(repo, config)
         made = await ensure_demo(repo) if demo else None
-        return token, made
+        password = await ensure_web_admin(repo, made) if demo else None
+        has_accounts = await Accounts(repo.engine, repo.clock).user_count() > 0
+        return token, made, password, has_accounts
 
 
-def _banner(config: Settings, token: str | None, demo: Demo | None) -> None:
-    from gong.bootstrap import curl_command
+def _banner(
+    config: Settings,
+    token: str | None,
+    demo: Demo | None,
+    password: str | None = None,
+    has_accounts: bool = True,
+) -> None:
+    from gong.bootstrap import WEB_ADMIN, curl_command
 
     base = config.base_url
     out.print()
     out.print(f"[bold]Gong[/bold] is starting at [link={base}]{base}[/link]", markup=True)
+    if password:
+        out.print(f"  Web app:      {base}/login  — the admin login (shown once):")
+        out.print(
+            f"                username [bold]{WEB_ADMIN}[/bold]  password [bold]{password}[/bold]",
+            markup=True,
+        )
+    elif has_accounts:
+        out.print(f"  Web app:      {base}/login")
+    else:
+        out.print(
+            f"  Web app:      {base}/login  (no accounts yet: "
+            "gong user create NAME --admin --password-stdin)"
+        )
     out.print(f"  API docs:     {base}/api/docs")
     if token:
         out.print(f"  Admin token:  [bold]{token}[/bold]  (shown once; keep it)", markup=True)
@@ -68,8 +93,8 @@ def serve_command(
             f"--workers {config.workers} needs Redis: without it each worker would keep its own "
             "rate limits and live events. Set GONG_REDIS_URL, or run one worker."
         )
-    token, made = asyncio.run(_prepare(config, demo or config.demo))
-    _banner(config, token, made)
+    token, made, password, has_accounts = asyncio.run(_prepare(config, demo or config.demo))
+    _banner(config, token, made, password, has_accounts)
     uvicorn.run(
         "gong.web.factory:app_from_env",
         factory=True,
@@ -91,12 +116,20 @@ def init_command(
     as_json: bool = JsonOpt,
 ) -> None:
     """Create or migrate the database and make the first admin token (printed once)."""
+    from gong.bootstrap import WEB_ADMIN
+
     config = settings()
-    token, made = asyncio.run(_prepare(config, demo))
+    token, made, password, _ = asyncio.run(_prepare(config, demo))
     data: dict[str, Any] = {
         "database": config.sqlalchemy_url.split("@")[-1],
         "admin_token": token,
     }
+    if password:
+        data["web_login"] = {
+            "url": f"{config.base_url}/login",
+            "username": WEB_ADMIN,
+            "password": password,
+        }
     if made is not None:
         data["demo"] = {
             "group_id": made.group_id,
@@ -109,6 +142,8 @@ def init_command(
         out.print(f"database ready: {data['database']}")
         if token:
             out.print(f"admin token (shown once): {token}")
+        if password:
+            out.print(f"web app login (shown once): {WEB_ADMIN} / {password}")
 
     emit(data, as_json=as_json, human=human)
 

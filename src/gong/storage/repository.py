@@ -48,6 +48,7 @@ from gong.storage.schema import (
     admin_tokens,
     groups,
     members,
+    message_mentions,
     message_uuids,
     messages,
     meta,
@@ -288,12 +289,18 @@ def write_messages(conn: Connection, items: Sequence[NewMessage]) -> list[StoreR
     deliveries: list[dict[str, Any]] = []
     if posted:
         ids = _insert_messages(conn, [message_row(items[i]) for i in posted])
+        mention_rows: list[dict[str, int]] = []
         for i, message_id in zip(posted, ids, strict=True):
             results[i] = StoreResult(message_id)
+            mention_rows.extend(
+                {"message_id": message_id, "member_id": x.member_id} for x in items[i].mentions
+            )
             if items[i].relay:
                 deliveries.append(_delivery(items[i], message_id=message_id))
             if items[i].summary_of:
                 _mark_summarised(conn, items[i].summary_of, message_id)
+        if mention_rows:  # who to mark "@ you", in the same commit as the message
+            conn.execute(message_mentions.insert(), mention_rows)
     if held:
         held_ids = conn.execute(_INSERT_HELD, [held_row(items[i]) for i in held]).scalars().all()
         for i, held_id in zip(held, held_ids, strict=True):

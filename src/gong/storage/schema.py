@@ -10,13 +10,16 @@ import sqlalchemy as sa
 
 __all__ = [
     "admin_tokens",
+    "app_secrets",
     "groups",
     "members",
+    "message_mentions",
     "message_uuids",
     "messages",
     "meta",
     "metadata",
     "overflow_messages",
+    "read_states",
     "refusals",
     "relay_attempts",
     "relay_deliveries",
@@ -25,6 +28,8 @@ __all__ = [
     "relay_upstreams",
     "robot_stats",
     "robots",
+    "user_members",
+    "users",
 ]
 
 metadata = sa.MetaData(
@@ -243,4 +248,76 @@ overflow_messages = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("summary_id", sa.BigInteger, nullable=True),
     sa.Index("ix_overflow_messages_summary_id_robot_id", "summary_id", "robot_id"),
+)
+
+# -- the web app: accounts, their links to members, read state, mentions --------------------------
+
+#: Finds the unread ``isAtAll`` messages of a group without scanning its other messages.
+ix_messages_at_all = sa.Index(
+    "ix_messages_at_all",
+    messages.c.group_id,
+    messages.c.id,
+    sqlite_where=messages.c.at_all,
+    postgresql_where=messages.c.at_all,
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("is_admin", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Column("last_login_at", sa.BigInteger, nullable=True),
+    sa.UniqueConstraint("username", name="uq_users_username"),
+)
+
+user_members = sa.Table(
+    "user_members",
+    metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "member_id", sa.Integer, sa.ForeignKey("members.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column(
+        "group_id", sa.Integer, sa.ForeignKey("groups.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.PrimaryKeyConstraint("user_id", "member_id", name="pk_user_members"),
+    sa.UniqueConstraint("member_id", name="uq_user_members_member_id"),
+    sa.UniqueConstraint("user_id", "group_id", name="uq_user_members_user_group"),
+)
+
+read_states = sa.Table(
+    "read_states",
+    metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column(
+        "group_id", sa.Integer, sa.ForeignKey("groups.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("last_read_id", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("muted", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.PrimaryKeyConstraint("user_id", "group_id", name="pk_read_states"),
+)
+
+message_mentions = sa.Table(
+    "message_mentions",
+    metadata,
+    sa.Column(
+        "message_id", BigId, sa.ForeignKey("messages.id", ondelete="CASCADE"), nullable=False
+    ),
+    # No foreign key: removing a member must never fail a message already on its way in.
+    sa.Column("member_id", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint("message_id", "member_id", name="pk_message_mentions"),
+    sa.Index("ix_message_mentions_member_id_message_id", "member_id", "message_id"),
+)
+
+app_secrets = sa.Table(
+    "app_secrets",
+    metadata,
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("name", name="pk_app_secrets"),
 )

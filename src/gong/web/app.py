@@ -23,8 +23,11 @@ from gong.runtime import Runtime
 from gong.web.api.deps import NotAuthenticated
 from gong.web.api.previews import router as previews_router
 from gong.web.api.routes import router as api_router
+from gong.web.events import EventStream
 from gong.web.integrations import register_integrations
+from gong.web.pages import install as install_pages
 from gong.web.robot_api import Receive, RobotSend, Scope, Send
+from gong.web.site import Web, open_web
 
 __all__ = ["GongApp", "create_app"]
 
@@ -143,9 +146,12 @@ class GongApp:
         self.settings = settings
         self._overrides: dict[str, Any] = {"clock": clock, "limiter": limiter, "broker": broker}
         self.api = build_api()
+        install_pages(self.api)
         self._runtime: Runtime | None = None
         self._robot_send: RobotSend | None = None
         self._render_pool: ThreadPoolExecutor | None = None
+        self._events: EventStream | None = None
+        self.web: Web | None = None
         #: The admin token created at this start, if one was (shown once, never stored).
         self.new_admin_token: str | None = None
 
@@ -161,6 +167,9 @@ class GongApp:
         self.api.state.runtime = runtime
         self._robot_send = RobotSend(runtime)
         self._render_pool = register_integrations(self._robot_send, runtime)
+        self.web = await open_web(runtime)
+        self.api.state.web = self.web
+        self._events = EventStream(self.web)
         self.new_admin_token = await ensure_admin_token(runtime.repository, self.settings)
         if self.new_admin_token:
             print(f"Gong admin token (shown once): {self.new_admin_token}", flush=True)
@@ -169,6 +178,9 @@ class GongApp:
         if self._render_pool is not None:
             self._render_pool.shutdown(wait=False, cancel_futures=True)
             self._render_pool = None
+        if self.web is not None:
+            self.web.stop()  # open event streams end now
+            self.web.unwatch_signals()
         if self._runtime is not None:
             await self._runtime.close()
             self._runtime = None
@@ -177,6 +189,8 @@ class GongApp:
         kind = scope["type"]
         if kind == "http" and scope["path"] == "/robot/send" and self._robot_send is not None:
             await self._robot_send(scope, receive, send)
+        elif kind == "http" and scope["path"] == "/events" and self._events is not None:
+            await self._events(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         else:
@@ -192,6 +206,8 @@ class GongApp:
                     log.exception("startup failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
+                if self.web is not None:
+                    self.web.watch_signals()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 try:

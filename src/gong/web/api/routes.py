@@ -268,7 +268,8 @@ async def list_messages(
     group_id: GroupId,
     runtime: RuntimeDep,
     before: Annotated[
-        int | None, Query(ge=1, description="Only messages older than this id")
+        int | None,
+        Query(ge=1, le=9_223_372_036_854_775_807, description="Only messages older than this id"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> MessagePage:

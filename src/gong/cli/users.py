@@ -1,0 +1,216 @@
+"""``gong user …``: web app accounts and their links to group members."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from gong.cli.common import JsonOpt, emit, open_repository, out, run, table
+from gong.domain.errors import Invalid, NotFound
+from gong.domain.models import Member
+from gong.domain.users import User, check_password
+
+if TYPE_CHECKING:
+    from gong.storage.accounts import Accounts
+    from gong.storage.repository import Repository
+
+__all__ = ["user_app", "user_json"]
+
+user_app = typer.Typer(
+    help="Web app accounts: create, list, link to group members.", no_args_is_help=True
+)
+
+MemberOpt = typer.Option(
+    [],
+    "--member",
+    metavar="GROUP_ID:MOBILE",
+    help="Link the account to the member of GROUP_ID with this mobile (or userId); repeat.",
+)
+
+
+def user_json(user: User, members: list[Member] | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": user.id,
+        "username": user.username,
+        "admin": user.is_admin,
+        "created_at": user.created_at,
+        "last_login_at": user.last_login_at,
+    }
+    if members is not None:
+        data["members"] = [{"id": m.id, "group_id": m.group_id, "name": m.name} for m in members]
+    return data
+
+
+def _accounts(repo: Repository) -> Accounts:
+    # Imported here so commands that need no database start fast.
+    from gong.clock import SystemClock
+    from gong.storage.accounts import Accounts
+
+    return Accounts(repo.engine, SystemClock())
+
+
+async def _hash(password: str) -> str:
+    from gong.web.passwords import hash_password
+
+    return await hash_password(password)
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return check_password(password)
+
+
+async def _find_members(repo: Repository, specs: list[str]) -> list[Member]:
+    found = []
+    for spec in specs:
+        group, sep, key = spec.partition(":")
+        if not sep or not group.strip().isdigit() or not key.strip():
+            raise Invalid(f"--member takes GROUP_ID:MOBILE, got {spec!r}")
+        group_id = int(group)
+        member = await repo.find_member(group_id, mobile=key.strip())
+        if member is None:
+            member = next(
+                (m for m in await repo.list_members(group_id) if m.user_id == key.strip()), None
+            )
+        if member is None:
+            raise NotFound(f"group {group_id} has no member with mobile or userId {key.strip()!r}")
+        found.append(member)
+    return found
+
+
+@user_app.command("create")
+def user_create(
+    username: str,
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from the first line of stdin."
+    ),
+    admin: bool = typer.Option(False, "--admin", help="An admin sees and manages every group."),
+    member: list[str] = MemberOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Create a web app account (only the password's Argon2 hash is stored)."""
+
+    async def action() -> tuple[User, list[Member]]:
+        password = _read_password(password_stdin)
+        async with open_repository() as repo:
+            members = await _find_members(repo, member)
+            accounts = _accounts(repo)
+            user = await accounts.create_user(username, await _hash(password), is_admin=admin)
+            for m in members:
+                await accounts.link(user.id, m.id)
+            return user, members
+
+    user, members = run(action, as_json=as_json)
+    emit(
+        user_json(user, members),
+        as_json=as_json,
+        human=lambda: out.print(
+            f"account “{user.username}” created"
+            + (" (admin)" if user.is_admin else "")
+            + "".join(f", linked to {m.name} in group {m.group_id}" for m in members)
+        ),
+    )
+
+
+@user_app.command("link")
+def user_link(username: str, member: list[str] = MemberOpt, as_json: bool = JsonOpt) -> None:
+    """Link an account to group members (``--member GROUP_ID:MOBILE``)."""
+
+    async def action() -> tuple[User, list[Member]]:
+        async with open_repository() as repo:
+            accounts = _accounts(repo)
+            user = await accounts.find_user(username)
+            if user is None:
+                raise NotFound(f"there is no account called {username!r}")
+            members = await _find_members(repo, member)
+            for m in members:
+                await accounts.link(user.id, m.id)
+            return user, await accounts.members_of(user.id)
+
+    user, members = run(action, as_json=as_json)
+    emit(
+        user_json(user, members),
+        as_json=as_json,
+        human=lambda: out.print(f"“{user.username}” is linked in {len(members)} group(s)"),
+    )
+
+
+@user_app.command("password")
+def user_password(
+    username: str,
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from the first line of stdin."
+    ),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Set a new password; the account's other sign-ins end."""
+
+    async def action() -> User:
+        password = _read_password(password_stdin)
+        async with open_repository() as repo:
+            accounts = _accounts(repo)
+            user = await accounts.find_user(username)
+            if user is None:
+                raise NotFound(f"there is no account called {username!r}")
+            return await accounts.update_user(user.id, password_hash=await _hash(password))
+
+    user = run(action, as_json=as_json)
+    emit(
+        user_json(user),
+        as_json=as_json,
+        human=lambda: out.print(f"password of “{user.username}” changed"),
+    )
+
+
+@user_app.command("list")
+def user_list(as_json: bool = JsonOpt) -> None:
+    """List the accounts and the members they are linked to."""
+
+    async def action() -> list[tuple[User, list[Member]]]:
+        async with open_repository() as repo:
+            accounts = _accounts(repo)
+            return [(u, await accounts.members_of(u.id)) for u in await accounts.list_users()]
+
+    found = run(action, as_json=as_json)
+    emit(
+        [user_json(u, ms) for u, ms in found],
+        as_json=as_json,
+        human=lambda: table(
+            ["id", "username", "role", "linked members"],
+            [
+                (
+                    u.id,
+                    u.username,
+                    "admin" if u.is_admin else "member",
+                    ", ".join(f"{m.name} (group {m.group_id})" for m in ms),
+                )
+                for u, ms in found
+            ],
+        ),
+    )
+
+
+@user_app.command("delete")
+def user_delete(username: str, as_json: bool = JsonOpt) -> None:
+    """Delete an account (its member links and read state go with it)."""
+
+    async def action() -> User:
+        async with open_repository() as repo:
+            accounts = _accounts(repo)
+            user = await accounts.find_user(username)
+            if user is None:
+                raise NotFound(f"there is no account called {username!r}")
+            await accounts.delete_user(user.id)
+            return user
+
+    user = run(action, as_json=as_json)
+    emit(
+        {"id": user.id, "username": user.username, "deleted": True},
+        as_json=as_json,
+        human=lambda: out.print(f"account “{user.username}” deleted"),
+    )

@@ -1,0 +1,179 @@
+"""``GET /events``: the web app's live feed (Server-Sent Events), served by a lean ASGI handler.
+
+One stream per open page carries the new messages of every group the signed-in user sees. Each
+event is ``event: message``, ``id: <message id>``, ``data: <JSON with the rendered HTML>``.
+
+Resume without gaps or duplicates: the handler subscribes to the groups' channels *first*, then
+sends the stored messages after ``Last-Event-ID`` (or ``?after=``, the newest id the page was
+rendered with), then the live ones, skipping live events it already sent from the database.
+More than :data:`MAX_BACKLOG` missed messages get a single ``event: reset`` (the page reloads).
+
+A ``: ping`` comment goes out every ``sse_heartbeat_seconds`` so proxies keep the connection;
+the stream ends when the reader leaves, when its subscription is dropped for falling behind
+(the browser reconnects and resumes), or when the server stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from gong.domain.ports import Subscription
+from gong.domain.service import group_channel
+from gong.web.robot_api import Receive, Scope, Send
+from gong.web.site import Web
+
+__all__ = ["MAX_BACKLOG", "EventStream"]
+
+log = logging.getLogger(__name__)
+
+#: The most missed messages a reconnecting reader is sent; past it, the page reloads.
+MAX_BACKLOG = 500
+
+_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-store"),
+    (b"x-accel-buffering", b"no"),
+    (b"x-content-type-options", b"nosniff"),
+]
+_RETRY = b"retry: 2000\n\n"
+_PING = b": ping\n\n"
+_RESET = b"event: reset\ndata: {}\n\n"
+
+
+def _frame(message_id: int, data: bytes) -> bytes:
+    return b"id: %d\nevent: message\ndata: %s\n\n" % (message_id, data)
+
+
+def _last_id(scope: Scope) -> int:
+    """The newest id the reader has: ``Last-Event-ID`` or ``?after=``, whichever is larger."""
+    found = 0
+    for name, value in scope.get("headers", ()):
+        if name == b"last-event-id" and value.isdigit() and len(value) < 19:
+            found = int(value)
+    for key, value in parse_qsl(scope.get("query_string", b"").decode("latin-1")):
+        if key == "after" and value.isdigit() and len(value) < 19:
+            found = max(found, int(value))
+    return found
+
+
+async def _plain(send: Send, status: int, body: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", b"%d" % len(body)),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class EventStream:
+    """The ASGI handler of ``/events``."""
+
+    def __init__(self, web: Web) -> None:
+        self.web = web
+        self.broker = web.runtime.broker
+        self.heartbeat = web.runtime.settings.sse_heartbeat_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] != "GET":
+            await _plain(send, 405, b'{"error":{"code":"method_not_allowed","message":"GET only"}}')
+            return
+        session = self.web.sessions.load_from_headers(scope.get("headers", []))
+        user = await self.web.user_for(session)
+        if user is None:
+            await _plain(send, 401, b'{"error":{"code":"unauthorized","message":"sign in first"}}')
+            return
+        group_ids = await self.web.inbox.group_ids_of(user)
+        subscription = await self.broker.subscribe(*[group_channel(g) for g in group_ids])
+        try:
+            await self._stream(scope, receive, send, group_ids, subscription)
+        finally:
+            await subscription.close()
+
+    async def _stream(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        group_ids: list[int],
+        subscription: Subscription,
+    ) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": _HEADERS})
+        lock = asyncio.Lock()
+
+        async def write(chunk: bytes) -> None:
+            async with lock:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+        await write(_RETRY)
+        sent: set[int] = set()
+        after = _last_id(scope)
+        if after:
+            backlog = await self.web.inbox.messages_after(group_ids, after, MAX_BACKLOG + 1)
+            if len(backlog) > MAX_BACKLOG:
+                await write(_RESET)
+                await self._finish(send, lock)
+                return
+            for message in backlog:
+                message_id, data = self.web.frames.data(message)
+                await write(_frame(message_id, data))
+                sent.add(message_id)
+        pump = asyncio.ensure_future(self._pump(subscription, write, sent))
+        incoming = asyncio.ensure_future(receive())
+        stopping = self.web.stopping
+        gone = False
+        try:
+            while True:
+                waiting: set[asyncio.Future[Any]] = {pump, incoming, stopping}
+                done, _ = await asyncio.wait(
+                    waiting,
+                    timeout=self.heartbeat,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if not done:
+                    await write(_PING)
+                    continue
+                if incoming in done:
+                    if incoming.result()["type"] == "http.disconnect":
+                        gone = True
+                        break
+                    incoming = asyncio.ensure_future(receive())
+                    continue
+                break  # the subscription ended, or the server is stopping
+        finally:
+            for task in (pump, incoming):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if not gone:
+            await self._finish(send, lock)
+
+    async def _pump(
+        self, subscription: Subscription, write: Callable[[bytes], Awaitable[None]], sent: set[int]
+    ) -> None:
+        frames = self.web.frames
+        events: AsyncIterator[bytes] = aiter(subscription)
+        async for event in events:
+            found = frames.from_event(event)
+            if found is None:
+                continue
+            message_id, data = found
+            if message_id in sent:  # already sent from the database on resume
+                sent.discard(message_id)
+                continue
+            await write(_frame(message_id, data))
+
+    @staticmethod
+    async def _finish(send: Send, lock: asyncio.Lock) -> None:
+        async with lock:
+            with contextlib.suppress(Exception):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -1,0 +1,120 @@
+"""Sign-in and sign-out.
+
+Sign-in attempts go through the runtime's :class:`~gong.domain.ports.Limiter`, keyed per client
+IP and per username (``login_attempts`` a minute, then a 5-minute pause), so with the Redis
+limiter the limit holds across every instance. A successful sign-in starts a new session (a new
+CSRF token), so a session fixed before sign-in is worth nothing after it.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from gong.domain.models import RateLimit
+from gong.web.clientip import ClientIP
+from gong.web.pages.common import (
+    CsrfFailed,
+    checked_form,
+    form_text,
+    get_web,
+    local_path,
+    page,
+    redirect,
+)
+from gong.web.passwords import verify_password
+from gong.web.sessions import COOKIE, Session
+
+__all__ = ["LOGIN_BLOCK_S", "router"]
+
+router = APIRouter(include_in_schema=False)
+
+#: How long sign-in stays refused after too many attempts.
+LOGIN_BLOCK_S = 300
+
+
+def _login_page(
+    request: Request,
+    session: Session,
+    *,
+    next_url: str,
+    error: str = "",
+    username: str = "",
+    status: int = 200,
+) -> HTMLResponse:
+    response = page(
+        request,
+        "login.html",
+        {"next_url": next_url, "error": error, "username": username, "login_csrf": session.csrf},
+        status=status,
+    )
+    web = get_web(request)
+    response.set_cookie(value=web.sessions.dump(session), **web.sessions.cookie_options())
+    return response
+
+
+@router.get("/login")
+async def login_form(request: Request, next: str | None = None) -> Response:
+    web = get_web(request)
+    session = web.sessions.load(request.cookies.get(COOKIE))
+    next_url = local_path(next)
+    if await web.user_for(session) is not None:
+        return redirect(next_url)
+    if session is None or session.user_id is not None:
+        session = web.sessions.new()
+    return _login_page(request, session, next_url=next_url)
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    web = get_web(request)
+    runtime = web.runtime
+    session = web.sessions.load(request.cookies.get(COOKIE)) or web.sessions.new()
+    try:
+        form = await checked_form(request, session)
+    except CsrfFailed as exc:
+        return _login_page(request, web.sessions.new(), next_url="/", error=exc.message, status=403)
+    username = form_text(form, "username").lower()
+    password = form.get("password")
+    password = password if isinstance(password, str) else ""
+    next_url = local_path(form_text(form, "next"))
+
+    def again(error: str, status: int) -> HTMLResponse:
+        return _login_page(
+            request, session, next_url=next_url, error=error, username=username, status=status
+        )
+
+    if not username or not password:
+        return again("Enter your username and password.", 400)
+    limit = RateLimit(runtime.settings.login_attempts, 60, LOGIN_BLOCK_S)
+    now = runtime.clock.now_ms()
+    ip = ClientIP(runtime.settings.trusted_proxies)(cast(dict[str, object], request.scope))
+    for key in (f"login:ip:{ip}", f"login:user:{username[:64]}"):
+        decision = await runtime.limiter.acquire(key, limit, now)
+        if not decision.allowed:
+            return again("Too many sign-in attempts. Wait a few minutes, then try again.", 429)
+    user = await web.accounts.find_user(username)
+    if not await verify_password(user.password_hash if user else None, password) or user is None:
+        return again("Wrong username or password.", 401)
+    await runtime.limiter.reset(f"login:user:{username[:64]}")
+    await web.accounts.record_login(user.id)
+    response = redirect(next_url)
+    response.set_cookie(
+        value=web.sessions.dump(web.sessions.new(user)), **web.sessions.cookie_options()
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    web = get_web(request)
+    session = web.sessions.load(request.cookies.get(COOKIE))
+    if session is not None:
+        await checked_form(request, session)
+    response = redirect("/login")
+    response.delete_cookie(
+        COOKIE, path="/", httponly=True, samesite="lax", secure=web.sessions.secure
+    )
+    return response

@@ -1,0 +1,217 @@
+"""Group pages: create a group, its settings (name, robots, do-not-disturb, dissolve), its members
+(add, remove, link to a web account), and the admin's list of accounts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from gong.domain.errors import GongError, Invalid, NotFound
+from gong.domain.users import check_password
+from gong.web.pages.common import (
+    AdminDep,
+    ViewerDep,
+    app_page,
+    checked_form,
+    form_text,
+    get_web,
+    redirect,
+)
+from gong.web.pages.robots import KIND_LABELS
+from gong.web.passwords import hash_password
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/groups/new")
+async def new_group(request: Request, viewer: AdminDep) -> Response:
+    return await app_page(request, "group_new.html", {"error": "", "name": ""}, viewer=viewer)
+
+
+@router.post("/groups")
+async def create_group(request: Request, viewer: AdminDep) -> Response:
+    runtime = get_web(request).runtime
+    form = await checked_form(request, viewer.session)
+    name = form_text(form, "name")
+    try:
+        group = await runtime.repository.create_group(name)
+    except GongError as exc:
+        return await app_page(
+            request,
+            "group_new.html",
+            {"error": exc.message, "name": name},
+            status=exc.status,
+            viewer=viewer,
+        )
+    runtime.changed()
+    return redirect(f"/groups/{group.id}/settings")
+
+
+@router.get("/groups/{group_id:id}/settings")
+async def group_settings(request: Request, viewer: ViewerDep, group_id: int) -> Response:
+    web = get_web(request)
+    group, member = await web.inbox.visible_group(viewer.user, group_id)
+    conversation = await web.inbox.conversation(viewer.user, group, member)
+    robots = await web.runtime.repository.list_robots(group.id)
+    members = await web.runtime.repository.list_members(group.id)
+    return await app_page(
+        request,
+        "group_settings.html",
+        {
+            "group": group,
+            "member": member,
+            "robots": robots,
+            "member_count": len(members),
+            "muted": conversation.muted,
+            "kinds": KIND_LABELS,
+            "done": "Saved." if request.query_params.get("done") else "",
+            "error": "",
+        },
+        viewer=viewer,
+        current=group.id,
+    )
+
+
+@router.post("/groups/{group_id:id}/settings")
+async def rename_group(request: Request, viewer: AdminDep, group_id: int) -> Response:
+    runtime = get_web(request).runtime
+    form = await checked_form(request, viewer.session)
+    await runtime.repository.update_group(group_id, name=form_text(form, "name"))
+    runtime.changed()
+    return redirect(f"/groups/{group_id}/settings?done=1")
+
+
+@router.post("/groups/{group_id:id}/dissolve")
+async def dissolve_group(request: Request, viewer: AdminDep, group_id: int) -> Response:
+    runtime = get_web(request).runtime
+    await checked_form(request, viewer.session)
+    await runtime.repository.update_group(group_id, dissolved=True)
+    runtime.changed()
+    return redirect(f"/groups/{group_id}/settings?done=1")
+
+
+async def _members_page(
+    request: Request, viewer: ViewerDep, group_id: int, *, error: str = "", status: int = 200
+) -> Response:
+    web = get_web(request)
+    group, member = await web.inbox.visible_group(viewer.user, group_id)
+    members = await web.runtime.repository.list_members(group.id)
+    linked = await web.accounts.users_of_group(group.id)
+    return await app_page(
+        request,
+        "members.html",
+        {
+            "group": group,
+            "member": member,
+            "members": members,
+            "linked": linked,
+            "error": error,
+            "form": dict(request.query_params) if error else {},
+        },
+        status=status,
+        viewer=viewer,
+        current=group.id,
+    )
+
+
+@router.get("/groups/{group_id:id}/members")
+async def members_page(request: Request, viewer: ViewerDep, group_id: int) -> Response:
+    return await _members_page(request, viewer, group_id)
+
+
+@router.post("/groups/{group_id:id}/members")
+async def add_member(request: Request, viewer: AdminDep, group_id: int) -> Response:
+    web = get_web(request)
+    form = await checked_form(request, viewer.session)
+    try:
+        username = form_text(form, "username")
+        user = await web.accounts.find_user(username) if username else None
+        if username and user is None:
+            raise NotFound(f"there is no account called {username!r}")
+        member = await web.runtime.repository.add_member(
+            group_id,
+            name=form_text(form, "name"),
+            mobile=form_text(form, "mobile") or None,
+            user_id=form_text(form, "user_id") or None,
+        )
+        web.runtime.changed()
+        if user is not None:
+            await web.accounts.link(user.id, member.id)
+    except GongError as exc:
+        return await _members_page(request, viewer, group_id, error=exc.message, status=exc.status)
+    return redirect(f"/groups/{group_id}/members")
+
+
+@router.post("/members/{member_id:id}/{action}")
+async def member_action(
+    request: Request, viewer: AdminDep, member_id: int, action: str
+) -> Response:
+    web = get_web(request)
+    form = await checked_form(request, viewer.session)
+    member = await web.runtime.repository.get_member(member_id)
+    try:
+        if action == "remove":
+            await web.runtime.repository.remove_member(member.id)
+            web.runtime.changed()
+        elif action == "link":
+            username = form_text(form, "username")
+            user = await web.accounts.find_user(username)
+            if user is None:
+                raise NotFound(f"there is no account called {username!r}")
+            await web.accounts.link(user.id, member.id)
+        elif action == "unlink":
+            await web.accounts.unlink(member.id)
+        else:
+            raise Invalid(f"unknown action {action[:20]!r}")
+    except GongError as exc:
+        return await _members_page(
+            request, viewer, member.group_id, error=exc.message, status=exc.status
+        )
+    return redirect(f"/groups/{member.group_id}/members")
+
+
+# -- accounts ------------------------------------------------------------------------------------
+
+
+async def _users_page(
+    request: Request, viewer: AdminDep, *, error: str = "", status: int = 200
+) -> Response:
+    web = get_web(request)
+    users = await web.accounts.list_users()
+    return await app_page(
+        request, "users.html", {"users": users, "error": error}, status=status, viewer=viewer
+    )
+
+
+@router.get("/admin/users")
+async def users_page(request: Request, viewer: AdminDep) -> Response:
+    return await _users_page(request, viewer)
+
+
+@router.post("/admin/users")
+async def create_user(request: Request, viewer: AdminDep) -> Response:
+    web = get_web(request)
+    form = await checked_form(request, viewer.session)
+    password = form.get("password")
+    try:
+        digest = await hash_password(check_password(password if isinstance(password, str) else ""))
+        await web.accounts.create_user(
+            form_text(form, "username"), digest, is_admin=form_text(form, "is_admin") == "1"
+        )
+    except GongError as exc:
+        return await _users_page(request, viewer, error=exc.message, status=exc.status)
+    return redirect("/admin/users")
+
+
+@router.post("/admin/users/{user_id:id}/delete")
+async def delete_user(request: Request, viewer: AdminDep, user_id: int) -> Response:
+    web = get_web(request)
+    await checked_form(request, viewer.session)
+    if user_id == viewer.user.id:
+        return await _users_page(
+            request, viewer, error="you cannot delete your own account", status=409
+        )
+    await web.accounts.delete_user(user_id)
+    return redirect("/admin/users")

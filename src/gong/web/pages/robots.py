@@ -1,0 +1,274 @@
+"""Robot pages: create a robot, see its webhook and secret, change its security and rate limit,
+regenerate its token or secret, enable or disable it, and read its recent refused calls.
+
+Only admins manage robots: these pages show the access token and the signing secret.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from gong.bootstrap import curl_command
+from gong.domain.errors import GongError, Invalid
+from gong.domain.markdown import safe_image
+from gong.domain.models import DEFAULT_RATE_LIMIT, Overflow, RateLimit, Robot, RobotKind
+from gong.protocol.errors import Errors
+from gong.web.pages.common import (
+    AdminDep,
+    ViewerDep,
+    app_page,
+    checked_form,
+    form_int,
+    form_lines,
+    form_text,
+    get_web,
+    redirect,
+)
+
+__all__ = ["KIND_LABELS", "REASONS", "router"]
+
+router = APIRouter(include_in_schema=False)
+
+#: A refused call's reason, in words (the errcode catalogue's descriptions).
+REASONS = {e.name: e.description for e in Errors.all()}
+
+KIND_LABELS = {
+    RobotKind.CUSTOM: "Custom (DingTalk webhook)",
+    RobotKind.GITHUB: "GitHub",
+    RobotKind.GITLAB: "GitLab",
+    RobotKind.JIRA: "Jira",
+    RobotKind.TRAVIS: "Travis CI",
+    RobotKind.TRELLO: "Trello",
+    RobotKind.CODEUP: "Codeup",
+    RobotKind.ALERTMANAGER: "Alertmanager",
+    RobotKind.GRAFANA: "Grafana",
+    RobotKind.TEMPLATE: "Template (any JSON)",
+}
+
+DONE = {
+    "created": "Robot created. Copy its webhook below.",
+    "saved": "Settings saved.",
+    "token": "New access token: the old webhook URL no longer works.",
+    "secret": "New secret: sign with it from now on.",
+    "enabled": "Robot enabled.",
+    "disabled": "Robot disabled: its calls are answered 400102.",
+}
+
+
+def _avatar(form: FormData) -> str:
+    avatar = form_text(form, "avatar_url")
+    if avatar and safe_image(avatar) != avatar:
+        raise Invalid("the avatar must be an http or https image URL")
+    return avatar
+
+
+def _rate_limit(form: FormData) -> RateLimit:
+    return RateLimit(
+        form_int(form, "rate_limit", DEFAULT_RATE_LIMIT.limit),
+        form_int(form, "rate_window", DEFAULT_RATE_LIMIT.window_s),
+        form_int(form, "rate_block", DEFAULT_RATE_LIMIT.block_s),
+    )
+
+
+def _values(form: FormData | None) -> dict[str, Any]:
+    if form is None:
+        return {
+            "name": "",
+            "kind": "custom",
+            "avatar_url": "",
+            "keywords": "",
+            "signing": True,
+            "ip_allow": "",
+            "rate_limit": DEFAULT_RATE_LIMIT.limit,
+            "rate_window": DEFAULT_RATE_LIMIT.window_s,
+            "rate_block": DEFAULT_RATE_LIMIT.block_s,
+            "overflow": "reject",
+        }
+    return {
+        "name": form_text(form, "name"),
+        "kind": form_text(form, "kind", "custom"),
+        "avatar_url": form_text(form, "avatar_url"),
+        "keywords": "\n".join(form_lines(form, "keywords")),
+        "signing": form_text(form, "signing") == "1",
+        "ip_allow": "\n".join(form_lines(form, "ip_allow")),
+        "rate_limit": form_text(form, "rate_limit"),
+        "rate_window": form_text(form, "rate_window"),
+        "rate_block": form_text(form, "rate_block"),
+        "overflow": form_text(form, "overflow"),
+    }
+
+
+@router.get("/groups/{group_id:id}/robots/new")
+async def new_robot(request: Request, viewer: AdminDep, group_id: int) -> Response:
+    group = await get_web(request).runtime.repository.get_group(group_id)
+    return await app_page(
+        request,
+        "robot_new.html",
+        {"group": group, "values": _values(None), "kinds": KIND_LABELS, "error": ""},
+        viewer=viewer,
+        current=group.id,
+    )
+
+
+@router.post("/groups/{group_id:id}/robots")
+async def create_robot(request: Request, viewer: AdminDep, group_id: int) -> Response:
+    runtime = get_web(request).runtime
+    form = await checked_form(request, viewer.session)
+    group = await runtime.repository.get_group(group_id)
+    try:
+        try:
+            kind = RobotKind(form_text(form, "kind", "custom"))
+            overflow = Overflow(form_text(form, "overflow", "reject"))
+        except ValueError:
+            raise Invalid("choose a kind and an overflow policy from the lists") from None
+        robot = await runtime.repository.create_robot(
+            group.id,
+            name=form_text(form, "name"),
+            kind=kind,
+            keywords=form_lines(form, "keywords"),
+            signing=form_text(form, "signing") == "1",
+            ip_allow=form_lines(form, "ip_allow"),
+            rate_limit=_rate_limit(form),
+            overflow=overflow,
+            avatar_url=_avatar(form),
+        )
+    except GongError as exc:
+        return await app_page(
+            request,
+            "robot_new.html",
+            {"group": group, "values": _values(form), "kinds": KIND_LABELS, "error": exc.message},
+            status=exc.status,
+            viewer=viewer,
+            current=group.id,
+        )
+    runtime.changed()
+    return redirect(f"/robots/{robot.id}?done=created")
+
+
+def _sample(robot: Robot) -> str:
+    content = (robot.keywords[0] + " " if robot.keywords else "") + "Hello from Gong"
+    return json.dumps({"msgtype": "text", "text": {"content": content}}, ensure_ascii=False)
+
+
+async def _robot_page(
+    request: Request,
+    viewer: ViewerDep,
+    robot: Robot,
+    *,
+    error: str = "",
+    values: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
+    runtime = get_web(request).runtime
+    group = await runtime.repository.get_group(robot.group_id)
+    refusals = await runtime.repository.list_refusals(robot.id, 20)
+    stats = await runtime.repository.robot_stats(robot.id)
+    done = DONE.get(request.query_params.get("done", ""), "")
+    return await app_page(
+        request,
+        "robot.html",
+        {
+            "robot": robot,
+            "group": group,
+            "webhook": runtime.settings.webhook_url(robot.access_token),
+            "curl": curl_command(runtime.settings, robot, runtime.clock, _sample(robot)),
+            "refusals": [(r, REASONS.get(r.reason, r.reason)) for r in refusals],
+            "stats": stats,
+            "kinds": KIND_LABELS,
+            "done": done,
+            "error": error,
+            "values": values
+            or {
+                "name": robot.name,
+                "avatar_url": robot.avatar_url,
+                "keywords": "\n".join(robot.keywords),
+                "signing": robot.secret is not None,
+                "ip_allow": "\n".join(robot.ip_allow),
+                "rate_limit": robot.rate_limit.limit,
+                "rate_window": robot.rate_limit.window_s,
+                "rate_block": robot.rate_limit.block_s,
+                "overflow": str(robot.overflow),
+            },
+        },
+        status=status,
+        viewer=viewer,
+        current=group.id,
+    )
+
+
+@router.get("/robots/{robot_id:id}")
+async def robot_page(request: Request, viewer: AdminDep, robot_id: int) -> Response:
+    robot = await get_web(request).runtime.repository.get_robot(robot_id)
+    return await _robot_page(request, viewer, robot)
+
+
+@router.post("/robots/{robot_id:id}")
+async def update_robot(request: Request, viewer: AdminDep, robot_id: int) -> Response:
+    runtime = get_web(request).runtime
+    form = await checked_form(request, viewer.session)
+    robot = await runtime.repository.get_robot(robot_id)
+    try:
+        try:
+            overflow = Overflow(form_text(form, "overflow", "reject"))
+        except ValueError:
+            raise Invalid("choose an overflow policy from the list") from None
+        limit = _rate_limit(form)
+        await runtime.repository.update_robot(
+            robot.id,
+            name=form_text(form, "name"),
+            keywords=form_lines(form, "keywords"),
+            signing=form_text(form, "signing") == "1",
+            ip_allow=form_lines(form, "ip_allow"),
+            rate_limit=limit,
+            overflow=overflow,
+            avatar_url=_avatar(form),
+        )
+    except GongError as exc:
+        return await _robot_page(
+            request, viewer, robot, error=exc.message, values=_values(form), status=exc.status
+        )
+    runtime.changed()
+    if limit != robot.rate_limit:
+        await runtime.limiter.reset(f"robot:{robot.id}")
+    return redirect(f"/robots/{robot.id}?done=saved")
+
+
+@router.post("/robots/{robot_id:id}/{action}")
+async def robot_action(request: Request, viewer: AdminDep, robot_id: int, action: str) -> Response:
+    runtime = get_web(request).runtime
+    await checked_form(request, viewer.session)
+    repository = runtime.repository
+    if action == "token":
+        robot = await repository.rotate_token(robot_id)
+    elif action == "secret":
+        robot = await repository.rotate_secret(robot_id)
+    elif action in ("enable", "disable"):
+        robot = await repository.set_enabled(robot_id, action == "enable")
+        action = action + "d"
+    elif action == "delete":
+        robot = await repository.get_robot(robot_id)
+        await repository.delete_robot(robot_id)
+        runtime.changed()
+        return redirect(f"/groups/{robot.group_id}/settings")
+    else:
+        raise Invalid(f"unknown action {action[:20]!r}")
+    runtime.changed()
+    return redirect(f"/robots/{robot.id}?done={action}")
+
+
+@router.get("/robots/{robot_id:id}/avatar")
+async def robot_avatar(request: Request, viewer: ViewerDep, robot_id: int) -> Response:
+    """The robot's avatar: its image URL, or the default robot picture."""
+    try:
+        robot = await get_web(request).runtime.repository.get_robot(robot_id)
+        target = safe_image(robot.avatar_url) or "/static/robot.svg"
+    except GongError:
+        target = "/static/robot.svg"
+    return RedirectResponse(
+        target, status_code=302, headers={"Cache-Control": "private, max-age=300"}
+    )

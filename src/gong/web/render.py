@@ -1,0 +1,264 @@
+"""Messages as the web app shows them: DingTalk's look, built only from escaped or sanitised parts.
+
+:func:`message_view` turns a stored message (or the live event of one) into a
+:class:`MessageView` whose every HTML piece is either escaped here (text, titles, URLs go through
+Jinja's autoescape) or produced by :func:`gong.domain.markdown.render_markdown`. The same
+template renders the page, the history pages and the live events, so what a message looks like
+never depends on how it arrived.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup, escape
+
+from gong.domain.markdown import render_markdown, safe_image, safe_link
+from gong.domain.mentions import mask_mobile
+from gong.domain.models import StoredMessage
+
+__all__ = [
+    "STATIC",
+    "Button",
+    "FeedItem",
+    "MessageView",
+    "environment",
+    "message_view",
+    "preview",
+    "text_html",
+]
+
+STATIC = Path(__file__).parent / "static"
+_URL_CHARS = "[^\\s<>\"'\u3000-\u303f\uff01-\uff5e"
+#: An http(s) URL in plain text; trailing punctuation is left outside the link.
+_URL = re.compile(f"https?://{_URL_CHARS}]*{_URL_CHARS}.,;:!?)\\]}}]")
+_PREVIEW_MAX = 80
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    title: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    title: str
+    url: str | None
+    picture: str | None
+
+
+@dataclass(slots=True)
+class MessageView:
+    """Everything ``_message.html`` needs; ``body`` is already safe HTML."""
+
+    id: int
+    group_id: int
+    msgtype: str
+    sender_type: str
+    sender_name: str
+    sender_user_id: int | None
+    robot_id: int | None
+    created_at: int
+    mentions: list[int]
+    at_all: bool
+    body: Markup = field(default_factory=Markup)
+    title: str = ""
+    text: str = ""
+    url: str | None = None
+    picture: str | None = None
+    buttons: list[Button] = field(default_factory=list)
+    vertical: bool = True
+    hide_avatar: bool = False
+    items: list[FeedItem] = field(default_factory=list)
+
+    @property
+    def iso_time(self) -> str:
+        return datetime.fromtimestamp(self.created_at / 1000, UTC).isoformat(timespec="seconds")
+
+    @property
+    def clock_time(self) -> str:
+        return datetime.fromtimestamp(self.created_at / 1000, UTC).strftime("%H:%M")
+
+    @property
+    def avatar(self) -> str | None:
+        if self.sender_type == "robot" and self.robot_id is not None:
+            return f"/robots/{self.robot_id}/avatar"
+        return None
+
+    @property
+    def initial(self) -> str:
+        return (self.sender_name.strip()[:1] or "?").upper()
+
+    @property
+    def hue(self) -> int:
+        """A stable colour for a person's initial avatar."""
+        return hashlib.sha256(self.sender_name.encode()).digest()[0] % 12
+
+
+def text_html(content: str, mentions: list[dict[str, Any]], unresolved: list[str]) -> Markup:
+    """A text message: escaped, ``@mobile``/``@userId`` of members shown as a highlighted
+    ``@name``, non-members' numbers masked, and http(s) URLs made links."""
+    marks: dict[str, Markup] = {}
+    for mention in mentions:
+        if mention.get("in_text"):
+            marks["@" + str(mention["value"])] = Markup(
+                '<span class="at" data-member-id="{}">@{}</span>'
+            ).format(int(mention["member_id"]), mention["name"])
+    for mobile in unresolved:
+        marks.setdefault(
+            "@" + mobile, Markup('<span class="at-masked">@{}</span>').format(mask_mobile(mobile))
+        )
+    keys = sorted(marks, key=len, reverse=True)
+    alternatives = [re.escape(k) + r"(?![0-9A-Za-z_\-])" for k in keys]
+    pattern = re.compile("|".join([*alternatives, _URL.pattern]))
+    out: list[str] = []
+    position = 0
+    for match in pattern.finditer(content):
+        out.append(escape(content[position : match.start()]))
+        found = match.group(0)
+        if found in marks:
+            out.append(marks[found])
+        else:
+            url = safe_link(found)
+            out.append(
+                Markup(
+                    '<a href="{}" target="_blank" rel="noopener noreferrer nofollow">{}</a>'
+                ).format(url, found)
+                if url
+                else escape(found)
+            )
+        position = match.end()
+    out.append(escape(content[position:]))
+    return Markup("").join(out)
+
+
+def _markdown(text: str, unresolved: list[str]) -> Markup:
+    masks = [("@" + m, "@" + mask_mobile(m)) for m in unresolved]
+    # Safe by construction: restricted markdown-it, then nh3 (see gong.domain.markdown).
+    return Markup(render_markdown(text, mask=masks))  # noqa: S704
+
+
+def _flag(value: Any) -> bool:
+    return str(value) == "1"
+
+
+def message_view(message: StoredMessage | dict[str, Any]) -> MessageView:
+    """The view of a stored message, or of the live event the hub published for it."""
+    data = message.to_json() if isinstance(message, StoredMessage) else message
+    sender = data.get("sender") or {}
+    content: dict[str, Any] = data.get("content") or {}
+    msgtype = str(data.get("msgtype") or content.get("msgtype") or "")
+    mentions: list[dict[str, Any]] = list(data.get("mentions") or [])
+    unresolved = [str(u) for u in data.get("unresolved") or []]
+    view = MessageView(
+        id=int(data["id"]),
+        group_id=int(data["group_id"]),
+        msgtype=msgtype,
+        sender_type=str(sender.get("type") or "robot"),
+        sender_name=str(sender.get("name") or ""),
+        sender_user_id=sender.get("user_id"),
+        robot_id=data.get("robot_id"),
+        created_at=int(data.get("created_at") or 0),
+        mentions=[int(m["member_id"]) for m in mentions if "member_id" in m],
+        at_all=bool(data.get("at_all")),
+    )
+    body: dict[str, Any] = content.get(msgtype) or {}
+    if msgtype == "text":
+        view.body = text_html(str(body.get("content", "")), mentions, unresolved)
+    elif msgtype == "markdown":
+        view.title = str(body.get("title", ""))
+        view.body = _markdown(str(body.get("text", "")), unresolved)
+    elif msgtype == "link":
+        view.title = str(body.get("title", ""))
+        view.text = str(body.get("text", ""))
+        view.url = safe_link(body.get("messageUrl") or body.get("messageURL"))
+        view.picture = safe_image(body.get("picUrl") or body.get("picURL"))
+    elif msgtype == "actionCard":
+        view.title = str(body.get("title", ""))
+        view.body = _markdown(str(body.get("text", "")), unresolved)
+        if body.get("singleTitle") and body.get("singleURL"):
+            view.buttons = [Button(str(body["singleTitle"]), safe_link(body["singleURL"]))]
+        else:
+            view.buttons = [
+                Button(str(b.get("title", "")), safe_link(b.get("actionURL")))
+                for b in body.get("btns") or []
+                if isinstance(b, dict)
+            ]
+        view.vertical = not _flag(body.get("btnOrientation"))
+        view.hide_avatar = _flag(body.get("hideAvatar"))
+    elif msgtype == "feedCard":
+        view.items = [
+            FeedItem(
+                str(link.get("title", "")),
+                safe_link(link.get("messageURL") or link.get("messageUrl")),
+                safe_image(link.get("picURL") or link.get("picUrl")),
+            )
+            for link in body.get("links") or []
+            if isinstance(link, dict)
+        ]
+    elif msgtype == "image":
+        view.picture = safe_image(body.get("picURL") or body.get("picUrl"))
+    return view
+
+
+def preview(message: StoredMessage | dict[str, Any] | None) -> str:
+    """The conversation list's line for a message, as DingTalk shows it: the text of a text
+    message (mentions as names), else the title (the first one of a feedCard)."""
+    if message is None:
+        return ""
+    data = message.to_json() if isinstance(message, StoredMessage) else message
+    content: dict[str, Any] = data.get("content") or {}
+    msgtype = str(data.get("msgtype") or "")
+    body: dict[str, Any] = content.get(msgtype) or {}
+    if msgtype == "text":
+        line = str(body.get("content", ""))
+        for mention in data.get("mentions") or []:
+            line = line.replace("@" + str(mention.get("value")), "@" + str(mention.get("name")))
+        for mobile in data.get("unresolved") or []:
+            line = line.replace("@" + str(mobile), "@" + mask_mobile(str(mobile)))
+    elif msgtype in ("markdown", "actionCard", "link"):
+        line = str(body.get("title", ""))
+    elif msgtype == "feedCard":
+        links = body.get("links") or [{}]
+        line = str(links[0].get("title", "")) if isinstance(links[0], dict) else ""
+    elif msgtype == "image":
+        line = "[图片]"
+    else:
+        line = ""
+    line = " ".join(line.split())
+    return line if len(line) <= _PREVIEW_MAX else line[: _PREVIEW_MAX - 1] + "…"
+
+
+def _static_versions() -> dict[str, str]:
+    versions = {}
+    for path in STATIC.rglob("*"):
+        if path.is_file():
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+            versions[path.relative_to(STATIC).as_posix()] = digest
+    return versions
+
+
+def environment() -> Environment:
+    """The Jinja2 environment of the web app: autoescaping on, undefined names are errors."""
+    env = Environment(
+        loader=PackageLoader("gong.web", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    versions = _static_versions()
+
+    def static(path: str) -> str:
+        return f"/static/{path}?v={versions.get(path, '0')}"
+
+    env.globals["static"] = static
+    env.globals["preview"] = preview
+    return env

@@ -1,0 +1,174 @@
+"""The web app's running parts, built once at start from the :class:`~gong.runtime.Runtime`:
+accounts, the inbox, sessions, templates, and the signal that the server is stopping."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+import orjson
+from jinja2 import Environment
+
+from gong.domain.errors import NotFound
+from gong.domain.models import StoredMessage
+from gong.domain.users import User
+from gong.runtime import Runtime
+from gong.storage.accounts import Accounts
+from gong.storage.inbox import Inbox
+from gong.web.render import environment, message_view, preview
+from gong.web.sessions import Session, Sessions
+
+__all__ = ["SECURITY_HEADERS", "Frames", "Web", "open_web"]
+
+log = logging.getLogger(__name__)
+
+#: Sent with every page: no inline script or style, images from anywhere over http(s) only,
+#: nothing may frame the app.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' http: https:; "
+        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+class Frames:
+    """Renders each message once per process into the JSON its live readers receive.
+
+    Every open event stream of a group gets the same published bytes, so the rendered frame is
+    cached by those bytes: a thousand readers cost one render.
+    """
+
+    def __init__(self, env: Environment, size: int = 512) -> None:
+        self._template = env.get_template("_message.html")
+        self._cache: OrderedDict[bytes, tuple[int, bytes] | None] = OrderedDict()
+        self._size = size
+
+    def html(self, message: StoredMessage | dict[str, Any]) -> str:
+        return self._template.render(m=message_view(message))
+
+    def data(self, message: StoredMessage | dict[str, Any]) -> tuple[int, bytes]:
+        """``(message id, JSON for the SSE data line)``."""
+        view = message_view(message)
+        payload = {
+            "id": view.id,
+            "group_id": view.group_id,
+            "msgtype": view.msgtype,
+            "sender": {
+                "type": view.sender_type,
+                "name": view.sender_name,
+                "user_id": view.sender_user_id,
+            },
+            "created_at": view.created_at,
+            "mentions": view.mentions,
+            "at_all": view.at_all,
+            "preview": preview(message),
+            "html": self._template.render(m=view),
+        }
+        return view.id, orjson.dumps(payload)
+
+    def from_event(self, event: bytes) -> tuple[int, bytes] | None:
+        """The frame of a published event, or None for events readers do not need."""
+        try:
+            found = self._cache[event]
+        except KeyError:
+            pass
+        else:
+            self._cache.move_to_end(event)
+            return found
+        try:
+            decoded = orjson.loads(event)
+            found = self.data(decoded) if decoded.get("type") == "message" else None
+        except Exception as exc:  # one bad event must not end anybody's stream
+            log.warning("could not render a live event: %s", exc)
+            found = None
+        self._cache[event] = found
+        if len(self._cache) > self._size:
+            self._cache.popitem(last=False)
+        return found
+
+
+@dataclass(slots=True)
+class Web:
+    runtime: Runtime
+    accounts: Accounts
+    inbox: Inbox
+    sessions: Sessions
+    env: Environment
+    frames: Frames
+    stopping: asyncio.Future[None]
+    _restore: dict[int, Any] = field(default_factory=dict)
+
+    async def user_for(self, session: Session | None) -> User | None:
+        """The signed-in user of a session, if the session is still valid for them."""
+        if session is None or session.user_id is None:
+            return None
+        try:
+            user = await self.accounts.get_user(session.user_id)
+        except NotFound:  # the account was deleted
+            return None
+        return user if self.sessions.valid_for(session, user) else None
+
+    def stop(self) -> None:
+        """Tell every open event stream to finish (the server is going down)."""
+        if not self.stopping.done():
+            self.stopping.set_result(None)
+
+    def watch_signals(self) -> None:
+        """End event streams as soon as the server is told to stop, not after its grace period.
+
+        Servers wait for open responses before they shut the app down, and an event stream is
+        open until its reader leaves; so chain onto SIGTERM/SIGINT (only from the main thread).
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous = signal.getsignal(sig)
+            if not callable(previous):
+                continue
+
+            def handler(number: int, frame: FrameType | None, previous: Any = previous) -> None:
+                loop.call_soon_threadsafe(self.stop)
+                previous(number, frame)
+
+            self._restore[sig] = previous
+            signal.signal(sig, handler)
+
+    def unwatch_signals(self) -> None:
+        for sig, previous in self._restore.items():
+            with contextlib.suppress(ValueError):
+                signal.signal(sig, previous)
+        self._restore.clear()
+
+
+async def open_web(runtime: Runtime) -> Web:
+    """Build the web app's parts; the session key comes from settings or the database."""
+    settings = runtime.settings
+    accounts = Accounts(runtime.engine, runtime.clock)
+    key = settings.secret_key or await accounts.secret("session_key")
+    env = environment()
+    return Web(
+        runtime=runtime,
+        accounts=accounts,
+        inbox=Inbox(runtime.engine),
+        sessions=Sessions(
+            key,
+            max_age_s=settings.session_days * 86_400,
+            secure=settings.base_url.startswith("https://"),
+        ),
+        env=env,
+        frames=Frames(env),
+        stopping=asyncio.get_running_loop().create_future(),
+    )

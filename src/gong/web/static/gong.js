@@ -1,0 +1,407 @@
+/* Gong web app: local times, day separators, history scroll-back, the live feed (SSE),
+   unread counts and "@ you" marks, the composer with @-completion, and copy buttons.
+   No framework, no build step. Every message's HTML comes from the server, already escaped
+   and sanitised; this file only moves it around. */
+(function () {
+  "use strict";
+
+  var body = document.body;
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  var myUserId = body.dataset.userId || "";
+  var myMembers = {};
+  try { myMembers = JSON.parse(body.dataset.myMembers || "{}"); } catch (e) { myMembers = {}; }
+  var chat = document.getElementById("chat");
+  var currentGroup = chat ? chat.dataset.groupId : null;
+  var list = document.getElementById("message-list");
+  var scroller = document.getElementById("messages");
+  var seen = new Set();
+
+  // -- times ------------------------------------------------------------------------------------
+
+  function pad(n) { return n < 10 ? "0" + n : String(n); }
+  function clock(d) { return pad(d.getHours()) + ":" + pad(d.getMinutes()); }
+  function dayKey(d) { return d.getFullYear() + "-" + (d.getMonth() + 1) + "-" + d.getDate(); }
+  function dayLabel(d) {
+    var today = new Date();
+    var yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+    if (dayKey(d) === dayKey(today)) return "Today";
+    if (dayKey(d) === dayKey(yesterday)) return "Yesterday";
+    var label = d.toLocaleDateString(undefined, { weekday: "short", month: "short", day: "numeric" });
+    return d.getFullYear() === today.getFullYear() ? label : label + ", " + d.getFullYear();
+  }
+  function shortWhen(d) {
+    var today = new Date();
+    if (dayKey(d) === dayKey(today)) return clock(d);
+    var yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+    if (dayKey(d) === dayKey(yesterday)) return "Yesterday";
+    return (d.getMonth() + 1) + "/" + d.getDate();
+  }
+
+  function formatTimes(root) {
+    root.querySelectorAll("time[data-ms]").forEach(function (t) {
+      var d = new Date(Number(t.dataset.ms));
+      if (isNaN(d.getTime())) return;
+      if (t.dataset.format === "full") t.textContent = d.toLocaleString();
+      else if (t.classList.contains("conversation-time")) t.textContent = shortWhen(d);
+      else t.textContent = clock(d);
+      t.title = d.toLocaleString();
+    });
+  }
+
+  // -- messages ---------------------------------------------------------------------------------
+
+  function decorate(el) {
+    var id = el.dataset.messageId;
+    if (id) seen.add(id);
+    if (myUserId && el.dataset.senderType === "user" && el.dataset.senderUser === myUserId) {
+      el.classList.add("mine");
+    }
+    var mine = currentGroup && myMembers[currentGroup];
+    var mentions = (el.dataset.mentions || "").split(" ");
+    if (mine && (el.dataset.atAll === "1" || mentions.indexOf(String(mine)) >= 0)) {
+      el.classList.add("mentions-me");
+    }
+    formatTimes(el);
+  }
+
+  /* Day separators are recomputed over the whole list: cheap, and right after prepending
+     history or appending live messages alike. */
+  function separate() {
+    if (!list) return;
+    list.querySelectorAll(".day-separator").forEach(function (s) { s.remove(); });
+    var previous = null;
+    list.querySelectorAll(".msg").forEach(function (el) {
+      var d = new Date(Number(el.dataset.ts));
+      var key = dayKey(d);
+      if (key !== previous) {
+        var sep = document.createElement("div");
+        sep.className = "day-separator";
+        sep.setAttribute("role", "separator");
+        var span = document.createElement("span");
+        span.textContent = dayLabel(d);
+        sep.appendChild(span);
+        el.parentNode.insertBefore(sep, el);
+        previous = key;
+      }
+    });
+  }
+
+  function fragment(html) {
+    var template = document.createElement("template");
+    template.innerHTML = html;
+    return template.content;
+  }
+
+  function nearBottom() {
+    return scroller && scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 120;
+  }
+  function toBottom() { if (scroller) scroller.scrollTop = scroller.scrollHeight; }
+  /* Whether the reader is at the newest message: then growth (a picture loading, a new
+     message) keeps them there; once they scroll up to read, it does not move them. */
+  var stuck = true;
+
+  // -- read state -------------------------------------------------------------------------------
+
+  var readTimer = null;
+  function markRead() {
+    if (!currentGroup || !list || document.visibilityState !== "visible") return;
+    var all = list.querySelectorAll(".msg");
+    if (!all.length) return;
+    var upTo = Number(all[all.length - 1].dataset.messageId);
+    clearTimeout(readTimer);
+    readTimer = setTimeout(function () {
+      fetch("/groups/" + currentGroup + "/read", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify({ up_to: upTo }),
+        credentials: "same-origin"
+      }).catch(function () {});
+      setUnread(currentGroup, 0, false);
+    }, 300);
+  }
+
+  // -- the conversation list --------------------------------------------------------------------
+
+  function row(groupId) {
+    return document.querySelector('.conversation[data-group-id="' + groupId + '"]');
+  }
+
+  function setUnread(groupId, count, mentioned) {
+    var r = row(groupId);
+    if (!r) return;
+    r.dataset.unread = String(count);
+    var badge = r.querySelector(".unread-badge");
+    if (badge) {
+      badge.textContent = count >= 100 ? "99+" : String(count);
+      badge.hidden = count === 0;
+    }
+    if (mentioned !== null) {
+      r.dataset.mentioned = mentioned ? "1" : "0";
+      var at = r.querySelector(".at-you");
+      if (at) at.hidden = !mentioned;
+    }
+  }
+
+  function onListEvent(data, readNow) {
+    var r = row(data.group_id);
+    if (!r) return;
+    var preview = r.querySelector(".preview");
+    if (preview) preview.textContent = data.sender.name + ": " + data.preview;
+    var time = r.querySelector(".conversation-time");
+    if (time) { time.dataset.ms = String(data.created_at); formatTimes(r); }
+    r.dataset.lastId = String(data.id);
+    var fromMe = data.sender.type === "user" && String(data.sender.user_id) === myUserId;
+    if (!readNow && !fromMe) {
+      var mine = myMembers[String(data.group_id)];
+      var mentioned = Boolean(mine) && (data.at_all || data.mentions.indexOf(mine) >= 0);
+      setUnread(data.group_id, Number(r.dataset.unread || 0) + 1,
+                mentioned || r.dataset.mentioned === "1");
+    }
+    if (r.parentNode && r.parentNode.firstElementChild !== r) {
+      r.parentNode.insertBefore(r, r.parentNode.firstElementChild);
+    }
+  }
+
+  // -- the live feed ----------------------------------------------------------------------------
+
+  function onMessage(event) {
+    var data;
+    try { data = JSON.parse(event.data); } catch (e) { return; }
+    var key = String(data.id);
+    var here = currentGroup && String(data.group_id) === currentGroup;
+    if (here && list && !seen.has(key) && !document.getElementById("m-" + key)) {
+      var node = fragment(data.html).firstElementChild;
+      if (node) {
+        list.appendChild(node);
+        decorate(node);
+        separate();
+        if (stuck || node.classList.contains("mine")) toBottom();
+      }
+    } else if (seen.has(key)) {
+      return;
+    }
+    seen.add(key);
+    var visible = document.visibilityState === "visible";
+    onListEvent(data, here && visible);
+    if (here && visible) markRead();
+  }
+
+  function connect() {
+    if (!window.EventSource || !document.getElementById("conversations")) return;
+    var source = new EventSource("/events?after=" + encodeURIComponent(body.dataset.after || "0"));
+    source.addEventListener("message", onMessage);
+    source.addEventListener("reset", function () { window.location.reload(); });
+    source.addEventListener("open", function () { body.dataset.live = "1"; });
+    source.addEventListener("error", function () {
+      body.dataset.live = "0";
+      if (source.readyState === EventSource.CLOSED) {
+        // Refused (signed out?) or gone: try again shortly; a reload leads to sign-in if needed.
+        setTimeout(function () { window.location.reload(); }, 5000);
+      }
+    });
+  }
+
+  // -- history ----------------------------------------------------------------------------------
+
+  function setupHistory() {
+    var more = document.getElementById("history-more");
+    if (!more || !chat || !("IntersectionObserver" in window)) return;
+    var loading = false;
+    var observer = new IntersectionObserver(function (entries) {
+      if (!entries.some(function (e) { return e.isIntersecting; })) return;
+      var before = chat.dataset.nextBefore;
+      if (loading || !before) return;
+      loading = true;
+      fetch("/groups/" + currentGroup + "/history?before=" + encodeURIComponent(before),
+            { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.json(); })
+        .then(function (page) {
+          var height = scroller.scrollHeight;
+          var nodes = fragment(page.html);
+          var added = Array.prototype.slice.call(nodes.children);
+          list.insertBefore(nodes, list.firstChild);
+          added.forEach(decorate);
+          separate();
+          scroller.scrollTop += scroller.scrollHeight - height;
+          chat.dataset.nextBefore = page.next_before || "";
+          if (!page.next_before) {
+            more.hidden = true;
+            document.getElementById("history-start").hidden = false;
+            observer.disconnect();
+          }
+        })
+        .catch(function () {})
+        .then(function () { loading = false; });
+    }, { root: scroller, rootMargin: "200px 0px 0px 0px" });
+    observer.observe(more);
+  }
+
+  // -- the composer -----------------------------------------------------------------------------
+
+  function setupComposer() {
+    var form = document.getElementById("composer");
+    if (!form) return;
+    var text = document.getElementById("composer-text");
+    var menu = document.getElementById("mention-menu");
+    var markdown = document.getElementById("composer-markdown");
+    var error = document.getElementById("composer-error");
+    var people = [];
+    try { people = JSON.parse(document.getElementById("mentionables").textContent); } catch (e) {}
+    people = [{ kind: "all", name: "all" }].concat(people).map(function (p) {
+      return { kind: p.kind, name: String(p.name || ""), mobile: String(p.mobile || ""),
+               userId: String(p.userId || "") };
+    });
+    var picked = [];
+    var options = [];
+    var active = 0;
+
+    function query() {
+      var before = text.value.slice(0, text.selectionStart);
+      var m = /(^|\s)@([^\s@]*)$/.exec(before);
+      return m ? m[2] : null;
+    }
+    function close() { menu.hidden = true; options = []; }
+    function render() {
+      menu.textContent = "";
+      options.forEach(function (p, i) {
+        var li = document.createElement("li");
+        li.setAttribute("role", "option");
+        li.className = "mention-option" + (i === active ? " active" : "");
+        li.dataset.index = String(i);
+        var name = document.createElement("span");
+        name.textContent = p.kind === "all" ? "@all (everyone)" : p.name;
+        li.appendChild(name);
+        var hint = document.createElement("span");
+        hint.className = "hint";
+        hint.textContent = p.kind === "robot" ? "robot" : (p.kind === "all" ? "" : (p.userId || p.mobile));
+        li.appendChild(hint);
+        menu.appendChild(li);
+      });
+      menu.hidden = options.length === 0;
+    }
+    function update() {
+      var q = query();
+      if (q === null) { close(); return; }
+      var lower = q.toLowerCase();
+      options = people.filter(function (p) {
+        return p.name.toLowerCase().indexOf(lower) >= 0 || p.mobile.indexOf(q) >= 0 ||
+               p.userId.toLowerCase().indexOf(lower) >= 0;
+      }).slice(0, 8);
+      active = 0;
+      render();
+    }
+    function choose(i) {
+      var p = options[i];
+      if (!p) return;
+      var caret = text.selectionStart;
+      var before = text.value.slice(0, caret).replace(/@([^\s@]*)$/, "");
+      var label = "@" + p.name + " ";
+      text.value = before + label + text.value.slice(caret);
+      var at = (before + label).length;
+      text.setSelectionRange(at, at);
+      picked.push(p);
+      close();
+      text.focus();
+    }
+
+    text.addEventListener("input", update);
+    text.addEventListener("click", update);
+    menu.addEventListener("mousedown", function (e) {
+      var li = e.target.closest(".mention-option");
+      if (li) { e.preventDefault(); choose(Number(li.dataset.index)); }
+    });
+    text.addEventListener("keydown", function (e) {
+      if (!menu.hidden && options.length) {
+        if (e.key === "ArrowDown") { active = (active + 1) % options.length; render(); e.preventDefault(); return; }
+        if (e.key === "ArrowUp") { active = (active - 1 + options.length) % options.length; render(); e.preventDefault(); return; }
+        if (e.key === "Enter" || e.key === "Tab") { choose(active); e.preventDefault(); return; }
+        if (e.key === "Escape") { close(); e.preventDefault(); return; }
+      }
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        form.requestSubmit();
+      }
+    });
+
+    function build(raw) {
+      var at = { atMobiles: [], atUserIds: [], isAtAll: false };
+      var content = raw;
+      picked.forEach(function (p) {
+        var label = "@" + p.name;
+        if (content.indexOf(label) < 0) return;
+        if (p.kind === "all") { at.isAtAll = true; return; }
+        if (p.kind !== "member") return;
+        var target = p.userId || p.mobile;
+        content = content.split(label).join("@" + target);
+        if (p.userId) at.atUserIds.push(p.userId); else at.atMobiles.push(p.mobile);
+      });
+      var message = markdown && markdown.checked
+        ? { msgtype: "markdown", markdown: { title: raw.slice(0, 40), text: content } }
+        : { msgtype: "text", text: { content: content } };
+      if (at.isAtAll || at.atMobiles.length || at.atUserIds.length) message.at = at;
+      return message;
+    }
+
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var raw = text.value;
+      if (!raw.trim()) return;
+      error.textContent = "";
+      var button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      fetch("/api/groups/" + currentGroup + "/messages", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify(build(raw)),
+        credentials: "same-origin"
+      }).then(function (r) {
+        if (r.ok) { text.value = ""; picked = []; return null; }
+        return r.json().then(function (b) { error.textContent = (b.error && b.error.message) || "Not sent"; });
+      }).catch(function () {
+        error.textContent = "Not sent: the server cannot be reached.";
+      }).then(function () { button.disabled = false; text.focus(); });
+    });
+  }
+
+  // -- copy buttons -----------------------------------------------------------------------------
+
+  function setupCopy() {
+    document.querySelectorAll("button.copy[data-copy]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var source = document.getElementById(button.dataset.copy);
+        if (!source) return;
+        var done = function () {
+          button.textContent = "Copied";
+          setTimeout(function () { button.textContent = "Copy"; }, 1500);
+        };
+        if (navigator.clipboard && window.isSecureContext) {
+          navigator.clipboard.writeText(source.value).then(done, function () {
+            source.select(); document.execCommand("copy"); done();
+          });
+        } else {
+          source.select(); document.execCommand("copy"); done();
+        }
+      });
+    });
+  }
+
+  // -- start ------------------------------------------------------------------------------------
+
+  formatTimes(document);
+  if (list) {
+    list.querySelectorAll(".msg").forEach(decorate);
+    separate();
+    toBottom();
+    scroller.addEventListener("scroll", function () { stuck = nearBottom(); }, { passive: true });
+    // Pictures load after the first layout (load does not bubble, so listen while capturing).
+    list.addEventListener("load", function () { if (stuck) toBottom(); }, true);
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") markRead();
+  });
+  setupHistory();
+  setupComposer();
+  setupCopy();
+  connect();
+  body.dataset.ready = "1";
+})();
