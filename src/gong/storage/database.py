@@ -97,7 +97,7 @@ def _alembic_config(connection: Connection) -> Config:
 def _upgrade(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
-    command.upgrade(_alembic_config(connection), "heads")
+    command.upgrade(_alembic_config(connection), "head")
 
 
 @contextlib.contextmanager

@@ -1,7 +1,7 @@
 """Relay: outbox deliveries, upstream sends, lane leases, pacing log; held overflow messages.
 
 Revision ID: 0003_relay
-Revises: 0001_core
+Revises: 0002_web
 Create Date: 2026-11-21
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_relay"
-down_revision = "0001_core"
+down_revision = "0002_web"
 branch_labels = None
 depends_on = None
 
