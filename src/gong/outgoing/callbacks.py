@@ -204,6 +204,7 @@ class Callbacks:
             except AnswerInvalid as exc:
                 error = str(exc)
             else:
+                error = ""  # an earlier attempt's failure was retried away
                 if message is None:
                     state = "no_answer"
                 else:
