@@ -144,7 +144,7 @@ class Guard:
         for ip in found:
             reason = refused_because(ip, allow_private=self.allow_private)
             if reason is not None:
-                shown = host if str(ip) == host.strip("[]") else f"{host} ({ip})"
+                shown = host if _ip(host) is not None else f"{host} ({ip})"
                 hint = (
                     "; GONG_OUTGOING_ALLOW_PRIVATE=1 allows internal addresses"
                     if not self.allow_private
