@@ -65,7 +65,7 @@ def reply_later(webhook: str, text: str, delay: float = 0.3) -> None:
 def answer(callback: dict[str, Any]) -> dict[str, Any]:
     """What to say to a callback (DingTalk strips "@bot" but leaves the space after it)."""
     words = callback.get("text", {}).get("content", "").strip()
-    if words == "ping":
+    if words.split(maxsplit=1)[:1] == ["ping"]:
         return {"msgtype": "text", "text": {"content": "pong"}}
     if words.startswith("later "):
         reply_later(callback["sessionWebhook"], "later: " + words[len("later ") :])
