@@ -161,6 +161,10 @@ def check_outgoing_settings(outgoing: Outgoing) -> Outgoing:
         raise Invalid(f"the outgoing URL must be an http(s) URL, got {url[:80]!r}") from None
     if parts.scheme not in ("http", "https") or not hostname or not _printable(url):
         raise Invalid(f"the outgoing URL must be an http(s) URL, got {url[:80]!r}")
+    try:
+        hostname.encode("idna")
+    except UnicodeError:
+        raise Invalid(f"the outgoing URL's host {hostname[:80]!r} is not a valid name") from None
     if parts.username is not None or parts.password is not None:
         raise Invalid("the outgoing URL cannot carry a user name or password")
     if parts.fragment:

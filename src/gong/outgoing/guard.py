@@ -30,6 +30,9 @@ __all__ = ["Guard", "GuardedTransport", "TargetRefused", "refused_because"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+#: How long saving a URL waits for its host to resolve, in seconds.
+RESOLVE_LIMIT_S = 5.0
+
 #: Shared address space (carrier-grade NAT), internal like the private ranges.
 _SHARED = ipaddress.ip_network("100.64.0.0/10")
 
@@ -92,7 +95,10 @@ class Guard:
         if literal is not None:
             return [literal]
         loop = asyncio.get_running_loop()
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        try:
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except UnicodeError:  # not a valid host name (the IDNA codec refuses it)
+            raise OSError(f"{host[:80]!r} is not a valid host name") from None
         found: list[IPAddress] = []
         for info in infos:
             ip = _ip(str(info[4][0]))
@@ -165,7 +171,12 @@ class Guard:
         host = parts.hostname or ""
         port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
-            await self.addresses(host, port)
+            async with asyncio.timeout(RESOLVE_LIMIT_S):
+                await self.addresses(host, port)
+        except TimeoutError:
+            raise TargetRefused(
+                f"the outgoing URL's host {host!r} did not resolve in time"
+            ) from None
         except OSError as exc:
             raise TargetRefused(
                 f"the outgoing URL's host {host!r} cannot be resolved: {exc}"

@@ -203,11 +203,11 @@ class UpstreamIn(_In):
         pattern=r"^[^\x00-\x20\x7f]*$",
         description="The upstream robot's `SEC…` signing secret.",
     )
-    limit: int = Field(
+    limit: StrictInt = Field(
         default=19, ge=0, le=1000, description="Sends per window; 0 = unpaced. DingTalk allows 20."
     )
-    window_s: int = Field(default=60, ge=1, le=3600, description="Window length in seconds.")
-    block_s: int = Field(
+    window_s: StrictInt = Field(default=60, ge=1, le=3600, description="Window length in seconds.")
+    block_s: StrictInt = Field(
         default=600, ge=0, le=86400, description="Pause after a throttle answer, in seconds."
     )
     keyword: str = Field(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request
@@ -15,6 +15,7 @@ from gong.domain.users import User
 from gong.protocol.errors import Dialect, RobotError
 from gong.protocol.messages import parse_message
 from gong.web.api.deps import NotAuthenticated, require_admin
+from gong.web.api.schemas import ErrorBody
 from gong.web.pages.common import (
     ViewerDep,
     checked_form,
@@ -33,9 +34,11 @@ from gong.web.robot_api import MAX_BODY
 from gong.web.sessions import Session
 from gong.web.site import SECURITY_HEADERS
 
-__all__ = ["MAX_ID", "PAGE_SIZE", "PEOPLE_TYPES", "router"]
+__all__ = ["MAX_ID", "PAGE_SIZE", "PEOPLE_TYPES", "messages_router", "router"]
 
 router = APIRouter(include_in_schema=False)
+#: People posting: the web composer, and scripts with an admin token (documented in OpenAPI).
+messages_router = APIRouter(tags=["messages"])
 
 #: Messages per page of a conversation (the first page and each page further back).
 PAGE_SIZE = 30
@@ -139,7 +142,7 @@ async def mute(request: Request, viewer: ViewerDep, group_id: int) -> Response:
     return redirect(local_path(form_text(form, "next"), f"/groups/{group.id}"))
 
 
-async def _poster(request: Request) -> tuple[User, Session | None]:
+async def _poster(request: Request, as_user: str | None) -> tuple[User, Session | None]:
     """Who posts: the signed-in person (web session), or the account an admin token names in
     ``?as_user=`` (scripts)."""
     web = get_web(request)
@@ -153,7 +156,7 @@ async def _poster(request: Request) -> tuple[User, Session | None]:
     await require_admin(
         web.runtime, HTTPAuthorizationCredentials(scheme="Bearer", credentials=token.strip())
     )
-    username = request.query_params.get("as_user", "")
+    username = as_user or ""
     if not username:
         raise Invalid("with an admin token, name the account to post as: ?as_user=USERNAME")
     user = await web.accounts.find_user(username)
@@ -162,15 +165,71 @@ async def _poster(request: Request) -> tuple[User, Session | None]:
     return user, None
 
 
-@router.post("/api/groups/{group_id:id}/messages", status_code=201)
-async def post_message(request: Request, group_id: int) -> Response:
+_PERSON_MESSAGE = {
+    "type": "object",
+    "required": ["msgtype"],
+    "properties": {
+        "msgtype": {"type": "string", "enum": sorted(PEOPLE_TYPES)},
+        "text": {"type": "object", "properties": {"content": {"type": "string"}}},
+        "markdown": {
+            "type": "object",
+            "properties": {"title": {"type": "string"}, "text": {"type": "string"}},
+        },
+        "at": {"type": "object"},
+    },
+}
+_POSTED = {
+    "type": "object",
+    "required": ["id", "group_id", "callbacks"],
+    "properties": {
+        "id": {"type": "integer"},
+        "group_id": {"type": "integer"},
+        "callbacks": {"type": "array", "items": {"type": "integer"}},
+    },
+}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "model": ErrorBody}
+
+
+@messages_router.post(
+    "/api/groups/{group_id:id}/messages",
+    status_code=201,
+    summary="Post as a person",
+    responses={
+        201: {
+            "description": "Stored; `callbacks` lists the outgoing robots being called back",
+            "content": {"application/json": {"schema": _POSTED}},
+        },
+        401: _error("No web session, or no valid admin token"),
+        403: _error("The CSRF token is missing or wrong (web session)"),
+        404: _error("No such group or account, or the account does not see the group"),
+        405: _error("The group id is not a number"),
+        422: _error("Not a text or markdown message, or no as_user with an admin token"),
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _PERSON_MESSAGE}},
+        }
+    },
+)
+async def post_message(
+    request: Request,
+    group_id: int,
+    as_user: Annotated[
+        str | None,
+        Query(max_length=64, description="With an admin token: the account that posts."),
+    ] = None,
+) -> Response:
     """A person posts ``text`` or ``markdown`` in DingTalk's shape (with ``at``), as JSON.
 
     Needs the web session and its CSRF token in ``X-CSRF-Token``, or an admin token
     (``Authorization: Bearer``) and ``?as_user=USERNAME``: then the account posts, within the
     groups it sees, exactly as from the composer (mentions, outgoing robot callbacks).
     """
-    user, session = await _poster(request)
+    user, session = await _poster(request, as_user)
     if session is not None:
         checked_header(request, session)
     web = get_web(request)
