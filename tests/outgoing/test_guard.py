@@ -192,6 +192,9 @@ async def test_outgoing_settings_are_checked(app: GongApp) -> None:
         "ftp://example.com/": "the outgoing URL must be an http(s) URL, got 'ftp://example.com/'",
         "http://user:pw@example.com/": "the outgoing URL cannot carry a user name or password",
         "http://example.com/#x": "the outgoing URL cannot have a #fragment",
+        "http://" + "a" * 64 + ".com/": (
+            "the outgoing URL's host '" + "a" * 64 + ".com' is not a valid name"
+        ),
     }
     for url, message in cases.items():
         with pytest.raises(Invalid) as failed:
