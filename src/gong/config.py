@@ -123,6 +123,28 @@ class Settings(BaseSettings):
         ge=1,
         description="How long delivery records of sent or failed messages are kept.",
     )
+    outgoing_allow_private: bool = Field(
+        default=False,
+        description="Let outgoing robots call loopback, private and link-local addresses "
+        "(off: only public addresses; this server itself is refused always).",
+    )
+    outgoing_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="Timeout of each outgoing robot callback attempt."
+    )
+    outgoing_attempts: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description="Attempts of one outgoing callback (network errors, timeouts and HTTP 5xx are "
+        "retried; HTTP 4xx and malformed answers are not).",
+    )
+    outgoing_backoff_seconds: float = Field(
+        default=0.5,
+        ge=0,
+        le=30,
+        description="Pause before the second attempt of a callback; it doubles for each "
+        "further one.",
+    )
     admin_token: str | None = Field(
         default=None,
         description="If set, this admin API token is accepted in addition to stored ones.",

@@ -19,13 +19,16 @@ from gong.config import Settings
 from gong.domain.errors import NotFound
 from gong.domain.ports import Broker, Limiter, Pacer
 from gong.domain.service import Hub
+from gong.outgoing.callbacks import Callbacks
 from gong.pubsub.memory import MemoryBroker
 from gong.ratelimit.memory import MemoryLimiter
 from gong.relay.pacer import MemoryPacer
 from gong.relay.worker import RelayWorker
+from gong.storage.accounts import Accounts
 from gong.storage.database import create_writer_engine, open_database
 from gong.storage.directory import Directory
 from gong.storage.outbox import Outbox
+from gong.storage.outgoing import OutgoingStore
 from gong.storage.repository import Repository, write_handlers
 from gong.storage.store import WriterStore
 from gong.storage.writer import Writer
@@ -78,6 +81,8 @@ class Runtime:
     outbox: Outbox
     pacer: Pacer
     relay: RelayWorker
+    outgoing: OutgoingStore
+    callbacks: Callbacks
     redis: Redis | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -133,19 +138,32 @@ class Runtime:
             dialect=settings.errmsg_dialect,
             dedup_ms=settings.dedup_hours * 3_600_000,
         )
+        directory = Directory(repository, settings.config_refresh_seconds)
+        outgoing = OutgoingStore(engine)
+        accounts = Accounts(engine, clock)
+        callbacks = Callbacks(
+            settings=settings,
+            clock=clock,
+            hub=hub,
+            directory=directory,
+            store=outgoing,
+            key=lambda: accounts.secret("outgoing_ids"),
+        )
         runtime = cls(
             settings=settings,
             clock=clock,
             engine=engine,
             repository=repository,
             writer=writer,
-            directory=Directory(repository, settings.config_refresh_seconds),
+            directory=directory,
             limiter=limiter,
             broker=broker,
             hub=hub,
             outbox=outbox,
             pacer=pacer,
             relay=relay,
+            outgoing=outgoing,
+            callbacks=callbacks,
             redis=redis,
         )
         await writer.start()
@@ -191,6 +209,7 @@ class Runtime:
 
     async def close(self) -> None:
         """Finish pending writes, stop background tasks, close connections."""
+        await self.callbacks.close()
         await self.relay.stop()
         for task in self._tasks:
             task.cancel()
@@ -221,6 +240,7 @@ class Runtime:
                 now = self.clock.now_ms()
                 await self.repository.prune(keep_refusals=self.settings.refusals_kept, now_ms=now)
                 await self.outbox.prune(now, self.settings.relay_retention_days * 86_400_000)
+                await self.outgoing.prune(now)
             except Exception as exc:
                 log.warning("pruning failed: %s", exc)
 

@@ -195,7 +195,10 @@ async def test_people_post(app: GongApp, client: httpx.AsyncClient, world: World
     robot = await app.runtime.repository.create_robot(world.ops.id, name="CI", keywords=["x"])
     assert (await client.post(url, json=body)).status_code == 403  # no CSRF header
     posted = await client.post(url, json=body, headers={"X-CSRF-Token": csrf})
-    assert (posted.status_code, posted.json()) == (201, {"id": 1, "group_id": world.ops.id})
+    assert (posted.status_code, posted.json()) == (
+        201,
+        {"id": 1, "group_id": world.ops.id, "callbacks": []},
+    )
     message = await app.runtime.repository.get_message(1)
     assert (message.sender_type, message.sender_name, message.sender_user_id) == (
         "user",

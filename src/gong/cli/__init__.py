@@ -27,6 +27,7 @@ app = typer.Typer(
 def _add_server_commands() -> None:
     from gong.cli.config import config_app
     from gong.cli.groups import group_app, member_app
+    from gong.cli.post import outgoing_command, post_command
     from gong.cli.relay import deliveries_command
     from gong.cli.robots import messages_command, refusals_command, robot_app
     from gong.cli.serve import admin_app, init_command, serve_command, sign_command
@@ -39,6 +40,8 @@ def _add_server_commands() -> None:
     app.command("messages")(messages_command)
     app.command("refusals")(refusals_command)
     app.command("deliveries")(deliveries_command)
+    app.command("post")(post_command)
+    app.command("outgoing")(outgoing_command)
     app.add_typer(group_app, name="group")
     app.add_typer(member_app, name="member")
     app.add_typer(robot_app, name="robot")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from gong.config import Settings
 from gong.domain.errors import Invalid
 from gong.domain.models import (
     DEFAULT_RATE_LIMIT,
+    Outgoing,
     Overflow,
     RateLimit,
     Refusal,
@@ -21,7 +23,9 @@ from gong.domain.models import (
     StoredMessage,
     Upstream,
 )
+from gong.domain.robots import check_outgoing_settings
 from gong.integrations.config import merge_settings
+from gong.outgoing.guard import Guard
 from gong.storage.outbox import Outbox
 
 __all__ = [
@@ -43,6 +47,7 @@ def robot_json(
     held: int | None = None,
 ) -> dict[str, Any]:
     upstream = robot.upstream
+    outgoing = robot.outgoing
     data: dict[str, Any] = {
         "id": robot.id,
         "group_id": robot.group_id,
@@ -61,8 +66,9 @@ def robot_json(
         },
         "overflow": str(robot.overflow),
         "avatar_url": robot.avatar_url,
-        "settings": {k: v for k, v in robot.settings.items() if k != "upstream"},
+        "settings": {k: v for k, v in robot.settings.items() if k not in ("upstream", "outgoing")},
         "upstream": None if upstream is None else upstream.to_settings(),
+        "outgoing": None if outgoing is None else outgoing.to_settings(),
         "created_at": robot.created_at,
         "updated_at": robot.updated_at,
     }
@@ -125,6 +131,9 @@ def _print_robot(
         pace = "unpaced" if upstream.limit == 0 else (f"{upstream.limit} per {upstream.window_s} s")
         signed = ", signed" if upstream.secret else ""
         out.print(f"  relay to:  {_masked(upstream.url)} ({pace}{signed})", markup=False)
+    outgoing = robot.outgoing
+    if outgoing is not None:
+        out.print(f"  outgoing:  {outgoing.url} (token {outgoing.token})", markup=False)
     if stats is not None:
         kept = f", {held} held for overflow summaries" if held else ""
         out.print(f"  calls:     {stats['accepted']} accepted, {stats['refused']} refused{kept}")
@@ -132,12 +141,37 @@ def _print_robot(
         out.print("  relayed:   " + ", ".join(f"{n} {state}" for state, n in deliveries.items()))
 
 
+OUTGOING_HELP = "Call this URL when a person @-mentions the robot (DingTalk's Outgoing)."
+OUTGOING_TOKEN_HELP = "The token header of each callback (default: a new random one)."  # noqa: S105
 UPSTREAM_HELP = "Relay every accepted message to this webhook (DingTalk or Gong)."
 UPSTREAM_SECRET_HELP = "The upstream robot's SEC… signing secret."  # noqa: S105
 UPSTREAM_LIMIT_HELP = "Upstream sends per window (default 19; DingTalk allows 20; 0 = unpaced)."
 UPSTREAM_WINDOW_HELP = "The upstream's window in seconds (default 60)."
 UPSTREAM_BLOCK_HELP = "Pause after a throttle answer, in seconds (default 600)."
 UPSTREAM_KEYWORD_HELP = "A keyword put in every digest title (keyword-secured upstreams)."
+
+
+async def _outgoing(
+    config: Settings, url: str | None, token: str | None, current: Outgoing | None = None
+) -> Outgoing | None:
+    """The outgoing target from the options, over the current one, checked (where it points
+    included); None when nothing was given."""
+    if url is None and token is None:
+        return None
+    if url is None and current is None:
+        raise Invalid("--outgoing-token needs --outgoing-url URL")
+    outgoing = check_outgoing_settings(
+        Outgoing(
+            url=url if url is not None else current.url if current else "",
+            token=token
+            if token is not None
+            else current.token
+            if current is not None
+            else secrets.token_urlsafe(24),
+        )
+    )
+    await Guard(config).check_url(outgoing.url)
+    return outgoing
 
 
 def _upstream(
@@ -215,6 +249,8 @@ def robot_create(
     upstream_keyword: str | None = typer.Option(
         None, "--upstream-keyword", help=UPSTREAM_KEYWORD_HELP
     ),
+    outgoing_url: str | None = typer.Option(None, "--outgoing-url", help=OUTGOING_HELP),
+    outgoing_token: str | None = typer.Option(None, "--outgoing-token", help=OUTGOING_TOKEN_HELP),
     as_json: bool = JsonOpt,
 ) -> None:
     """Create a robot; prints its id, access_token, secret and webhook URL.
@@ -222,7 +258,8 @@ def robot_create(
     A custom robot needs at least one security setting (--keyword, --sign or --ip), as on
     DingTalk. Integration kinds (github, gitlab, …) need none: --source-secret protects them.
     With --upstream it also relays what it accepts to that webhook, paced and folded into
-    digests past the upstream's limit.
+    digests past the upstream's limit. With --outgoing-url, a person's @-mention of it in the
+    group is sent to that URL as DingTalk's callback, and the answer is posted as the robot.
     """
     config = settings()
     extra = integration_settings(
@@ -256,6 +293,7 @@ def robot_create(
                 avatar_url=avatar,
                 settings=extra,
                 upstream=relay,
+                outgoing=await _outgoing(config, outgoing_url, outgoing_token),
             )
 
     robot = run(action, as_json=as_json)
@@ -456,6 +494,13 @@ def robot_update(
     no_upstream: bool = typer.Option(
         False, "--no-upstream", help="Stop relaying (what is still queued fails)."
     ),
+    outgoing_url: str | None = typer.Option(None, "--outgoing-url", help=OUTGOING_HELP),
+    outgoing_token: str | None = typer.Option(
+        None, "--outgoing-token", help="A new token for the callbacks' token header."
+    ),
+    no_outgoing: bool = typer.Option(
+        False, "--no-outgoing", help="Stop calling back when the robot is @-mentioned."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Change a robot's settings; what is not given stays as it is."""
@@ -504,6 +549,10 @@ def robot_update(
                 settings=merge_settings(current.settings, patch) if patch else None,
                 upstream=relay,
                 clear_upstream=no_upstream,
+                outgoing=None
+                if no_outgoing
+                else await _outgoing(config, outgoing_url, outgoing_token, current.outgoing),
+                clear_outgoing=no_outgoing,
             )
 
     robot = run(action, as_json=as_json)

@@ -18,11 +18,14 @@ __all__ = [
     "Member",
     "Mention",
     "NewMessage",
+    "Outgoing",
+    "OutgoingCall",
     "Overflow",
     "RateLimit",
     "Refusal",
     "Robot",
     "RobotKind",
+    "RobotSession",
     "RobotView",
     "SenderType",
     "StoredMessage",
@@ -134,6 +137,28 @@ class Upstream:
 
 
 @dataclass(frozen=True, slots=True)
+class Outgoing:
+    """Where a robot is called back when a person @-mentions it (DingTalk's Outgoing mechanism).
+
+    Kept in ``Robot.settings["outgoing"]``. ``token`` is sent in the ``token`` header of every
+    callback; it is a secret, shown only to admins.
+    """
+
+    url: str
+    token: str
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any]) -> Outgoing | None:
+        data = settings.get("outgoing")
+        if not isinstance(data, dict) or not data.get("url"):
+            return None
+        return cls(url=str(data["url"]), token=str(data.get("token") or ""))
+
+    def to_settings(self) -> dict[str, Any]:
+        return {"url": self.url, "token": self.token}
+
+
+@dataclass(frozen=True, slots=True)
 class Group:
     id: int
     name: str
@@ -179,6 +204,11 @@ class Robot:
     def upstream(self) -> Upstream | None:
         """The relay target, if the robot forwards its messages."""
         return Upstream.from_settings(self.settings)
+
+    @property
+    def outgoing(self) -> Outgoing | None:
+        """The callback target, if the robot answers @-mentions."""
+        return Outgoing.from_settings(self.settings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +267,8 @@ class NewMessage:
     held: bool = False
     #: This is an overflow summary of these held messages (marked in the same transaction).
     summary_of: list[int] = field(default_factory=list)
+    #: Only this account sees the message (a note about its own post); None: the whole group.
+    visible_to_user_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +299,8 @@ class StoredMessage:
     unresolved: list[str]
     msg_uuid: str | None
     created_at: int
+    #: Only this account sees the message; None: the whole group.
+    visible_to_user_id: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -383,4 +417,50 @@ class Delivery:
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "send": self.send.to_json() if self.send is not None else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RobotSession:
+    """A sessionWebhook: lets the robot answer into the group until ``expires_at``."""
+
+    session: str
+    robot_id: int
+    group_id: int
+    message_id: int
+    created_at: int
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingCall:
+    """The record of one outgoing callback: every attempt of it and how it ended."""
+
+    id: int
+    robot_id: int
+    group_id: int
+    message_id: int
+    sender_user_id: int | None
+    state: str  # "answered", "no_answer" ({"msgtype":"empty"}) or "failed"
+    attempts: int
+    http_status: int | None
+    error: str
+    duration_ms: int
+    answer_message_id: int | None
+    created_at: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "robot_id": self.robot_id,
+            "group_id": self.group_id,
+            "message_id": self.message_id,
+            "sender_user_id": self.sender_user_id,
+            "state": self.state,
+            "attempts": self.attempts,
+            "http_status": self.http_status,
+            "error": self.error,
+            "duration_ms": self.duration_ms,
+            "answer_message_id": self.answer_message_id,
+            "created_at": self.created_at,
         }

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from urllib.parse import parse_qs, urlsplit
 
 from gong.domain.errors import Invalid
-from gong.domain.models import RateLimit, RobotKind, Upstream
+from gong.domain.models import Outgoing, RateLimit, RobotKind, Upstream
 from gong.protocol.security import MAX_KEYWORD_LENGTH, MAX_KEYWORDS, parse_networks
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "MAX_RATE_LIMIT",
     "MAX_RATE_WINDOW",
     "MAX_UPSTREAM_WINDOW",
+    "check_outgoing_settings",
     "check_settings",
     "check_upstream",
     "upstream_token",
@@ -134,3 +135,45 @@ def check_upstream(upstream: Upstream, own_token: str | None = None) -> Upstream
         block_s=upstream.block_s,
         keyword=keyword,
     )
+
+
+MAX_OUTGOING_URL = 2_000
+MAX_OUTGOING_TOKEN = 200
+
+
+def check_outgoing_settings(outgoing: Outgoing) -> Outgoing:
+    """Validate the form of an outgoing callback target; returns it trimmed.
+
+    Where the URL may point (not at private addresses, not at this server) is checked by
+    :func:`gong.outgoing.guard.check_outgoing`, which needs the network.
+
+    Raises:
+        Invalid: naming what is wrong.
+    """
+    url = outgoing.url.strip()
+    if len(url) > MAX_OUTGOING_URL:
+        raise Invalid(f"the outgoing URL is longer than {MAX_OUTGOING_URL} characters")
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        raise Invalid(f"the outgoing URL must be an http(s) URL, got {url[:80]!r}") from None
+    if parts.scheme not in ("http", "https") or not hostname or not _printable(url):
+        raise Invalid(f"the outgoing URL must be an http(s) URL, got {url[:80]!r}")
+    try:
+        hostname.encode("idna")
+    except UnicodeError:
+        raise Invalid(f"the outgoing URL's host {hostname[:80]!r} is not a valid name") from None
+    if parts.username is not None or parts.password is not None:
+        raise Invalid("the outgoing URL cannot carry a user name or password")
+    if parts.fragment:
+        raise Invalid("the outgoing URL cannot have a #fragment")
+    token = outgoing.token.strip()
+    if not token:
+        raise Invalid(
+            "the outgoing token cannot be empty: the callback sends it to prove it is Gong"
+        )
+    if len(token) > MAX_OUTGOING_TOKEN or not _printable(token):
+        raise Invalid(f"the outgoing token must be one word of at most {MAX_OUTGOING_TOKEN}")
+    return Outgoing(url=url, token=token)

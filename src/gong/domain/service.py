@@ -14,6 +14,7 @@ relay, in the same transaction.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,12 +23,29 @@ import orjson
 from gong.clock import Clock
 from gong.domain.digest import digest_of, entry_of
 from gong.domain.mentions import Resolved, resolve
-from gong.domain.models import Member, NewMessage, Overflow, RateLimit, Robot, RobotView, SenderType
+from gong.domain.models import (
+    Member,
+    NewMessage,
+    Overflow,
+    RateLimit,
+    Robot,
+    RobotView,
+    SenderType,
+    StoredMessage,
+)
 from gong.domain.ports import Broker, Limiter, MessageStore, StoreResult
 from gong.protocol.errors import Dialect, Errors, RobotError
 from gong.protocol.messages import Message
 
-__all__ = ["Hub", "group_channel", "limit_for", "message_event"]
+__all__ = [
+    "Hub",
+    "group_channel",
+    "limit_for",
+    "message_channel",
+    "message_event",
+    "stored_event",
+    "user_channel",
+]
 
 #: Most held messages read to fold one overflow summary.
 SUMMARY_WINDOW = 1_000
@@ -50,9 +68,45 @@ def group_channel(group_id: int) -> str:
     return f"group:{group_id}"
 
 
+def user_channel(user_id: int) -> str:
+    """Where notes only one account may see are published (its event streams subscribe)."""
+    return f"user:{user_id}"
+
+
+def message_channel(group_id: int, visible_to_user_id: int | None) -> str:
+    """The channel a message is published on: its group's, or its only reader's."""
+    if visible_to_user_id is not None:
+        return user_channel(visible_to_user_id)
+    return group_channel(group_id)
+
+
+def stored_event(message: StoredMessage) -> dict[str, Any]:
+    """The live event of a message read back from storage (the same as :func:`message_event`)."""
+    event: dict[str, Any] = {
+        "type": "message",
+        "id": message.id,
+        "group_id": message.group_id,
+        "robot_id": message.robot_id,
+        "sender": {
+            "type": str(message.sender_type),
+            "name": message.sender_name,
+            "user_id": message.sender_user_id,
+        },
+        "msgtype": message.msgtype,
+        "content": message.content,
+        "mentions": message.mentions,
+        "at_all": message.at_all,
+        "unresolved": message.unresolved,
+        "created_at": message.created_at,
+    }
+    if message.visible_to_user_id is not None:
+        event["visible_to_user_id"] = message.visible_to_user_id
+    return event
+
+
 def message_event(message_id: int, message: NewMessage) -> dict[str, Any]:
     """The live event for a stored message (what SSE readers receive)."""
-    return {
+    event: dict[str, Any] = {
         "type": "message",
         "id": message_id,
         "group_id": message.group_id,
@@ -69,6 +123,9 @@ def message_event(message_id: int, message: NewMessage) -> dict[str, Any]:
         "unresolved": message.unresolved,
         "created_at": message.created_at,
     }
+    if message.visible_to_user_id is not None:
+        event["visible_to_user_id"] = message.visible_to_user_id
+    return event
 
 
 @dataclass(slots=True)
@@ -79,6 +136,9 @@ class Hub:
     clock: Clock
     dialect: Dialect = Dialect.MODERN
     dedup_ms: int = 24 * 3_600_000
+    #: Called with the id of each message this process stored, before it is published (the
+    #: change feed skips these; it publishes what other processes stored).
+    on_stored: Callable[[int], None] | None = None
 
     async def accept_from_robot(
         self, view: RobotView, message: Message, payload: str
@@ -163,6 +223,7 @@ class Hub:
         name: str,
         message: Message,
         members: list[Member],
+        created_at: int | None = None,
     ) -> StoreResult:
         """Store and publish a person's message (no rate limit, no robot security)."""
         resolved = resolve(
@@ -180,14 +241,17 @@ class Hub:
             msgtype=message.msgtype,
             payload=orjson.dumps(content).decode(),
             content=content,
-            created_at=self.clock.now_ms(),
+            created_at=self.clock.now_ms() if created_at is None else created_at,
             mentions=resolved.mentions,
             at_all=resolved.at_all,
             unresolved=resolved.unresolved,
         )
         return await self._store_and_publish(new)
 
-    async def post_system_note(self, group_id: int, text: str) -> StoreResult:
+    async def post_system_note(
+        self, group_id: int, text: str, *, visible_to_user_id: int | None = None
+    ) -> StoreResult:
+        """A note from Gong itself; with ``visible_to_user_id`` only that account sees it."""
         content = {"msgtype": "text", "text": {"content": text}}
         new = NewMessage(
             group_id=group_id,
@@ -197,15 +261,19 @@ class Hub:
             payload=orjson.dumps(content).decode(),
             content=content,
             created_at=self.clock.now_ms(),
+            visible_to_user_id=visible_to_user_id,
         )
         return await self._store_and_publish(new)
 
     async def _store_and_publish(self, new: NewMessage) -> StoreResult:
         result = await self.store.store(new)
         if result.message_id is not None:
+            if self.on_stored is not None:
+                self.on_stored(result.message_id)
             event = orjson.dumps(message_event(result.message_id, new))
+            channel = message_channel(new.group_id, new.visible_to_user_id)
             try:
-                await self.broker.publish(group_channel(new.group_id), event)
+                await self.broker.publish(channel, event)
             except Exception as exc:  # stored is what matters; live readers catch up on reload
                 log.warning("live fan-out of message %d failed: %s", result.message_id, exc)
         return result

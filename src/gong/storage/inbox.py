@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gong.domain.errors import NotFound
 from gong.domain.models import Group, Member, StoredMessage
 from gong.domain.users import Conversation, User
-from gong.storage.repository import _group, _insert_for, _member, _message
+from gong.storage.repository import _group, _insert_for, _member, _message, visible_to
 from gong.storage.schema import (
     groups,
     members,
@@ -110,8 +110,8 @@ class Inbox:
                 result.append(
                     Conversation(
                         group=group,
-                        last=await self._last(conn, group.id),
-                        unread=await self._unread(conn, group.id, last_read),
+                        last=await self._last(conn, group.id, user.id),
+                        unread=await self._unread(conn, group.id, last_read, user.id),
                         mentioned=await self._mentioned(conn, group.id, member, last_read),
                         muted=bool(state.muted) if state else False,
                         last_read_id=last_read,
@@ -134,29 +134,33 @@ class Inbox:
             last_read = int(state.last_read_id) if state else 0
             return Conversation(
                 group=group,
-                last=await self._last(conn, group.id),
-                unread=await self._unread(conn, group.id, last_read),
+                last=await self._last(conn, group.id, user.id),
+                unread=await self._unread(conn, group.id, last_read, user.id),
                 mentioned=await self._mentioned(conn, group.id, member, last_read),
                 muted=bool(state.muted) if state else False,
                 last_read_id=last_read,
                 member=member,
             )
 
-    async def _last(self, conn: AsyncConnection, group_id: int) -> StoredMessage | None:
+    async def _last(
+        self, conn: AsyncConnection, group_id: int, user_id: int
+    ) -> StoredMessage | None:
         row = (
             await conn.execute(
                 sa.select(messages)
-                .where(messages.c.group_id == group_id)
+                .where(messages.c.group_id == group_id, visible_to(user_id))
                 .order_by(messages.c.id.desc())
                 .limit(1)
             )
         ).first()
         return None if row is None else _message(row)
 
-    async def _unread(self, conn: AsyncConnection, group_id: int, last_read: int) -> int:
+    async def _unread(
+        self, conn: AsyncConnection, group_id: int, last_read: int, user_id: int
+    ) -> int:
         unread = (
             sa.select(messages.c.id)
-            .where(messages.c.group_id == group_id, messages.c.id > last_read)
+            .where(messages.c.group_id == group_id, messages.c.id > last_read, visible_to(user_id))
             .limit(UNREAD_CAP)
             .subquery()
         )
@@ -219,16 +223,21 @@ class Inbox:
         return int(value or 0)
 
     async def messages_after(
-        self, group_ids: list[int], after: int, limit: int
+        self, group_ids: list[int], after: int, limit: int, user_id: int | None = None
     ) -> list[StoredMessage]:
-        """Messages of these groups with ids above ``after``, oldest first (SSE resume)."""
+        """Messages of these groups with ids above ``after`` that ``user_id`` may read, oldest
+        first (SSE resume)."""
         if not group_ids:
             return []
         async with self.engine.connect() as conn:
             rows = (
                 await conn.execute(
                     sa.select(messages)
-                    .where(messages.c.group_id.in_(group_ids), messages.c.id > after)
+                    .where(
+                        messages.c.group_id.in_(group_ids),
+                        messages.c.id > after,
+                        visible_to(user_id),
+                    )
                     .order_by(messages.c.id.asc())
                     .limit(limit)
                 )

@@ -29,6 +29,7 @@ from gong.domain.models import (
     Group,
     Member,
     NewMessage,
+    Outgoing,
     Overflow,
     RateLimit,
     Refusal,
@@ -40,7 +41,12 @@ from gong.domain.models import (
     Upstream,
 )
 from gong.domain.ports import StoreResult
-from gong.domain.robots import check_settings, check_upstream, upstream_token
+from gong.domain.robots import (
+    check_outgoing_settings,
+    check_settings,
+    check_upstream,
+    upstream_token,
+)
 from gong.integrations.config import check_robot_settings
 from gong.protocol.signing import generate_secret, generate_token
 from gong.storage.outbox import Transaction, write_transactions
@@ -138,7 +144,17 @@ def _message(row: Any) -> StoredMessage:
         unresolved=orjson.loads(row.unresolved),
         msg_uuid=row.msg_uuid,
         created_at=row.created_at,
+        visible_to_user_id=row.visible_to_user_id,
     )
+
+
+def visible_to(user_id: int | None) -> sa.ColumnElement[bool]:
+    """Messages ``user_id`` may read: the group's, and the notes only they see (None: the
+    group's only — what admin tokens and the CLI read)."""
+    public = messages.c.visible_to_user_id.is_(None)
+    if user_id is None:
+        return public
+    return sa.or_(public, messages.c.visible_to_user_id == user_id)
 
 
 def _refusal(row: Any) -> Refusal:
@@ -203,6 +219,7 @@ _MESSAGE_COLUMNS = (
     "unresolved",
     "msg_uuid",
     "created_at",
+    "visible_to_user_id",
 )
 # Built from the constant column names above, never from input.
 _SQLITE_INSERT = (
@@ -246,6 +263,7 @@ def message_row(m: NewMessage) -> dict[str, Any]:
         "unresolved": _dumps(m.unresolved) if m.unresolved else "[]",
         "msg_uuid": m.msg_uuid,
         "created_at": m.created_at,
+        "visible_to_user_id": m.visible_to_user_id,
     }
 
 
@@ -552,7 +570,10 @@ class Repository:
         settings: dict[str, Any] | None = None,
         enabled: bool = True,
         upstream: Upstream | None = None,
+        outgoing: Outgoing | None = None,
     ) -> Robot:
+        """Create a robot. An ``outgoing`` target must have passed
+        :func:`gong.outgoing.guard.check_outgoing` (it resolves the host) first."""
         name = _required(name, "robot name")
         clean_keywords, clean_ips = check_settings(
             kind=kind, keywords=keywords, signing=signing, ip_allow=ip_allow, rate_limit=rate_limit
@@ -567,6 +588,8 @@ class Repository:
             upstream = check_upstream(upstream, access_token)
             await self._check_relay_loop(access_token, upstream)
             settings["upstream"] = upstream.to_settings()
+        if outgoing is not None:
+            settings["outgoing"] = check_outgoing_settings(outgoing).to_settings()
         now = self.clock.now_ms()
         async with self.engine.begin() as conn:
             row = (
@@ -627,13 +650,16 @@ class Repository:
         settings: dict[str, Any] | None = None,
         upstream: Upstream | None = None,
         clear_upstream: bool = False,
+        outgoing: Outgoing | None = None,
+        clear_outgoing: bool = False,
     ) -> Robot:
         """Change some settings; the result must still satisfy every rule.
 
         ``settings`` replaces the robot's settings as a whole (see
         :func:`gong.integrations.config.merge_settings` to change some keys).
         ``upstream`` sets the relay target, ``clear_upstream`` removes it (deliveries still
-        queued then fail).
+        queued then fail). ``outgoing`` sets the callback target (checked by
+        :func:`gong.outgoing.guard.check_outgoing` first), ``clear_outgoing`` removes it.
         """
         current = await self.get_robot(robot_id)
         new_keywords = current.keywords if keywords is None else tuple(keywords)
@@ -667,7 +693,13 @@ class Repository:
             values["avatar_url"] = avatar_url
         if enabled is not None:
             values["enabled"] = enabled
-        if settings is not None or upstream is not None or clear_upstream:
+        if (
+            settings is not None
+            or upstream is not None
+            or clear_upstream
+            or outgoing is not None
+            or clear_outgoing
+        ):
             merged = dict(
                 current.settings
                 if settings is None
@@ -679,6 +711,10 @@ class Repository:
                 upstream = check_upstream(upstream, current.access_token)
                 await self._check_relay_loop(current.access_token, upstream)
                 merged["upstream"] = upstream.to_settings()
+            if clear_outgoing:
+                merged.pop("outgoing", None)
+            if outgoing is not None:
+                merged["outgoing"] = check_outgoing_settings(outgoing).to_settings()
             values["settings"] = merged
         return await self._update_robot(robot_id, values)
 
@@ -776,9 +812,14 @@ class Repository:
         before: int | None = None,
         after: int | None = None,
         limit: int = 50,
+        viewer: int | None = None,
     ) -> list[StoredMessage]:
-        """Messages of a group: newest first below ``before``, or oldest first above ``after``."""
-        query = sa.select(messages).where(messages.c.group_id == group_id)
+        """Messages of a group: newest first below ``before``, or oldest first above ``after``.
+
+        ``viewer`` is the account reading (its own notes are included); None reads only what the
+        whole group sees.
+        """
+        query = sa.select(messages).where(messages.c.group_id == group_id, visible_to(viewer))
         if after is not None:
             query = query.where(messages.c.id > after).order_by(messages.c.id.asc())
         else:
@@ -789,10 +830,12 @@ class Repository:
             rows = (await conn.execute(query.limit(limit))).all()
         return [_message(r) for r in rows]
 
-    async def get_message(self, message_id: int) -> StoredMessage:
+    async def get_message(self, message_id: int, viewer: int | None = None) -> StoredMessage:
         async with self.engine.connect() as conn:
             row = (
-                await conn.execute(sa.select(messages).where(messages.c.id == message_id))
+                await conn.execute(
+                    sa.select(messages).where(messages.c.id == message_id, visible_to(viewer))
+                )
             ).first()
         if row is None:
             raise NotFound(f"message {message_id} does not exist")

@@ -18,6 +18,7 @@ __all__ = [
     "messages",
     "meta",
     "metadata",
+    "outgoing_calls",
     "overflow_messages",
     "read_states",
     "refusals",
@@ -26,6 +27,7 @@ __all__ = [
     "relay_lanes",
     "relay_sends",
     "relay_upstreams",
+    "robot_sessions",
     "robot_stats",
     "robots",
     "user_members",
@@ -137,6 +139,8 @@ messages = sa.Table(
     sa.Column("unresolved", sa.Text, nullable=False, server_default="[]"),
     sa.Column("msg_uuid", sa.String(200), nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    # Only this account sees the message (migration 0004_outgoing); NULL: the whole group.
+    sa.Column("visible_to_user_id", sa.Integer, nullable=True),
     sa.Index("ix_messages_group_id_id", "group_id", "id"),
     sa.Index("ix_messages_robot_id_id", "robot_id", "id"),
 )
@@ -320,4 +324,43 @@ app_secrets = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.PrimaryKeyConstraint("name", name="pk_app_secrets"),
+)
+
+# -- outgoing robots (migration 0004_outgoing) ----------------------------------------------------
+
+robot_sessions = sa.Table(
+    "robot_sessions",
+    metadata,
+    sa.Column("session", sa.String(32), nullable=False),
+    sa.Column(
+        "robot_id", sa.Integer, sa.ForeignKey("robots.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column(
+        "group_id", sa.Integer, sa.ForeignKey("groups.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("message_id", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("session", name="pk_robot_sessions"),
+    sa.Index("ix_robot_sessions_expires_at", "expires_at"),
+)
+
+outgoing_calls = sa.Table(
+    "outgoing_calls",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "robot_id", sa.Integer, sa.ForeignKey("robots.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("group_id", sa.Integer, nullable=False),
+    sa.Column("message_id", sa.BigInteger, nullable=False),
+    sa.Column("sender_user_id", sa.Integer, nullable=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("http_status", sa.Integer, nullable=True),
+    sa.Column("error", sa.Text, nullable=False, server_default=""),
+    sa.Column("duration_ms", sa.Integer, nullable=False),
+    sa.Column("answer_message_id", sa.BigInteger, nullable=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_outgoing_calls_robot_id_id", "robot_id", "id"),
 )

@@ -20,6 +20,7 @@ from gong.config import Settings
 from gong.domain.errors import GongError
 from gong.domain.ports import Broker, Limiter
 from gong.runtime import Runtime
+from gong.storage.changefeed import ChangeFeed
 from gong.web.api.deps import NotAuthenticated
 from gong.web.api.previews import router as previews_router
 from gong.web.api.routes import router as api_router
@@ -27,6 +28,7 @@ from gong.web.events import EventStream
 from gong.web.integrations import register_integrations
 from gong.web.pages import install as install_pages
 from gong.web.robot_api import Receive, RobotSend, Scope, Send
+from gong.web.session_api import SessionSend
 from gong.web.site import Web, open_web
 
 __all__ = ["GongApp", "create_app"]
@@ -149,6 +151,8 @@ class GongApp:
         install_pages(self.api)
         self._runtime: Runtime | None = None
         self._robot_send: RobotSend | None = None
+        self._session_send: SessionSend | None = None
+        self._feed: ChangeFeed | None = None
         self._render_pool: ThreadPoolExecutor | None = None
         self._events: EventStream | None = None
         self.web: Web | None = None
@@ -166,6 +170,12 @@ class GongApp:
         self._runtime = runtime
         self.api.state.runtime = runtime
         self._robot_send = RobotSend(runtime)
+        self._session_send = SessionSend(runtime)
+        if runtime.redis is None and self._overrides["broker"] is None:
+            # No shared broker: publish what other processes (the CLI) store.
+            self._feed = ChangeFeed(runtime.engine, runtime.broker)
+            runtime.hub.on_stored = self._feed.stored_here
+            await self._feed.start()
         self._render_pool = register_integrations(self._robot_send, runtime)
         self.web = await open_web(runtime)
         self.api.state.web = self.web
@@ -175,6 +185,9 @@ class GongApp:
             print(f"Gong admin token (shown once): {self.new_admin_token}", flush=True)
 
     async def shutdown(self) -> None:
+        if self._feed is not None:
+            await self._feed.stop()
+            self._feed = None
         if self._render_pool is not None:
             self._render_pool.shutdown(wait=False, cancel_futures=True)
             self._render_pool = None
@@ -189,6 +202,12 @@ class GongApp:
         kind = scope["type"]
         if kind == "http" and scope["path"] == "/robot/send" and self._robot_send is not None:
             await self._robot_send(scope, receive, send)
+        elif (
+            kind == "http"
+            and scope["path"] == "/robot/sendBySession"
+            and self._session_send is not None
+        ):
+            await self._session_send(scope, receive, send)
         elif kind == "http" and scope["path"] == "/events" and self._events is not None:
             await self._events(scope, receive, send)
         elif kind == "lifespan":

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from gong.domain.ports import Subscription
-from gong.domain.service import group_channel
+from gong.domain.service import group_channel, user_channel
 from gong.web.robot_api import Receive, Scope, Send
 from gong.web.site import Web
 
@@ -93,9 +93,11 @@ class EventStream:
             await _plain(send, 401, b'{"error":{"code":"unauthorized","message":"sign in first"}}')
             return
         group_ids = await self.web.inbox.group_ids_of(user)
-        subscription = await self.broker.subscribe(*[group_channel(g) for g in group_ids])
+        subscription = await self.broker.subscribe(
+            *[group_channel(g) for g in group_ids], user_channel(user.id)
+        )
         try:
-            await self._stream(scope, receive, send, group_ids, subscription)
+            await self._stream(scope, receive, send, group_ids, subscription, user.id)
         finally:
             await subscription.close()
 
@@ -106,6 +108,7 @@ class EventStream:
         send: Send,
         group_ids: list[int],
         subscription: Subscription,
+        user_id: int,
     ) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": _HEADERS})
         lock = asyncio.Lock()
@@ -118,7 +121,9 @@ class EventStream:
         sent: set[int] = set()
         after = _last_id(scope)
         if after:
-            backlog = await self.web.inbox.messages_after(group_ids, after, MAX_BACKLOG + 1)
+            backlog = await self.web.inbox.messages_after(
+                group_ids, after, MAX_BACKLOG + 1, user_id
+            )
             if len(backlog) > MAX_BACKLOG:
                 await write(_RESET)
                 await self._finish(send, lock)
@@ -127,7 +132,7 @@ class EventStream:
                 message_id, data = self.web.frames.data(message)
                 await write(_frame(message_id, data))
                 sent.add(message_id)
-        pump = asyncio.ensure_future(self._pump(subscription, write, sent))
+        pump = asyncio.ensure_future(self._pump(subscription, write, sent, user_id))
         incoming = asyncio.ensure_future(receive())
         stopping = self.web.stopping
         gone = False
@@ -158,7 +163,11 @@ class EventStream:
             await self._finish(send, lock)
 
     async def _pump(
-        self, subscription: Subscription, write: Callable[[bytes], Awaitable[None]], sent: set[int]
+        self,
+        subscription: Subscription,
+        write: Callable[[bytes], Awaitable[None]],
+        sent: set[int],
+        user_id: int,
     ) -> None:
         frames = self.web.frames
         events: AsyncIterator[bytes] = aiter(subscription)
@@ -166,7 +175,9 @@ class EventStream:
             found = frames.from_event(event)
             if found is None:
                 continue
-            message_id, data = found
+            message_id, data, only_for = found
+            if only_for is not None and only_for != user_id:  # never another account's note
+                continue
             if message_id in sent:  # already sent from the database on resume
                 sent.discard(message_id)
                 continue

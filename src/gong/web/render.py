@@ -77,6 +77,8 @@ class MessageView:
     vertical: bool = True
     hide_avatar: bool = False
     items: list[FeedItem] = field(default_factory=list)
+    #: Only one account sees this message (a note about its own post).
+    private: bool = False
 
     @property
     def iso_time(self) -> str:
@@ -168,6 +170,11 @@ def message_view(message: StoredMessage | dict[str, Any]) -> MessageView:
         created_at=int(data.get("created_at") or 0),
         mentions=[int(m["member_id"]) for m in mentions if "member_id" in m],
         at_all=bool(data.get("at_all")),
+        private=(
+            message.visible_to_user_id is not None
+            if isinstance(message, StoredMessage)
+            else data.get("visible_to_user_id") is not None
+        ),
     )
     body: dict[str, Any] = content.get(msgtype) or {}
     if msgtype == "text":

@@ -52,7 +52,7 @@ class Frames:
 
     def __init__(self, env: Environment, size: int = 512) -> None:
         self._template = env.get_template("_message.html")
-        self._cache: OrderedDict[bytes, tuple[int, bytes] | None] = OrderedDict()
+        self._cache: OrderedDict[bytes, tuple[int, bytes, int | None] | None] = OrderedDict()
         self._size = size
 
     def html(self, message: StoredMessage | dict[str, Any]) -> str:
@@ -78,8 +78,9 @@ class Frames:
         }
         return view.id, orjson.dumps(payload)
 
-    def from_event(self, event: bytes) -> tuple[int, bytes] | None:
-        """The frame of a published event, or None for events readers do not need."""
+    def from_event(self, event: bytes) -> tuple[int, bytes, int | None] | None:
+        """``(message id, frame data, the only account that may read it or None)`` of a
+        published event, or None for events readers do not need."""
         try:
             found = self._cache[event]
         except KeyError:
@@ -89,7 +90,10 @@ class Frames:
             return found
         try:
             decoded = orjson.loads(event)
-            found = self.data(decoded) if decoded.get("type") == "message" else None
+            found = None
+            if decoded.get("type") == "message":
+                only_for = decoded.get("visible_to_user_id")
+                found = (*self.data(decoded), int(only_for) if only_for is not None else None)
         except Exception as exc:  # one bad event must not end anybody's stream
             log.warning("could not render a live event: %s", exc)
             found = None

@@ -50,7 +50,10 @@ def _sources(runtime: Runtime) -> dict[RobotKind, Source]:
 async def _preview(
     source: Source, config: IntegrationConfig, payload: Any, headers: Mapping[str, str]
 ) -> PreviewOut:
-    document = orjson.dumps(payload)
+    try:
+        document = orjson.dumps(payload)
+    except orjson.JSONEncodeError as exc:  # e.g. a lone surrogate in a string
+        raise Invalid(f"the payload cannot be encoded as JSON: {exc}") from None
     try:
         message = await asyncio.to_thread(preview, source, config, document, headers)
     except Ignored as ignored:

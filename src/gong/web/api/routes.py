@@ -6,8 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from gong.domain.models import DeliveryState
+from gong.domain.models import DeliveryState, Outgoing
+from gong.domain.robots import check_outgoing_settings
 from gong.integrations.config import merge_settings
+from gong.runtime import Runtime
 from gong.web.api.deps import Admin, RuntimeDep
 from gong.web.api.schemas import (
     DeliveryOut,
@@ -20,6 +22,8 @@ from gong.web.api.schemas import (
     MemberOut,
     MessageOut,
     MessagePage,
+    OutgoingCallOut,
+    OutgoingIn,
     RefusalOut,
     RobotIn,
     RobotOut,
@@ -119,6 +123,15 @@ async def list_group_robots(group_id: GroupId, runtime: RuntimeDep) -> list[Robo
     return [robot_out(r, runtime.settings) for r in robots]
 
 
+async def checked_outgoing(runtime: Runtime, body: OutgoingIn | None) -> Outgoing | None:
+    """The outgoing target of a request, once its form and where it points are allowed."""
+    if body is None:
+        return None
+    outgoing = check_outgoing_settings(body.to_domain())
+    await runtime.callbacks.guard.check_url(outgoing.url)
+    return outgoing
+
+
 @router.post("/groups/{group_id}/robots", tags=["robots"], status_code=status.HTTP_201_CREATED)
 async def create_robot(group_id: GroupId, body: RobotIn, runtime: RuntimeDep) -> RobotOut:
     """Create a robot; the answer carries its `webhook`, `access_token` and `secret`."""
@@ -135,6 +148,7 @@ async def create_robot(group_id: GroupId, body: RobotIn, runtime: RuntimeDep) ->
         enabled=body.enabled,
         settings=body.settings.given() if body.settings else None,
         upstream=body.upstream.to_domain() if body.upstream is not None else None,
+        outgoing=await checked_outgoing(runtime, body.outgoing),
     )
     runtime.changed()
     return robot_out(robot, runtime.settings)
@@ -175,6 +189,8 @@ async def update_robot(robot_id: RobotId, body: RobotPatch, runtime: RuntimeDep)
         settings=merged,
         upstream=body.upstream.to_domain() if body.upstream is not None else None,
         clear_upstream="upstream" in body.model_fields_set and body.upstream is None,
+        outgoing=await checked_outgoing(runtime, body.outgoing),
+        clear_outgoing="outgoing" in body.model_fields_set and body.outgoing is None,
     )
     runtime.changed()
     runtime.relay.notify()
@@ -258,6 +274,21 @@ async def list_deliveries(
         counts=await runtime.outbox.counts(robot_id),
         next_before=page[-1].id if more and page else None,
     )
+
+
+@router.get("/robots/{robot_id}/outgoing", tags=["robots"])
+async def list_outgoing_calls(
+    robot_id: RobotId,
+    runtime: RuntimeDep,
+    before: Annotated[
+        int | None, Query(ge=1, le=_MAX_ID, description="Only records older than this id")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[OutgoingCallOut]:
+    """The robot's outgoing callbacks, newest first: answered, no answer, or failed and why."""
+    await runtime.repository.get_robot(robot_id)
+    calls = await runtime.outgoing.calls(robot_id, before=before, limit=limit)
+    return [OutgoingCallOut.of(c) for c in calls]
 
 
 # -- messages ------------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from gong.domain.models import (
     DeliveryState,
     Group,
     Member,
+    Outgoing,
+    OutgoingCall,
     Overflow,
     RateLimit,
     Refusal,
@@ -34,6 +36,9 @@ __all__ = [
     "MemberOut",
     "MessageOut",
     "MessagePage",
+    "OutgoingCallOut",
+    "OutgoingIn",
+    "OutgoingOut",
     "PreviewOut",
     "RateLimitIn",
     "RefusalOut",
@@ -198,11 +203,11 @@ class UpstreamIn(_In):
         pattern=r"^[^\x00-\x20\x7f]*$",
         description="The upstream robot's `SEC…` signing secret.",
     )
-    limit: int = Field(
+    limit: StrictInt = Field(
         default=19, ge=0, le=1000, description="Sends per window; 0 = unpaced. DingTalk allows 20."
     )
-    window_s: int = Field(default=60, ge=1, le=3600, description="Window length in seconds.")
-    block_s: int = Field(
+    window_s: StrictInt = Field(default=60, ge=1, le=3600, description="Window length in seconds.")
+    block_s: StrictInt = Field(
         default=600, ge=0, le=86400, description="Pause after a throttle answer, in seconds."
     )
     keyword: str = Field(
@@ -232,6 +237,52 @@ class UpstreamOut(BaseModel):
     keyword: str
 
 
+class OutgoingIn(_In):
+    """Call this URL when a person @-mentions the robot (DingTalk's Outgoing mechanism)."""
+
+    url: str = Field(
+        max_length=2000,
+        pattern=r"^https?://[^\x00-\x20\x7f]+$",
+        description="The robot's service, e.g. `https://bot.internal/dingtalk`. Loopback and "
+        "private addresses are refused unless `GONG_OUTGOING_ALLOW_PRIVATE=1`.",
+    )
+    token: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\x00-\x20\x7f]+$",
+        description="Sent in the `token` header of every callback, for the service to check.",
+    )
+
+    def to_domain(self) -> Outgoing:
+        return Outgoing(url=self.url, token=self.token)
+
+
+class OutgoingOut(BaseModel):
+    url: str
+    token: str
+
+
+class OutgoingCallOut(BaseModel):
+    """One outgoing callback: how it ended, after how many attempts."""
+
+    id: int
+    robot_id: int
+    group_id: int
+    message_id: int = Field(description="The person's message that @-mentioned the robot.")
+    sender_user_id: int | None
+    state: str = Field(description="`answered`, `no_answer` (`empty` or no body) or `failed`.")
+    attempts: int
+    http_status: int | None = Field(description="The last attempt's HTTP status (null: none).")
+    error: str = Field(description="Why it failed, in words (empty when it did not).")
+    duration_ms: int
+    answer_message_id: int | None = Field(description="The robot's answer, posted in the group.")
+    created_at: int
+
+    @classmethod
+    def of(cls, call: OutgoingCall) -> OutgoingCallOut:
+        return cls(**call.to_json())
+
+
 class RobotIn(_In):
     name: Name
     kind: RobotKind = RobotKind.CUSTOM
@@ -244,6 +295,9 @@ class RobotIn(_In):
     enabled: StrictBool = True
     settings: IntegrationSettingsIn | None = None
     upstream: UpstreamIn | None = Field(default=None, description="Relay to this webhook.")
+    outgoing: OutgoingIn | None = Field(
+        default=None, description="Call this service when a person @-mentions the robot."
+    )
 
 
 class RobotPatch(_In):
@@ -258,6 +312,9 @@ class RobotPatch(_In):
     settings: IntegrationSettingsIn | None = None
     upstream: UpstreamIn | None = Field(
         default=None, description="Relay to this webhook; `null` stops relaying."
+    )
+    outgoing: OutgoingIn | None = Field(
+        default=None, description="The outgoing callback; `null` stops calling back."
     )
 
 
@@ -283,6 +340,7 @@ class RobotOut(BaseModel):
     avatar_url: str
     settings: dict[str, Any]
     upstream: UpstreamOut | None = None
+    outgoing: OutgoingOut | None = None
     created_at: int
     updated_at: int
     stats: dict[str, int] | None = Field(
@@ -307,6 +365,7 @@ def robot_out(
     held: int | None = None,
 ) -> RobotOut:
     upstream = robot.upstream
+    outgoing = robot.outgoing
     return RobotOut(
         id=robot.id,
         group_id=robot.group_id,
@@ -325,8 +384,9 @@ def robot_out(
         ),
         overflow=robot.overflow,
         avatar_url=robot.avatar_url,
-        settings={k: v for k, v in robot.settings.items() if k != "upstream"},
+        settings={k: v for k, v in robot.settings.items() if k not in ("upstream", "outgoing")},
         upstream=None if upstream is None else UpstreamOut(**upstream.to_settings()),
+        outgoing=None if outgoing is None else OutgoingOut(**outgoing.to_settings()),
         created_at=robot.created_at,
         updated_at=robot.updated_at,
         stats=stats,

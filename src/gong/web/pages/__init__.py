@@ -56,6 +56,7 @@ def install(api: FastAPI) -> None:
     """Add the pages, the static files and page-aware error handling to ``api``."""
     for module in (auth, conversations, groups, robots):
         api.include_router(module.router)
+    api.include_router(conversations.messages_router)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     json_gong_error: _Handler = api.exception_handlers[GongError]  # type: ignore[assignment]

@@ -29,6 +29,7 @@ __all__ = [
     "app_page",
     "checked_form",
     "checked_header",
+    "current_viewer",
     "form_int",
     "form_lines",
     "form_text",
@@ -89,7 +90,12 @@ def get_web(request: Request) -> Web:
     return web
 
 
-async def _current_viewer(request: Request) -> Viewer:
+async def current_viewer(request: Request) -> Viewer:
+    """The signed-in viewer of a request.
+
+    Raises:
+        SignInRequired: no valid session.
+    """
     web = get_web(request)
     session = web.sessions.load(request.cookies.get(COOKIE))
     user = await web.user_for(session)
@@ -98,7 +104,7 @@ async def _current_viewer(request: Request) -> Viewer:
     return Viewer(user, session)
 
 
-ViewerDep = Annotated[Viewer, Depends(_current_viewer)]
+ViewerDep = Annotated[Viewer, Depends(current_viewer)]
 
 
 async def _admin_viewer(viewer: ViewerDep) -> Viewer:

@@ -7,6 +7,7 @@ Only admins manage robots: these pages show the access token and the signing sec
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,7 +17,15 @@ from starlette.datastructures import FormData
 from gong.bootstrap import curl_command
 from gong.domain.errors import GongError, Invalid
 from gong.domain.markdown import safe_image
-from gong.domain.models import DEFAULT_RATE_LIMIT, Overflow, RateLimit, Robot, RobotKind
+from gong.domain.models import (
+    DEFAULT_RATE_LIMIT,
+    Outgoing,
+    Overflow,
+    RateLimit,
+    Robot,
+    RobotKind,
+)
+from gong.domain.robots import check_outgoing_settings
 from gong.protocol.errors import Errors
 from gong.web.pages.common import (
     AdminDep,
@@ -57,6 +66,8 @@ DONE = {
     "secret": "New secret: sign with it from now on.",
     "enabled": "Robot enabled.",
     "disabled": "Robot disabled: its calls are answered 400102.",
+    "outgoing": "Outgoing callback saved: @-mention the robot in the group to try it.",
+    "no-outgoing": "Outgoing callback removed.",
 }
 
 
@@ -162,11 +173,13 @@ async def _robot_page(
     *,
     error: str = "",
     values: dict[str, Any] | None = None,
+    outgoing_values: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
     runtime = get_web(request).runtime
     group = await runtime.repository.get_group(robot.group_id)
     refusals = await runtime.repository.list_refusals(robot.id, 20)
+    calls = await runtime.outgoing.calls(robot.id, limit=20)
     stats = await runtime.repository.robot_stats(robot.id)
     done = DONE.get(request.query_params.get("done", ""), "")
     return await app_page(
@@ -179,6 +192,8 @@ async def _robot_page(
             "curl": curl_command(runtime.settings, robot, runtime.clock, _sample(robot)),
             "refusals": [(r, REASONS.get(r.reason, r.reason)) for r in refusals],
             "stats": stats,
+            "calls": calls,
+            "outgoing": outgoing_values or _outgoing_values(robot),
             "kinds": KIND_LABELS,
             "done": done,
             "error": error,
@@ -199,6 +214,43 @@ async def _robot_page(
         viewer=viewer,
         current=group.id,
     )
+
+
+def _outgoing_values(robot: Robot) -> dict[str, str]:
+    outgoing = robot.outgoing
+    if outgoing is None:
+        return {"url": "", "token": ""}
+    return {"url": outgoing.url, "token": outgoing.token}
+
+
+@router.post("/robots/{robot_id:id}/outgoing")
+async def update_outgoing(request: Request, viewer: AdminDep, robot_id: int) -> Response:
+    """Set the robot's outgoing callback (URL and token), or remove it (``remove=1``)."""
+    runtime = get_web(request).runtime
+    form = await checked_form(request, viewer.session)
+    robot = await runtime.repository.get_robot(robot_id)
+    if form_text(form, "remove") == "1":
+        await runtime.repository.update_robot(robot.id, clear_outgoing=True)
+        runtime.changed()
+        return redirect(f"/robots/{robot.id}?done=no-outgoing")
+    url, token = form_text(form, "outgoing_url"), form_text(form, "outgoing_token")
+    try:
+        outgoing = check_outgoing_settings(
+            Outgoing(url=url, token=token or secrets.token_urlsafe(24))
+        )
+        await runtime.callbacks.guard.check_url(outgoing.url)
+        await runtime.repository.update_robot(robot.id, outgoing=outgoing)
+    except GongError as exc:
+        return await _robot_page(
+            request,
+            viewer,
+            robot,
+            error=exc.message,
+            outgoing_values={"url": url, "token": token},
+            status=exc.status,
+        )
+    runtime.changed()
+    return redirect(f"/robots/{robot.id}?done=outgoing")
 
 
 @router.get("/robots/{robot_id:id}")

@@ -1,0 +1,114 @@
+"""``gong post``: post into a group as a person, exactly as the web composer does (mentions,
+outgoing robot callbacks), and ``gong outgoing``: a robot's callback log."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import typer
+
+from gong.cli.common import JsonOpt, emit, out, run, settings, table
+from gong.domain.errors import NotFound
+
+__all__ = ["outgoing_command", "post_command"]
+
+
+def post_command(
+    group_id: int = typer.Argument(..., help="The group to post in."),
+    text: str = typer.Argument(..., help="The message; @name mentions a member or a robot."),
+    username: str = typer.Option(..., "--as", help="The account that posts (gong user list)."),
+    markdown: bool = typer.Option(False, "--markdown", help="Send markdown instead of text."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Post as a person; waits for the callbacks of the outgoing robots it @-mentions.
+
+    The message is stored on the database directly; a running server shows it live (with
+    Redis through the shared broker, without Redis through its change feed).
+    """
+    config = settings().model_copy(update={"relay_enabled": False})
+
+    async def action() -> dict[str, Any]:
+        from gong.protocol.messages import parse_message
+        from gong.runtime import Runtime
+        from gong.storage.accounts import Accounts
+        from gong.storage.inbox import Inbox
+        from gong.web.posting import compose, person_posts
+
+        runtime = await Runtime.open(config)
+        try:
+            user = await Accounts(runtime.engine, runtime.clock).find_user(username)
+            if user is None:
+                raise NotFound(f"no account {username!r} (gong user list)")
+            inbox = Inbox(runtime.engine)
+            group, member = await inbox.visible_group(user, group_id)
+            members = await runtime.repository.list_members(group.id)
+            message = parse_message(compose(text, members, markdown=markdown))
+            posted = await person_posts(
+                runtime, inbox, user=user, group=group, member=member, message=message
+            )
+            limit = config.outgoing_attempts * (
+                config.outgoing_timeout_seconds + config.outgoing_backoff_seconds * 4
+            )
+            if posted.callbacks:
+                await asyncio.wait(posted.callbacks, timeout=limit + 5)
+            names = {r.id: r.name for r in posted.robots}
+            calls = [
+                {"robot": names.get(c.robot_id, ""), **c.to_json()}
+                for task in posted.callbacks
+                if task.done() and not task.cancelled() and (c := task.result()) is not None
+            ]
+            return {"id": posted.message_id, "group_id": group.id, "callbacks": calls}
+        finally:
+            await runtime.close()
+
+    result = run(action, as_json=as_json)
+
+    def human() -> None:
+        out.print(f"posted message {result['id']} in group {result['group_id']}")
+        for call in result["callbacks"]:
+            outcome = {
+                "answered": f"answered (message {call['answer_message_id']})",
+                "no_answer": "no answer (empty)",
+            }.get(call["state"], f"failed: {call['error']}")
+            out.print(f"  {call['robot']}: {outcome}", markup=False)
+
+    emit(result, as_json=as_json, human=human)
+
+
+def outgoing_command(
+    robot_id: int = typer.Argument(..., help="The robot."),
+    limit: int = typer.Option(50, "--limit", min=1, max=500),
+    as_json: bool = JsonOpt,
+) -> None:
+    """A robot's outgoing callbacks, newest first: answered, no answer, or failed and why."""
+    from gong.cli.common import open_repository
+    from gong.storage.outgoing import OutgoingStore
+
+    async def action() -> list[dict[str, Any]]:
+        async with open_repository() as repo:
+            await repo.get_robot(robot_id)
+            calls = await OutgoingStore(repo.engine).calls(robot_id, limit=limit)
+        return [c.to_json() for c in calls]
+
+    calls = run(action, as_json=as_json)
+    emit(
+        calls,
+        as_json=as_json,
+        human=lambda: table(
+            ["id", "message", "state", "attempts", "HTTP", "ms", "answer", "error"],
+            [
+                (
+                    c["id"],
+                    c["message_id"],
+                    c["state"],
+                    c["attempts"],
+                    c["http_status"],
+                    c["duration_ms"],
+                    c["answer_message_id"],
+                    c["error"],
+                )
+                for c in calls
+            ],
+        ),
+    )

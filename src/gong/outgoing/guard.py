@@ -1,0 +1,241 @@
+"""Where outgoing callbacks may go: never at this Gong server, and not at loopback, private,
+link-local or other internal addresses unless the administrator allows them
+(``GONG_OUTGOING_ALLOW_PRIVATE=1``).
+
+The check runs when a URL is saved (:meth:`Guard.check_url`) and again at every connection:
+:class:`GuardedTransport` resolves the host itself, checks every address it resolves to, and
+connects to one of the addresses it checked — so a DNS answer that changes between the check
+and the connection (rebinding) cannot send the request elsewhere. The request still names the
+host (``Host`` header, TLS SNI and certificate check), as with any other client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import socket
+import ssl
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpcore
+import httpx
+
+from gong.config import Settings
+from gong.domain.errors import Invalid
+
+__all__ = ["Guard", "GuardedTransport", "TargetRefused", "refused_because"]
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+#: How long saving a URL waits for its host to resolve, in seconds.
+RESOLVE_LIMIT_S = 5.0
+
+#: Shared address space (carrier-grade NAT), internal like the private ranges.
+_SHARED = ipaddress.ip_network("100.64.0.0/10")
+
+
+class TargetRefused(Invalid):
+    """The outgoing URL points somewhere callbacks may not go."""
+
+
+def _plain(ip: IPAddress) -> IPAddress:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def refused_because(ip: IPAddress, *, allow_private: bool) -> str | None:
+    """Why a callback may not connect to ``ip`` (None: it may).
+
+    The unspecified address (``0.0.0.0``, ``::``: this machine) and multicast are refused always;
+    loopback, private, shared (100.64/10), link-local and reserved ranges unless allowed.
+    """
+    ip = _plain(ip)
+    if ip.is_unspecified:
+        return "the unspecified address"
+    if ip.is_multicast:
+        return "a multicast address"
+    if allow_private:
+        return None
+    if ip.is_loopback:
+        return "a loopback address"
+    if ip.is_link_local:
+        return "a link-local address"
+    if ip.is_private or (isinstance(ip, ipaddress.IPv4Address) and ip in _SHARED):
+        return "a private address"
+    if ip.is_reserved or not ip.is_global:
+        return "a reserved address"
+    return None
+
+
+def _ip(text: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(text.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return None
+
+
+class Guard:
+    """The rules of :mod:`gong.outgoing.guard` for one server's settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.allow_private = settings.outgoing_allow_private
+        base = urlsplit(settings.base_url)
+        self._base_host = (base.hostname or "").lower()
+        self._base_port = base.port or (443 if base.scheme == "https" else 80)
+        self._bind_host = settings.host.lower().strip("[]")
+        self._bind_port = settings.port
+        self._ports = {self._base_port, self._bind_port}
+
+    async def _resolve(self, host: str, port: int) -> list[IPAddress]:
+        literal = _ip(host)
+        if literal is not None:
+            return [literal]
+        loop = asyncio.get_running_loop()
+        try:
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except UnicodeError:  # not a valid host name (the IDNA codec refuses it)
+            raise OSError(f"{host[:80]!r} is not a valid host name") from None
+        found: list[IPAddress] = []
+        for info in infos:
+            ip = _ip(str(info[4][0]))
+            if ip is not None and ip not in found:
+                found.append(ip)
+        if not found:
+            raise OSError(f"{host} has no address")
+        return found
+
+    async def _own_addresses(self) -> set[IPAddress]:
+        """Addresses this server answers on (for the ports it serves)."""
+        own: set[IPAddress] = set()
+        for host in (self._base_host, self._bind_host):
+            try:
+                own.update(await self._resolve(host, self._base_port))
+            except OSError:
+                continue
+        if any(ip.is_unspecified for ip in own):
+            with contextlib.suppress(OSError):
+                own.update(await self._resolve(socket.gethostname(), self._bind_port))
+        return own
+
+    async def _is_self(self, host: str, port: int, addresses: Iterable[IPAddress]) -> bool:
+        if (host.lower(), port) in (
+            (self._base_host, self._base_port),
+            (self._bind_host, self._bind_port),
+        ):
+            return True
+        if port not in self._ports:
+            return False
+        own = await self._own_addresses()
+        listens_everywhere = any(ip.is_unspecified for ip in own)
+        for ip in addresses:
+            ip = _plain(ip)
+            if ip in own or ip.is_loopback or (listens_everywhere and ip.is_private):
+                return True
+        return False
+
+    async def addresses(self, host: str, port: int) -> list[IPAddress]:
+        """The addresses to connect to for ``host:port``, every one of them allowed.
+
+        Raises:
+            TargetRefused: the host is this server, or resolves to an address not allowed.
+            OSError: the host cannot be resolved.
+        """
+        found = await self._resolve(host, port)
+        if await self._is_self(host, port, found):
+            raise TargetRefused("the outgoing URL points at this Gong server itself")
+        for ip in found:
+            reason = refused_because(ip, allow_private=self.allow_private)
+            if reason is not None:
+                shown = host if _ip(host) is not None else f"{host} ({ip})"
+                hint = (
+                    "; GONG_OUTGOING_ALLOW_PRIVATE=1 allows internal addresses"
+                    if not self.allow_private
+                    and "unspecified" not in reason
+                    and "multicast" not in reason
+                    else ""
+                )
+                raise TargetRefused(f"the outgoing URL points at {shown}, {reason}{hint}")
+        return found
+
+    async def check_url(self, url: str) -> None:
+        """Check a URL being saved: its host must resolve, and only to allowed addresses.
+
+        Raises:
+            TargetRefused: as :meth:`addresses`; or the host does not resolve.
+        """
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            async with asyncio.timeout(RESOLVE_LIMIT_S):
+                await self.addresses(host, port)
+        except TimeoutError:
+            raise TargetRefused(
+                f"the outgoing URL's host {host!r} did not resolve in time"
+            ) from None
+        except OSError as exc:
+            raise TargetRefused(
+                f"the outgoing URL's host {host!r} cannot be resolved: {exc}"
+            ) from None
+
+
+class _GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Connects only to addresses the guard allowed, resolving the host itself."""
+
+    def __init__(self, guard: Guard) -> None:
+        self.guard = guard
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's signature
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            addresses = await asyncio.wait_for(self.guard.addresses(host, port), timeout)
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from None
+        except OSError as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from None
+        failure: Exception | None = None
+        for ip in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    str(ip), port, timeout, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        assert failure is not None
+        raise failure
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's signature
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise TargetRefused("outgoing callbacks do not use Unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport, connecting through the guard (no proxies: they would skip it)."""
+
+    def __init__(self, guard: Guard, verify: ssl.SSLContext | bool = True) -> None:
+        super().__init__(verify=verify, trust_env=False)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
+            max_connections=100,
+            max_keepalive_connections=20,
+            keepalive_expiry=5.0,
+            network_backend=_GuardedBackend(guard),
+        )
