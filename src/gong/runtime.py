@@ -95,12 +95,14 @@ class Runtime:
         worker (unless ``relay_enabled`` is off) and the overflow summaries."""
         clock = clock or SystemClock()
         redis = None
-        if settings.redis_url and (limiter is None or broker is None):
+        if settings.redis_url and (limiter is None or broker is None or pacer is None):
             from gong.pubsub.redis import RedisBroker
             from gong.ratelimit.redis import RedisLimiter
+            from gong.relay.redis import RedisPacer
 
             redis = redis_client(settings.redis_url)
             limiter = limiter or RedisLimiter(redis, settings.redis_prefix)
+            pacer = pacer or RedisPacer(redis, settings.redis_prefix)
             if broker is None:
                 redis_broker = RedisBroker(
                     redis_client(settings.redis_url, pubsub=True), settings.redis_prefix
