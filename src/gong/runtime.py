@@ -19,6 +19,7 @@ from gong.config import Settings
 from gong.domain.errors import NotFound
 from gong.domain.ports import Broker, Limiter, Pacer
 from gong.domain.service import Hub
+from gong.metrics import Metrics
 from gong.pubsub.memory import MemoryBroker
 from gong.ratelimit.memory import MemoryLimiter
 from gong.relay.pacer import MemoryPacer
@@ -78,6 +79,7 @@ class Runtime:
     outbox: Outbox
     pacer: Pacer
     relay: RelayWorker
+    metrics: Metrics
     redis: Redis | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -111,7 +113,13 @@ class Runtime:
                 broker = redis_broker
         engine = await open_database(settings)
         repository = Repository(engine, clock)
-        writer = Writer(engine, write_handlers(), sync_engine=create_writer_engine(settings))
+        metrics = Metrics()
+        writer = Writer(
+            engine,
+            write_handlers(),
+            sync_engine=create_writer_engine(settings),
+            observe=metrics.batch,
+        )
         outbox = Outbox(engine, writer)
         limiter = limiter or MemoryLimiter()
         broker = broker or MemoryBroker()
@@ -125,6 +133,7 @@ class Runtime:
             timeout_seconds=settings.relay_timeout_seconds,
             max_attempts=settings.relay_max_attempts,
             backoff_max_seconds=settings.relay_backoff_max_seconds,
+            on_outcome=metrics.relay_outcome,
         )
         store = WriterStore(writer, outbox, on_relay=relay.notify)
         hub = Hub(
@@ -134,6 +143,7 @@ class Runtime:
             clock=clock,
             dialect=settings.errmsg_dialect,
             dedup_ms=settings.dedup_hours * 3_600_000,
+            on_stored=metrics.stored,
         )
         runtime = cls(
             settings=settings,
@@ -148,8 +158,10 @@ class Runtime:
             outbox=outbox,
             pacer=pacer,
             relay=relay,
+            metrics=metrics,
             redis=redis,
         )
+        metrics.on_scrape(runtime._scrape_gauges)
         await writer.start()
         await runtime.directory.start()
         if settings.relay_enabled:
@@ -163,6 +175,20 @@ class Runtime:
                 asyncio.create_task(runtime._checkpoint(), name="gong-checkpoint")
             )
         return runtime
+
+    async def _scrape_gauges(self) -> None:
+        """Gauges read from the database when /metrics is scraped."""
+        kinds = await self.repository.robot_kinds()
+        self.metrics.set_gauge(
+            "gong_robots", "Robots by kind", {(k,): float(n) for k, n in kinds.items()}, ("kind",)
+        )
+        states = await self.outbox.totals()
+        self.metrics.set_gauge(
+            "gong_relay_deliveries",
+            "Relay delivery records by state (pending is the backlog)",
+            {(state,): float(n) for state, n in states.items()},
+            ("state",),
+        )
 
     async def readiness(self) -> dict[str, str]:
         """``ok`` or the error, for the database and (if configured) Redis; each within 2 s."""

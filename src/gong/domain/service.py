@@ -14,6 +14,7 @@ relay, in the same transaction.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +80,8 @@ class Hub:
     clock: Clock
     dialect: Dialect = Dialect.MODERN
     dedup_ms: int = 24 * 3_600_000
+    #: Called with the sender's kind (a robot kind, or ``person``) for each stored message.
+    on_stored: Callable[[str], None] | None = None
 
     async def accept_from_robot(
         self, view: RobotView, message: Message, payload: str
@@ -115,7 +118,7 @@ class Hub:
             held=held,
         )
         new.content.pop("msgUuid", None)
-        return await self._store_and_publish(new)
+        return await self._store_and_publish(new, str(robot.kind))
 
     async def flush_overflow(self, robot_id: int, view: RobotView | None) -> StoreResult | None:
         """Post one summary of a ``digest`` robot's held messages once its window has room.
@@ -153,7 +156,7 @@ class Hub:
             unresolved=resolved.unresolved,
             summary_of=[h.id for h in held[: digest.count]],
         )
-        return await self._store_and_publish(new)
+        return await self._store_and_publish(new, "summary")
 
     async def post_as_user(
         self,
@@ -185,7 +188,7 @@ class Hub:
             at_all=resolved.at_all,
             unresolved=resolved.unresolved,
         )
-        return await self._store_and_publish(new)
+        return await self._store_and_publish(new, "person")
 
     async def post_system_note(self, group_id: int, text: str) -> StoreResult:
         content = {"msgtype": "text", "text": {"content": text}}
@@ -198,10 +201,12 @@ class Hub:
             content=content,
             created_at=self.clock.now_ms(),
         )
-        return await self._store_and_publish(new)
+        return await self._store_and_publish(new, "system")
 
-    async def _store_and_publish(self, new: NewMessage) -> StoreResult:
+    async def _store_and_publish(self, new: NewMessage, kind: str) -> StoreResult:
         result = await self.store.store(new)
+        if result.message_id is not None and self.on_stored is not None:
+            self.on_stored(kind)
         if result.message_id is not None:
             event = orjson.dumps(message_event(result.message_id, new))
             try:

@@ -736,6 +736,12 @@ class Repository:
             await conn.execute(sa.delete(robot_stats).where(robot_stats.c.robot_id == robot_id))
             await self._bump(conn)
 
+    async def robot_kinds(self) -> dict[str, int]:
+        """How many robots there are of each kind."""
+        query = sa.select(robots.c.kind, sa.func.count()).group_by(robots.c.kind)
+        async with self.engine.connect() as conn:
+            return {kind: int(n) for kind, n in (await conn.execute(query)).all()}
+
     async def robot_stats(self, robot_id: int) -> dict[str, int]:
         async with self.engine.connect() as conn:
             row = (

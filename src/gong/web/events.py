@@ -94,9 +94,12 @@ class EventStream:
             return
         group_ids = await self.web.inbox.group_ids_of(user)
         subscription = await self.broker.subscribe(*[group_channel(g) for g in group_ids])
+        live = self.web.runtime.metrics.live_connections
+        live.inc()
         try:
             await self._stream(scope, receive, send, group_ids, subscription)
         finally:
+            live.dec()
             await subscription.close()
 
     async def _stream(
