@@ -772,9 +772,7 @@ class Repository:
                     await conn.execute(sa.select(groups).where(groups.c.id.in_(group_ids)))
                 ).all()
                 member_rows = (
-                    await conn.execute(
-                        sa.select(members).where(members.c.group_id.in_(group_ids))
-                    )
+                    await conn.execute(sa.select(members).where(members.c.group_id.in_(group_ids)))
                 ).all()
                 by_group = {g.id: _group(g) for g in group_rows}
                 group_members: dict[int, list[Member]] = {}
