@@ -126,9 +126,13 @@ class RedisBroker:
                 self.connected = True
                 self._ready.set()
                 delay = 0.1
+                delivered = 0
                 async for message in pubsub.listen():
                     if message.get("type") != "pmessage":
                         continue
+                    delivered += 1
+                    if delivered % 16 == 0:
+                        await asyncio.sleep(0)  # let readers drain their queues during a burst
                     channel = message["channel"]
                     if isinstance(channel, bytes):
                         channel = channel.decode()
