@@ -80,8 +80,19 @@ class WrkResult:
 
 
 def wrk(
-    url: str, body: str, *, connections: int = 64, threads: int = 2, seconds: int = 10
+    url: str,
+    body: str,
+    *,
+    connections: int = 64,
+    threads: int = 2,
+    seconds: int = 10,
+    tokens_file: Path | None = None,
 ) -> WrkResult:
+    """Run wrk against ``url`` (or, with ``tokens_file``, against random robots at its host)."""
+    script = "post_many.lua" if tokens_file else "post.lua"
+    env = {**os.environ, "BENCH_BODY": body}
+    if tokens_file:
+        env["BENCH_TOKENS"] = str(tokens_file)
     out = subprocess.run(
         [
             need_wrk(),
@@ -91,10 +102,10 @@ def wrk(
             "--timeout",
             "5s",
             "-s",
-            str(HERE / "post.lua"),
+            str(HERE / script),
             url,
         ],
-        env={**os.environ, "BENCH_BODY": body},
+        env=env,
         capture_output=True,
         text=True,
         check=True,

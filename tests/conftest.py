@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from gong.clock import ManualClock
 from gong.config import Settings
+from gong.domain.models import Robot
 from gong.web.app import GongApp, create_app
 from tests.helpers import ADMIN_TOKEN, PG_ADMIN_URL, REDIS_URL, need, port_open
 
@@ -155,3 +156,26 @@ async def client(app: GongApp) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def admin_headers() -> dict[str, str]:
     return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+MakeRobot = Callable[..., Awaitable[Robot]]
+
+
+@pytest.fixture
+def make_robot(app: GongApp) -> MakeRobot:
+    """Create a group (once) and a robot in it, with the given settings."""
+    state: dict[str, int] = {}
+
+    async def make(**kwargs: Any) -> Robot:
+        repo = app.runtime.repository
+        if "group" not in state:
+            group = await repo.create_group("ops")
+            await repo.add_member(group.id, name="张三", mobile="13800000001", user_id="zhangsan")
+            await repo.add_member(group.id, name="李四", mobile="13800000002", user_id="lisi")
+            state["group"] = group.id
+        kwargs.setdefault("name", "robot")
+        robot = await repo.create_robot(state["group"], **kwargs)
+        app.runtime.changed()
+        return robot
+
+    return make

@@ -179,6 +179,11 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field(
         default="text", description="`text` for people, `json` for log collectors."
     )
+    access_log: bool = Field(
+        default=False,
+        description="Log one line per web and API request (method, path without its query "
+        "string, status, time). The robot API is counted in /metrics instead.",
+    )
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

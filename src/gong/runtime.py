@@ -19,6 +19,7 @@ from gong.config import Settings
 from gong.domain.errors import NotFound
 from gong.domain.ports import Broker, Limiter, Pacer
 from gong.domain.service import Hub
+from gong.metrics import Metrics
 from gong.outgoing.callbacks import Callbacks
 from gong.pubsub.memory import MemoryBroker
 from gong.ratelimit.memory import MemoryLimiter
@@ -83,6 +84,7 @@ class Runtime:
     relay: RelayWorker
     outgoing: OutgoingStore
     callbacks: Callbacks
+    metrics: Metrics
     redis: Redis | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -100,12 +102,14 @@ class Runtime:
         worker (unless ``relay_enabled`` is off) and the overflow summaries."""
         clock = clock or SystemClock()
         redis = None
-        if settings.redis_url and (limiter is None or broker is None):
+        if settings.redis_url and (limiter is None or broker is None or pacer is None):
             from gong.pubsub.redis import RedisBroker
             from gong.ratelimit.redis import RedisLimiter
+            from gong.relay.redis import RedisPacer
 
             redis = redis_client(settings.redis_url)
             limiter = limiter or RedisLimiter(redis, settings.redis_prefix)
+            pacer = pacer or RedisPacer(redis, settings.redis_prefix)
             if broker is None:
                 redis_broker = RedisBroker(
                     redis_client(settings.redis_url, pubsub=True), settings.redis_prefix
@@ -114,7 +118,13 @@ class Runtime:
                 broker = redis_broker
         engine = await open_database(settings)
         repository = Repository(engine, clock)
-        writer = Writer(engine, write_handlers(), sync_engine=create_writer_engine(settings))
+        metrics = Metrics()
+        writer = Writer(
+            engine,
+            write_handlers(),
+            sync_engine=create_writer_engine(settings),
+            observe=metrics.batch,
+        )
         outbox = Outbox(engine, writer)
         limiter = limiter or MemoryLimiter()
         broker = broker or MemoryBroker()
@@ -128,6 +138,7 @@ class Runtime:
             timeout_seconds=settings.relay_timeout_seconds,
             max_attempts=settings.relay_max_attempts,
             backoff_max_seconds=settings.relay_backoff_max_seconds,
+            on_outcome=metrics.relay_outcome,
         )
         store = WriterStore(writer, outbox, on_relay=relay.notify)
         hub = Hub(
@@ -137,6 +148,7 @@ class Runtime:
             clock=clock,
             dialect=settings.errmsg_dialect,
             dedup_ms=settings.dedup_hours * 3_600_000,
+            on_counted=metrics.stored,
         )
         directory = Directory(repository, settings.config_refresh_seconds)
         outgoing = OutgoingStore(engine)
@@ -164,8 +176,10 @@ class Runtime:
             relay=relay,
             outgoing=outgoing,
             callbacks=callbacks,
+            metrics=metrics,
             redis=redis,
         )
+        metrics.on_scrape(runtime._scrape_gauges)
         await writer.start()
         await runtime.directory.start()
         if settings.relay_enabled:
@@ -179,6 +193,20 @@ class Runtime:
                 asyncio.create_task(runtime._checkpoint(), name="gong-checkpoint")
             )
         return runtime
+
+    async def _scrape_gauges(self) -> None:
+        """Gauges read from the database when /metrics is scraped."""
+        kinds = await self.repository.robot_kinds()
+        self.metrics.set_gauge(
+            "gong_robots", "Robots by kind", {(k,): float(n) for k, n in kinds.items()}, ("kind",)
+        )
+        states = await self.outbox.totals()
+        self.metrics.set_gauge(
+            "gong_relay_deliveries",
+            "Relay delivery records by state (pending is the backlog)",
+            {(state,): float(n) for state, n in states.items()},
+            ("state",),
+        )
 
     async def readiness(self) -> dict[str, str]:
         """``ok`` or the error, for the database and (if configured) Redis; each within 2 s."""

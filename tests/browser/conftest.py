@@ -29,3 +29,7 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+# Two Gong instances sharing one PostgreSQL and one Redis (tests/browser/test_instances.py).
+from tests.reliability.conftest import shared_env  # noqa: E402, F401

@@ -242,3 +242,18 @@ async def test_admin_tokens_store_only_a_hash(runtime: Runtime) -> None:
     assert len(hashes) == 1
     assert len(hashes[0]) == 64
     assert await repo.revoke_admin_tokens() == 1
+
+
+async def test_robot_views_load_many_at_once(runtime: Runtime) -> None:
+    repo = runtime.repository
+    a = await repo.create_group("a")
+    b = await repo.create_group("b")
+    await repo.add_member(a.id, name="m", mobile="1")
+    made = [
+        await repo.create_robot(g.id, name=f"r{i}", keywords=["k"]) for i, g in enumerate([a, a, b])
+    ]
+    views = await repo.robot_views([r.access_token for r in made] + ["0" * 64])
+    assert set(views) == {r.access_token for r in made}
+    assert views[made[0].access_token].group.name == "a"
+    assert set(views[made[1].access_token].members_by_mobile) == {"1"}
+    assert views[made[2].access_token].members_by_mobile == {}

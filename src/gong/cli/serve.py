@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
@@ -12,6 +14,7 @@ import typer
 from gong.cli.common import JsonOpt, emit, fail, open_repository, out, settings
 from gong.clock import SystemClock
 from gong.config import Settings
+from gong.logs import configure_logging
 from gong.protocol.signing import sign as make_sign
 
 if TYPE_CHECKING:
@@ -84,17 +87,24 @@ def serve_command(
     """Run the Gong server."""
     import uvicorn
 
-    for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
-        if value is not None:
-            os.environ[f"GONG_{name}"] = str(value)
-    config = settings()
+    given: dict[str, Any] = {
+        name: value
+        for name, value in (("host", host), ("port", port), ("workers", workers))
+        if value is not None
+    }
+    config = Settings(**given)
     if config.workers > 1 and not config.redis_url:
         fail(
             f"--workers {config.workers} needs Redis: without it each worker would keep its own "
             "rate limits and live events. Set GONG_REDIS_URL, or run one worker."
         )
+    configure_logging(config)
     token, made, password, has_accounts = asyncio.run(_prepare(config, demo or config.demo))
     _banner(config, token, made, password, has_accounts)
+    # Worker processes read their settings from the environment, the command's options included.
+    os.environ.update({f"GONG_{name.upper()}": str(value) for name, value in given.items()})
+    if config.workers > 1:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir(config))
     uvicorn.run(
         "gong.web.factory:app_from_env",
         factory=True,
@@ -108,7 +118,18 @@ def serve_command(
         server_header=False,
         # Gong reads X-Forwarded-For itself, only from GONG_TRUSTED_PROXIES.
         proxy_headers=False,
+        # Logging is configured by Gong (text or JSON, with request ids), not by uvicorn.
+        log_config=None,
     )
+
+
+def _metrics_dir(config: Settings) -> Path:
+    """A fresh directory where worker processes share their metrics (one per server start)."""
+    directory = config.data_dir.resolve() / "metrics" / str(os.getpid())
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    return directory
 
 
 def init_command(

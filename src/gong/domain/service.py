@@ -139,6 +139,9 @@ class Hub:
     #: Called with the id of each message this process stored, before it is published (the
     #: change feed skips these; it publishes what other processes stored).
     on_stored: Callable[[int], None] | None = None
+    #: Called with the sender's kind (a robot kind, ``person``, ``summary``, ``system``) for
+    #: each stored message (metrics).
+    on_counted: Callable[[str], None] | None = None
 
     async def accept_from_robot(
         self, view: RobotView, message: Message, payload: str
@@ -175,7 +178,7 @@ class Hub:
             held=held,
         )
         new.content.pop("msgUuid", None)
-        return await self._store_and_publish(new)
+        return await self._store_and_publish(new, str(robot.kind))
 
     async def flush_overflow(self, robot_id: int, view: RobotView | None) -> StoreResult | None:
         """Post one summary of a ``digest`` robot's held messages once its window has room.
@@ -213,7 +216,7 @@ class Hub:
             unresolved=resolved.unresolved,
             summary_of=[h.id for h in held[: digest.count]],
         )
-        return await self._store_and_publish(new)
+        return await self._store_and_publish(new, "summary")
 
     async def post_as_user(
         self,
@@ -246,7 +249,7 @@ class Hub:
             at_all=resolved.at_all,
             unresolved=resolved.unresolved,
         )
-        return await self._store_and_publish(new)
+        return await self._store_and_publish(new, "person")
 
     async def post_system_note(
         self, group_id: int, text: str, *, visible_to_user_id: int | None = None
@@ -263,11 +266,13 @@ class Hub:
             created_at=self.clock.now_ms(),
             visible_to_user_id=visible_to_user_id,
         )
-        return await self._store_and_publish(new)
+        return await self._store_and_publish(new, "system")
 
-    async def _store_and_publish(self, new: NewMessage) -> StoreResult:
+    async def _store_and_publish(self, new: NewMessage, kind: str) -> StoreResult:
         result = await self.store.store(new)
         if result.message_id is not None:
+            if self.on_counted is not None:
+                self.on_counted(kind)
             if self.on_stored is not None:
                 self.on_stored(result.message_id)
             event = orjson.dumps(message_event(result.message_id, new))

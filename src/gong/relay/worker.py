@@ -63,8 +63,11 @@ class RelayWorker:
         backoff_max_seconds: int = 300,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_outcome: Callable[[str], None] | None = None,
     ) -> None:
         self.outbox = outbox
+        #: Called with ``sent``, ``retry``, ``throttled`` or ``failed`` after each attempt.
+        self.on_outcome = on_outcome
         self.repository = repository
         self.pacer = pacer
         self.clock = clock
@@ -241,6 +244,7 @@ class RelayWorker:
             await self.pacer.pause(key, until)
             await self.outbox.pause_upstream(key, until)
             await self.outbox.retry_later(send.id, until, exc.errcode, exc.errmsg)
+            self._outcome("throttled")
             log.warning(
                 "relay: robot %d: upstream throttled (%s); pausing %d s",
                 robot_id,
@@ -254,6 +258,7 @@ class RelayWorker:
             if transient and attempts < self.max_attempts:
                 at = later + min(self.backoff_max_ms, BACKOFF_MS << min(attempts - 1, 30))
                 await self.outbox.retry_later(send.id, at, exc.errcode, exc.errmsg)
+                self._outcome("retry")
                 log.info(
                     "relay: robot %d: send %d failed (%s); retry at %d", robot_id, send.id, exc, at
                 )
@@ -262,11 +267,17 @@ class RelayWorker:
                 exc.errmsg if not transient else f"gave up after {attempts} attempts: {exc.errmsg}"
             )
             await self.outbox.mark_failed(send.id, exc.errcode, errmsg, later)
+            self._outcome("failed")
             log.warning("relay: robot %d: send %d dead-lettered: %s", robot_id, send.id, exc)
             return later
         later = self.clock.now_ms()
         await self.outbox.mark_sent(send, later)
+        self._outcome("sent")
         return later
+
+    def _outcome(self, outcome: str) -> None:
+        if self.on_outcome is not None:
+            self.on_outcome(outcome)
 
     async def _client(self, robot_id: int, upstream: Upstream) -> AsyncRobot:
         ident = (upstream.url, upstream.secret)

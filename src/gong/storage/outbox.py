@@ -413,6 +413,17 @@ class Outbox:
                 sends = {s.id: _send(s) for s in found.all()}
         return [_delivery(r, sends.get(r.send_id)) for r in rows]
 
+    async def totals(self) -> dict[str, int]:
+        """How many deliveries of every robot are in each state (every state listed)."""
+        query = sa.select(relay_deliveries.c.state, sa.func.count()).group_by(
+            relay_deliveries.c.state
+        )
+        counts = {s.value: 0 for s in DeliveryState}
+        async with self.engine.connect() as conn:
+            for state, n in (await conn.execute(query)).all():
+                counts[state] = int(n)
+        return counts
+
     async def counts(self, robot_id: int) -> dict[str, int]:
         """How many of the robot's deliveries are in each state (every state listed)."""
         query = (

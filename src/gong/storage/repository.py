@@ -772,6 +772,12 @@ class Repository:
             await conn.execute(sa.delete(robot_stats).where(robot_stats.c.robot_id == robot_id))
             await self._bump(conn)
 
+    async def robot_kinds(self) -> dict[str, int]:
+        """How many robots there are of each kind."""
+        query = sa.select(robots.c.kind, sa.func.count()).group_by(robots.c.kind)
+        async with self.engine.connect() as conn:
+            return {kind: int(n) for kind, n in (await conn.execute(query)).all()}
+
     async def robot_stats(self, robot_id: int) -> dict[str, int]:
         async with self.engine.connect() as conn:
             row = (
@@ -781,27 +787,43 @@ class Repository:
 
     async def robot_view(self, access_token: str) -> RobotView | None:
         """Everything the send path needs about the robot with this token, or None."""
+        return (await self.robot_views([access_token])).get(access_token)
+
+    async def robot_views(self, access_tokens: Sequence[str]) -> dict[str, RobotView]:
+        """The views of the robots with these tokens (unknown tokens are left out), loaded with
+        a few queries however many there are."""
+        found: dict[str, RobotView] = {}
+        wanted = list(dict.fromkeys(access_tokens))
         async with self.engine.connect() as conn:
-            row = (
-                await conn.execute(sa.select(robots).where(robots.c.access_token == access_token))
-            ).first()
-            if row is None or not hmac.compare_digest(row.access_token, access_token):
-                return None
-            robot = _robot(row)
-            group_row = (
-                await conn.execute(sa.select(groups).where(groups.c.id == robot.group_id))
-            ).one()
-            member_rows = (
-                await conn.execute(sa.select(members).where(members.c.group_id == robot.group_id))
-            ).all()
-        group_members = [_member(r) for r in member_rows]
-        return RobotView(
-            robot=robot,
-            group=_group(group_row),
-            security=robot.security,
-            members_by_mobile={m.mobile: m for m in group_members if m.mobile},
-            members_by_user_id={m.user_id: m for m in group_members if m.user_id},
-        )
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                rows = (
+                    await conn.execute(sa.select(robots).where(robots.c.access_token.in_(chunk)))
+                ).all()
+                robot_list = [_robot(r) for r in rows]
+                group_ids = sorted({r.group_id for r in robot_list})
+                if not group_ids:
+                    continue
+                group_rows = (
+                    await conn.execute(sa.select(groups).where(groups.c.id.in_(group_ids)))
+                ).all()
+                member_rows = (
+                    await conn.execute(sa.select(members).where(members.c.group_id.in_(group_ids)))
+                ).all()
+                by_group = {g.id: _group(g) for g in group_rows}
+                group_members: dict[int, list[Member]] = {}
+                for m in member_rows:
+                    group_members.setdefault(m.group_id, []).append(_member(m))
+                for robot in robot_list:
+                    people = group_members.get(robot.group_id, [])
+                    found[robot.access_token] = RobotView(
+                        robot=robot,
+                        group=by_group[robot.group_id],
+                        security=robot.security,
+                        members_by_mobile={m.mobile: m for m in people if m.mobile},
+                        members_by_user_id={m.user_id: m for m in people if m.user_id},
+                    )
+        return found
 
     # -- messages ------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -159,11 +160,14 @@ class Writer:
         handlers: dict[type, BatchHandler],
         *,
         sync_engine: Engine | None = None,
+        observe: Callable[[int, float], None] | None = None,
     ) -> None:
         self._runner: _Runner = (
             _InlineRunner(sync_engine) if sync_engine is not None else _AsyncRunner(engine)
         )
         self._handlers = handlers
+        #: Called with the size and the duration (s) of every committed batch (metrics).
+        self._observe = observe
         self._pending: list[_Pending] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -217,6 +221,7 @@ class Writer:
                 return
 
     async def _commit(self, batch: list[_Pending]) -> None:
+        started = time.perf_counter()
         try:
             results = await self._runner.run(self._transaction([p.item for p in batch]))
         except Exception as exc:
@@ -229,6 +234,8 @@ class Writer:
             return
         self.batches += 1
         self.writes += len(batch)
+        if self._observe is not None:
+            self._observe(len(batch), time.perf_counter() - started)
         for pending, result in zip(batch, results, strict=True):
             if pending.future is not None and not pending.future.done():
                 pending.future.set_result(result)

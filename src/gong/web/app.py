@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -19,6 +19,7 @@ from gong.clock import Clock
 from gong.config import Settings
 from gong.domain.errors import GongError
 from gong.domain.ports import Broker, Limiter
+from gong.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from gong.runtime import Runtime
 from gong.storage.changefeed import ChangeFeed
 from gong.web.api.deps import NotAuthenticated
@@ -26,6 +27,7 @@ from gong.web.api.previews import router as previews_router
 from gong.web.api.routes import router as api_router
 from gong.web.events import EventStream
 from gong.web.integrations import register_integrations
+from gong.web.observe import Observed
 from gong.web.pages import install as install_pages
 from gong.web.robot_api import Receive, RobotSend, Scope, Send
 from gong.web.session_api import SessionSend
@@ -104,6 +106,12 @@ def build_api() -> FastAPI:
         """The process is up."""
         return {"status": "ok"}
 
+    @api.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics (see gong.metrics for the list)."""
+        runtime: Runtime = request.app.state.runtime
+        return Response(await runtime.metrics.render(), media_type=METRICS_CONTENT_TYPE)
+
     @api.get(
         "/readyz",
         tags=["operations"],
@@ -155,6 +163,7 @@ class GongApp:
         self._feed: ChangeFeed | None = None
         self._render_pool: ThreadPoolExecutor | None = None
         self._events: EventStream | None = None
+        self._framework: Observed | None = None
         self.web: Web | None = None
         #: The admin token created at this start, if one was (shown once, never stored).
         self.new_admin_token: str | None = None
@@ -180,6 +189,7 @@ class GongApp:
         self.web = await open_web(runtime)
         self.api.state.web = self.web
         self._events = EventStream(self.web)
+        self._framework = Observed(self.api, runtime.metrics, access_log=self.settings.access_log)
         self.new_admin_token = await ensure_admin_token(runtime.repository, self.settings)
         if self.new_admin_token:
             print(f"Gong admin token (shown once): {self.new_admin_token}", flush=True)
@@ -212,6 +222,8 @@ class GongApp:
             await self._events(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
+        elif self._framework is not None:
+            await self._framework(scope, receive, send)
         else:
             await self.api(scope, receive, send)
 

@@ -96,9 +96,12 @@ class EventStream:
         subscription = await self.broker.subscribe(
             *[group_channel(g) for g in group_ids], user_channel(user.id)
         )
+        live = self.web.runtime.metrics.live_connections
+        live.inc()
         try:
             await self._stream(scope, receive, send, group_ids, subscription, user.id)
         finally:
+            live.dec()
             await subscription.close()
 
     async def _stream(

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import logging
-
 from gong.config import Settings
+from gong.logs import configure_logging
 from gong.web.app import GongApp, create_app
 
 __all__ = ["app_from_env"]
@@ -12,7 +11,5 @@ __all__ = ["app_from_env"]
 
 def app_from_env() -> GongApp:
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings)
     return create_app(settings)

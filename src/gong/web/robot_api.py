@@ -10,6 +10,7 @@ the message is committed.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import unquote_plus
@@ -18,6 +19,7 @@ import orjson
 
 from gong.domain.models import RobotKind, RobotView
 from gong.domain.ports import BackendUnavailable
+from gong.logs import new_request_id, request_id
 from gong.protocol.errors import Errors, RobotError, render, render_ok
 from gong.protocol.messages import parse_message
 from gong.protocol.security import check
@@ -80,14 +82,13 @@ class ClientGone(Exception):
     pass
 
 
-async def send_json(send: Send, body: bytes, status: int = 200) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [*_JSON_HEADERS, (b"content-length", b"%d" % len(body))],
-        }
-    )
+async def send_json(
+    send: Send, body: bytes, status: int = 200, request_id: str | None = None
+) -> None:
+    headers = [*_JSON_HEADERS, (b"content-length", b"%d" % len(body))]
+    if request_id is not None:
+        headers.append((b"x-request-id", request_id.encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -152,6 +153,13 @@ def _decode(value: bytes) -> str:
     return value.decode("utf-8", "replace")
 
 
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
 def is_json(content_type: bytes | None) -> bool:
     if not content_type:
         return False
@@ -169,28 +177,37 @@ class RobotSend:
         self.clock = runtime.clock
         self.dialect = runtime.settings.errmsg_dialect
         self.client_ip = ClientIP(runtime.settings.trusted_proxies)
+        self.metrics = runtime.metrics
         #: Body readers for integration kinds, keyed by kind (see gong.web.integrations).
         self.kinds: dict[RobotKind, KindHandler] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        status = 200
+        started = time.perf_counter()
+        rid = new_request_id(_header(scope, b"x-request-id"))
+        token = request_id.set(rid)
+        status, errcode, reason = 200, 0, "ok"
         try:
             if scope["method"] == "HEAD" and await self._integration_head(scope):
-                await send_json(send, b"")
+                await send_json(send, b"", request_id=rid)
                 return
             body = await self._handle(scope, receive)
         except RobotError as error:
             body = render(error, self.dialect)
-            status = error.status
+            status, errcode, reason = error.status, error.errcode(self.dialect), error.error.name
         except ClientGone:
             return
         except BackendUnavailable as exc:
             log.warning("robot send answered 系统繁忙: %s", exc)
             body = render(RobotError(Errors.SYSTEM_BUSY), self.dialect)
+            errcode, reason = Errors.SYSTEM_BUSY.code, "backend_unavailable"
         except Exception:
             log.exception("robot send failed")
             body = render(RobotError(Errors.SYSTEM_BUSY), self.dialect)
-        await send_json(send, body, status)
+            errcode, reason = Errors.SYSTEM_BUSY.code, "internal"
+        finally:
+            request_id.reset(token)
+        await send_json(send, body, status, rid)
+        self.metrics.robot_call(errcode, reason, time.perf_counter() - started)
 
     async def _integration_head(self, scope: Scope) -> bool:
         """True for ``HEAD`` on an integration robot's URL (Trello checks it before registering)."""
