@@ -7,7 +7,6 @@ or fail when ``GONG_REQUIRE_SERVICES=1`` (as in CI).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -23,7 +22,7 @@ from gong.clock import ManualClock
 from gong.config import Settings
 from gong.domain.models import Robot
 from gong.web.app import GongApp, create_app
-from tests.helpers import ADMIN_TOKEN, PG_ADMIN_URL, REDIS_URL, need, port_open
+from tests.helpers import ADMIN_TOKEN, PG_ADMIN_URL, REDIS_URL, need, port_open, run_sync
 
 # -- PostgreSQL ------------------------------------------------------------------------------------
 
@@ -54,10 +53,10 @@ def pg_database() -> Iterator[str]:
     ok, reason = _pg_available()
     need("PostgreSQL", ok, reason)
     name = f"gong_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    asyncio.run(_pg_exec(PG_ADMIN_URL, f'CREATE DATABASE "{name}"'))
+    run_sync(_pg_exec(PG_ADMIN_URL, f'CREATE DATABASE "{name}"'))
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
     yield f"{base}/{name}"
-    asyncio.run(_pg_exec(PG_ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    run_sync(_pg_exec(PG_ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def _pg_reset(url: str) -> None:
@@ -108,7 +107,7 @@ def db_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     if request.param == "sqlite":
         return _base_settings(tmp_path)
     url = request.getfixturevalue("pg_database")
-    asyncio.run(_pg_reset(url))
+    run_sync(_pg_reset(url))
     return _base_settings(tmp_path, database_url=url)
 
 

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -56,6 +57,20 @@ def signed_url(base: str, token: str, secret: str | None, now_ms: int) -> str:
     if secret:
         url += "&" + signed_query(secret, now_ms)
     return url
+
+
+def run_sync(coroutine: Any) -> Any:
+    """Run a coroutine to completion from synchronous test code, even where an event loop is
+    already running in this thread (Playwright's sync API keeps one): then in a fresh thread."""
+    import asyncio
+    import concurrent.futures
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def now_ms() -> int:

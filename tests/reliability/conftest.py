@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 import shutil
 import subprocess
 import time
@@ -11,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import _pg_reset
-from tests.helpers import free_port, need, port_open
+from tests.helpers import free_port, need, port_open, run_sync
 
 
 @pytest.fixture
 def shared_env(pg_database: str, redis_url: str, redis_prefix: str) -> dict[str, str]:
     """Settings for several Gong instances sharing one PostgreSQL database and one Redis."""
-    asyncio.run(_pg_reset(pg_database))
+    run_sync(_pg_reset(pg_database))
     return {
         "GONG_DATABASE_URL": pg_database,
         "GONG_REDIS_URL": redis_url,
