@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -91,6 +92,7 @@ class Metrics:
             r.register(self._scrape)
         self._refreshers: list[Callable[[], Awaitable[None]]] = []
         self._ok = self.robot_calls.labels("0", "ok")
+        self._accepted_by_kind: dict[str, Any] = {}
         self._robot_send_seconds = self.request_seconds.labels("robot_send")
 
     def robot_call(self, errcode: int, reason: str, seconds: float) -> None:
@@ -102,7 +104,10 @@ class Metrics:
         self._robot_send_seconds.observe(seconds)
 
     def stored(self, kind: str) -> None:
-        self.accepted.labels(kind).inc()
+        counter = self._accepted_by_kind.get(kind)
+        if counter is None:
+            counter = self._accepted_by_kind[kind] = self.accepted.labels(kind)
+        counter.inc()
 
     def batch(self, size: int, seconds: float) -> None:
         self.writer_batch.observe(size)

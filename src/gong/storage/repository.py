@@ -239,10 +239,7 @@ def _insert_messages(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
     """
     if conn.dialect.name != "sqlite":
         return list(conn.execute(_INSERT_MESSAGES, rows).scalars().all())
-    conn.exec_driver_sql(
-        _SQLITE_INSERT,
-        [tuple(int(v) if isinstance(v, bool) else v for v in r.values()) for r in rows],
-    )
+    conn.exec_driver_sql(_SQLITE_INSERT, [tuple(r.values()) for r in rows])
     last = int(conn.exec_driver_sql("SELECT max(id) FROM messages").scalar() or 0)
     return list(range(last - len(rows) + 1, last + 1))
 
@@ -259,7 +256,7 @@ def message_row(m: NewMessage) -> dict[str, Any]:
         "payload": m.payload,
         "content": _dumps(m.content),
         "mentions": _dumps([x.to_json() for x in m.mentions]) if m.mentions else "[]",
-        "at_all": m.at_all,
+        "at_all": 1 if m.at_all else 0,
         "unresolved": _dumps(m.unresolved) if m.unresolved else "[]",
         "msg_uuid": m.msg_uuid,
         "created_at": m.created_at,

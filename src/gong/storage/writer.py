@@ -2,10 +2,11 @@
 in one transaction, then answers every submitter.
 
 A request submits its write and awaits the future; the writer wakes on the next event-loop turn
-(not on a timer), takes all pending writes, runs each record type's batch handler in one
-transaction, and commits. While it commits, new writes queue up for the next batch, so batches
-grow with load and latency stays at about one commit. If a batch fails, its writes are retried
-one by one, so one bad write never fails the others.
+(not on a timer) and keeps yielding turns while more writes join (a few at most), then takes all
+pending writes, runs each record type's batch handler in one transaction, and commits. While it
+commits, new writes queue up for the next batch, so batches grow with load and latency stays at
+about one commit. If a batch fails, its writes are retried one by one, so one bad write never
+fails the others.
 
 Batch handlers are plain synchronous functions of a SQLAlchemy ``Connection``. On SQLite the
 whole transaction (``BEGIN IMMEDIATE`` … ``COMMIT``) runs inline on the event loop's thread: a
@@ -36,6 +37,8 @@ BatchHandler = Callable[[Connection, Sequence[Any]], Sequence[Any]]
 Transaction = Callable[[Connection], list[Any]]
 
 MAX_BATCH = 512
+#: Most event-loop turns a batch waits for more writes to join it.
+MAX_GATHER_TURNS = 8
 
 
 class WriterClosed(RuntimeError):
@@ -212,8 +215,15 @@ class Writer:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            # One loop turn lets every request that is ready right now join this batch.
-            await asyncio.sleep(0)
+            # Let every request that is ready now join this batch: yield a loop turn, and more
+            # while writes keep arriving (under load), but commit as soon as a turn adds none
+            # (a quiet server commits at once). Never a timer: it would add latency when idle.
+            joined = len(self._pending)
+            for _ in range(MAX_GATHER_TURNS):
+                await asyncio.sleep(0)
+                if len(self._pending) == joined:
+                    break
+                joined = len(self._pending)
             while self._pending:
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
                 await self._commit(batch)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Mapping, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
@@ -167,6 +168,9 @@ class GongApp:
         self.web: Web | None = None
         #: The admin token created at this start, if one was (shown once, never stored).
         self.new_admin_token: str | None = None
+        #: Move what startup built out of the collector's sight (``gc.freeze``): it lives as
+        #: long as the process. Set by the server entry point, not for apps built in tests.
+        self.freeze_after_startup = False
 
     @property
     def runtime(self) -> Runtime:
@@ -193,6 +197,9 @@ class GongApp:
         self.new_admin_token = await ensure_admin_token(runtime.repository, self.settings)
         if self.new_admin_token:
             print(f"Gong admin token (shown once): {self.new_admin_token}", flush=True)
+        if self.freeze_after_startup:
+            gc.collect()
+            gc.freeze()
 
     async def shutdown(self) -> None:
         if self._feed is not None:

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_to_bytes
 
 import orjson
 
@@ -148,8 +148,11 @@ def query_params(query_string: bytes) -> dict[str, str]:
 
 
 def _decode(value: bytes) -> str:
-    if b"%" in value or b"+" in value:
-        return unquote_plus(value.decode("latin-1"), errors="replace")
+    """A query value decoded once, as a form: ``+`` is a space, ``%XX`` a byte, then UTF-8."""
+    if b"+" in value:
+        value = value.replace(b"+", b" ")
+    if b"%" in value:
+        value = unquote_to_bytes(value)
     return value.decode("utf-8", "replace")
 
 
