@@ -5,13 +5,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export GONG_DATA_DIR ?= $(CURDIR)/gong-data
 
-.PHONY: install run test lint format bench clean help
+.PHONY: install run test lint format bench bench-all clean help
 
 help:
 	@echo "make run     start Gong on http://127.0.0.1:8000 (SQLite in ./gong-data), with a demo robot"
 	@echo "make test    install the dev dependencies and run the whole test suite"
 	@echo "make lint    ruff and mypy --strict"
-	@echo "make bench   load benchmarks (see docs/performance.md)"
+	@echo "make bench   the send-path benchmark; make bench-all for every benchmark (needs wrk)"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Gong needs Python 3.11 or newer")'
@@ -41,6 +41,12 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/send.py
+
+# Every benchmark of docs/performance.md (about ten minutes; PostgreSQL and Redis for the matrix).
+bench-all: $(STAMP)
+	$(BIN)/python bench/send.py --matrix
+	$(BIN)/python bench/fanout.py
+	$(BIN)/python bench/robots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

@@ -174,7 +174,7 @@ def make_robot(app: GongApp) -> MakeRobot:
             state["group"] = group.id
         kwargs.setdefault("name", "robot")
         robot = await repo.create_robot(state["group"], **kwargs)
-        app.runtime.changed()
+        await app.runtime.changed()
         return robot
 
     return make

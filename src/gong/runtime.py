@@ -231,9 +231,10 @@ class Runtime:
                 result[name] = f"unavailable: {type(exc).__name__}: {exc}"[:200]
         return result
 
-    def changed(self) -> None:
-        """Call after a change to robots, groups or members made in this process."""
-        self.directory.invalidate()
+    async def changed(self) -> None:
+        """Await after a change to robots, groups or members made in this process: the send path
+        sees it when this returns."""
+        await self.directory.changed()
 
     async def close(self) -> None:
         """Finish pending writes, stop background tasks, close connections."""

@@ -194,7 +194,7 @@ async def test_head_on_a_custom_robot_is_not_post(
     repo = app.runtime.repository
     group = await repo.create_group("g")
     custom = await repo.create_robot(group.id, name="c", keywords=["x"])
-    app.runtime.changed()
+    await app.runtime.changed()
     answer = await client.head(f"/robot/send?access_token={custom.access_token}")
     assert answer.status_code == 200
     assert answer.headers["content-length"] != "0"

@@ -53,7 +53,7 @@ async def test_template_robot_posts_with_mentions(
     await app.runtime.repository.add_member(
         robot["group_id"], name="张三", mobile="13800000001", user_id=None
     )
-    app.runtime.changed()
+    await app.runtime.changed()
     body = {
         "service": "pay_svc",
         "env": "生产",

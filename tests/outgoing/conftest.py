@@ -79,7 +79,7 @@ async def make_world(app: GongApp, url: str, *, signing: bool = True) -> World:
         outgoing=Outgoing(url=url, token="tok-123"),
         rate_limit=RateLimit(0, 60, 0),
     )
-    app.runtime.changed()
+    await app.runtime.changed()
     return World(
         group=group,
         zhang=zhang,

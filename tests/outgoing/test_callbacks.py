@@ -196,7 +196,7 @@ async def test_no_callback_without_mention_or_url_or_when_disabled(
     for words in ("ping-bot without an at", "@ping hello"):
         await post_as(out_client, out_app, world, {"msgtype": "text", "text": {"content": words}})
     await repo.set_enabled(world.robot.id, False)
-    out_app.runtime.changed()
+    await out_app.runtime.changed()
     await post_as(
         out_client, out_app, world, {"msgtype": "text", "text": {"content": "@ping-bot x"}}
     )
@@ -261,7 +261,7 @@ async def test_session_webhook_applies_the_robot_state_and_rate_limit(
     world = await make_world(out_app, bot.url)
     repo = out_app.runtime.repository
     await repo.update_robot(world.robot.id, rate_limit=RateLimit(1, 60, 0))
-    out_app.runtime.changed()
+    await out_app.runtime.changed()
     await post_as(out_client, out_app, world, {"msgtype": "text", "text": {"content": "@ping-bot"}})
     await out_app.runtime.callbacks.idle()
     hook = bot.wait(1)[0].json()["sessionWebhook"].replace("http://gong.test", "")
@@ -269,7 +269,7 @@ async def test_session_webhook_applies_the_robot_state_and_rate_limit(
     assert (await out_client.post(hook, json=one)).json()["errcode"] == 0
     assert (await out_client.post(hook, json=one)).json()["errcode"] == 410100
     await repo.set_enabled(world.robot.id, False)
-    out_app.runtime.changed()
+    await out_app.runtime.changed()
     assert (await out_client.post(hook, json=one)).json() == {
         "errcode": 400102,
         "errmsg": "机器人已停用",

@@ -216,7 +216,7 @@ async def test_answer_past_the_robot_rate_limit_is_a_failure(
     from gong.domain.models import RateLimit
 
     await out_app.runtime.repository.update_robot(world.robot.id, rate_limit=RateLimit(1, 60, 0))
-    out_app.runtime.changed()
+    await out_app.runtime.changed()
     await ping(out_app, out_client, world)
     await ping(out_app, out_client, world)
     first, second = reversed(await call_log(out_client, world))

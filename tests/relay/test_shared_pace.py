@@ -29,7 +29,7 @@ async def test_two_workers_sharing_an_upstream_never_exceed_its_limit(
             rate_limit=RateLimit(0, 60, 600),
             upstream=Upstream(url=fake.url, secret=UPSTREAM_SECRET),
         )
-        relay.runtime.changed()
+        await relay.runtime.changed()
         workers += [
             RelayWorker(
                 outbox=relay.runtime.outbox,

@@ -288,7 +288,7 @@ async def test_held_overflow_messages_are_relayed_too(relay: Relay) -> None:
     await relay.runtime.repository.update_robot(
         relay.robot.id, rate_limit=RateLimit(2, 60, 600), overflow=Overflow.DIGEST
     )
-    relay.runtime.changed()
+    await relay.runtime.changed()
     for i in range(4):
         result = await relay.post_alerts(1, start=i)
         assert result is None

@@ -54,3 +54,63 @@ async def test_an_outside_change_is_seen_within_the_refresh_interval(runtime: Ru
             raise AssertionError("the deletion was not picked up")
     finally:
         await directory.stop()
+
+
+async def test_every_robot_is_loaded_at_start_with_its_group_members(runtime: Runtime) -> None:
+    repo = runtime.repository
+    robots = []
+    for g in range(3):
+        group = await repo.create_group(f"g{g}")
+        await repo.add_member(group.id, name=f"m{g}", mobile=f"1380000000{g}", user_id=f"u{g}")
+        for r in range(4):
+            robots.append(await repo.create_robot(group.id, name=f"r{g}{r}", keywords=["k"]))
+    directory = Directory(repo, 60)
+    lookups = 0
+    original = repo.robot_view
+
+    async def counting(token: str) -> object:
+        nonlocal lookups
+        lookups += 1
+        return await original(token)
+
+    repo.robot_view = counting  # type: ignore[method-assign]
+    await directory.start()
+    try:
+        for robot in robots:
+            view = await directory.get(robot.access_token)
+            assert view is not None and view.robot.id == robot.id
+            assert view.group.id == robot.group_id
+            (member,) = view.members_by_mobile.values()
+            assert member.group_id == robot.group_id
+            assert view.members_by_user_id[member.user_id or ""] is member
+        assert lookups == 0  # all served from the preload
+        assert await directory.get("0" * 64) is None
+        assert await directory.get("0" * 64) is None
+        assert lookups == 1  # a wrong token is looked up once, then remembered
+        assert await directory.get("x" * 65) is None
+        assert lookups == 1  # longer than any token: never looked up
+    finally:
+        await directory.stop()
+
+
+async def test_a_change_made_in_this_process_is_seen_when_changed_returns(
+    runtime: Runtime,
+) -> None:
+    repo = runtime.repository
+    group = await repo.create_group("g")
+    robot = await repo.create_robot(group.id, name="r", keywords=["k"])
+    directory = Directory(repo, 60)  # the poller would take a minute
+    await directory.start()
+    try:
+        assert (await directory.get(robot.access_token)) is not None
+        await repo.set_enabled(robot.id, False)
+        await directory.changed()
+        view = await directory.get(robot.access_token)
+        assert view is not None and not view.robot.enabled
+        second = await repo.create_robot(group.id, name="r2", keywords=["k"])
+        await repo.delete_robot(robot.id)
+        await directory.changed()
+        assert await directory.get(robot.access_token) is None
+        assert (await directory.get(second.access_token)) is not None
+    finally:
+        await directory.stop()

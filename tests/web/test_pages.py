@@ -40,7 +40,7 @@ async def world(app: GongApp) -> World:
     await repo.add_member(dev.id, name="王五", mobile="13800000003")
     admin = await make_user(app, "root", admin=True)
     user = await make_user(app, "zhang", members=(zhang.id,))
-    app.runtime.changed()
+    await app.runtime.changed()
     return World(ops, dev, zhang, li, admin, user)
 
 
@@ -59,7 +59,7 @@ def _articles(html: str) -> list[str]:
 async def test_conversation_list(app: GongApp, client: httpx.AsyncClient, world: World) -> None:
     repo = app.runtime.repository
     robot = await repo.create_robot(world.ops.id, name="CI", keywords=["CI"])
-    app.runtime.changed()
+    await app.runtime.changed()
     ok = '{"errcode":0,"errmsg":"ok"}'
     assert (
         await _robot_send(
@@ -113,7 +113,7 @@ async def test_conversation_page(app: GongApp, client: httpx.AsyncClient, world:
     robot = await app.runtime.repository.create_robot(
         world.ops.id, name="CI", keywords=["CI"], rate_limit=RateLimit(0, 60, 600)
     )
-    app.runtime.changed()
+    await app.runtime.changed()
     for i in range(35):
         await _robot_send(
             client, robot.access_token, {"msgtype": "text", "text": {"content": f"CI build {i}"}}
@@ -156,7 +156,7 @@ async def test_conversation_page(app: GongApp, client: httpx.AsyncClient, world:
 async def test_read_and_mute(app: GongApp, client: httpx.AsyncClient, world: World) -> None:
     csrf = sign_in(client, app, world.user)
     robot = await app.runtime.repository.create_robot(world.ops.id, name="CI", keywords=["CI"])
-    app.runtime.changed()
+    await app.runtime.changed()
     for _ in range(3):
         await _robot_send(
             client, robot.access_token, {"msgtype": "text", "text": {"content": "CI"}}
@@ -347,7 +347,7 @@ async def test_robot_pages(app: GongApp, client: httpx.AsyncClient, world: World
 
 async def test_robot_actions(app: GongApp, client: httpx.AsyncClient, world: World) -> None:
     robot = await app.runtime.repository.create_robot(world.ops.id, name="CI", keywords=["CI"])
-    app.runtime.changed()
+    await app.runtime.changed()
     csrf = sign_in(client, app, world.admin)
     async with make_client(app, "198.51.100.9") as outsider:
         wrong = await _robot_send(

@@ -120,7 +120,7 @@ async def test_dissolved_group(
 ) -> None:
     robot = await make_robot(keywords=["CI"])
     await app.runtime.repository.update_group(robot.group_id, dissolved=True)
-    app.runtime.changed()
+    await app.runtime.changed()
     assert_body(await post(client, f"access_token={robot.access_token}"), E_DISSOLVED)
 
 

@@ -1,12 +1,18 @@
 """The send path's cache of robot views, keyed by access_token.
 
-A view is loaded once and served from memory. Every change to robots, groups or members bumps
-``meta.config_version``; a poller checks it every ``config_refresh_seconds`` (at most 1 s) and,
-when it moved, reloads every cached view in one bulk read and swaps the cache at once — requests
-keep being served from the previous views meanwhile, instead of all missing together. A change
-made through this process drops the cache at once (:meth:`Directory.invalidate`). Unknown tokens
-are cached too, so a flood of bad tokens costs one lookup each; concurrent misses of one token
-share one lookup.
+At start the directory loads the views of every robot (up to :data:`MAX_ENTRIES`) in one bulk
+read, so no request ever waits on a lookup of a known robot, however many there are. Every
+change to robots, groups or members bumps ``meta.config_version``:
+
+- a change made through this process calls :meth:`Directory.changed`, which reloads at once
+  (the API answers after the new views are in place);
+- a change made elsewhere (the CLI, another instance) is seen by a poller that checks the
+  version every ``config_refresh_seconds`` (at most 1 s) and reloads.
+
+A reload swaps the whole cache in one step; requests are served from the previous views
+meanwhile, never all missing together. A token not in the cache (a robot created since the
+last reload, or a wrong token) is looked up once — concurrent misses share the lookup — and the
+answer, found or not, is cached until the next reload.
 """
 
 from __future__ import annotations
@@ -18,11 +24,12 @@ import logging
 from gong.domain.models import RobotView
 from gong.storage.repository import Repository
 
-__all__ = ["Directory"]
+__all__ = ["MAX_ENTRIES", "Directory"]
 
 log = logging.getLogger(__name__)
 
 MAX_TOKEN_LENGTH = 64
+#: Most robot views kept (and preloaded); the newest robots are preloaded first.
 MAX_ENTRIES = 100_000
 
 
@@ -35,6 +42,7 @@ class Directory:
         self._generation = 0
         self._version: int | None = None
         self._task: asyncio.Task[None] | None = None
+        self._reloading: asyncio.Lock | None = None
 
     async def get(self, access_token: str) -> RobotView | None:
         try:
@@ -64,23 +72,27 @@ class Directory:
         future.set_result(view)
         return view
 
-    def invalidate(self) -> None:
-        """Forget every cached view (after a change made in this process)."""
-        self._generation += 1
-        self._cache.clear()
+    async def reload(self) -> None:
+        """Load every robot's view in bulk and swap them in together."""
+        if self._reloading is None:
+            self._reloading = asyncio.Lock()
+        async with self._reloading:
+            generation = self._generation
+            views: dict[str, RobotView | None] = dict(
+                await self._repository.all_robot_views(MAX_ENTRIES)
+            )
+            if generation == self._generation:
+                self._generation += 1
+                self._cache = views
 
-    async def refresh(self) -> None:
-        """Reload every cached view in one bulk read, then swap them in together."""
-        generation = self._generation
-        tokens = list(self._cache)
-        views = await self._repository.robot_views(tokens)
-        if generation != self._generation:
-            return  # dropped meanwhile: the next misses load fresh views
-        self._generation += 1
-        self._cache = {token: views.get(token) for token in tokens}
+    async def changed(self) -> None:
+        """A change was made through this process: take it in before answering."""
+        self._generation += 1  # a reload already running is stale: its result is dropped
+        await self.reload()
 
     async def start(self) -> None:
         self._version = await self._repository.config_version()
+        await self.reload()
         self._task = asyncio.create_task(self._poll(), name="gong-directory")
 
     async def stop(self) -> None:
@@ -96,7 +108,7 @@ class Directory:
             try:
                 version = await self._repository.config_version()
                 if version != self._version:
-                    await self.refresh()
+                    await self.reload()
                     self._version = version
             except Exception as exc:  # the database may be briefly away; keep serving the cache
-                log.warning("could not refresh robot views: %s", exc)
+                log.warning("could not reload robot views: %s", exc)

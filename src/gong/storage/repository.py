@@ -7,6 +7,7 @@ included) takes effect everywhere within ``config_refresh_seconds``.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -389,6 +390,45 @@ def write_handlers() -> dict[type, BatchHandler]:
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+async def _views(conn: AsyncConnection, robot_rows: Sequence[Any]) -> dict[str, RobotView]:
+    """Views of these robots: their groups and members read in two queries, each group's member
+    maps built once and shared by its robots' views. Yields to the event loop every 1 000
+    robots, so building many views never stalls requests for long."""
+    group_ids = sorted({r.group_id for r in robot_rows})
+    if not group_ids:
+        return {}
+    all_groups = len(group_ids) > 500
+    group_query = sa.select(groups)
+    member_query = sa.select(members)
+    if not all_groups:
+        group_query = group_query.where(groups.c.id.in_(group_ids))
+        member_query = member_query.where(members.c.group_id.in_(group_ids))
+    by_group = {g.id: _group(g) for g in (await conn.execute(group_query)).all()}
+    by_mobile: dict[int, dict[str, Member]] = {g: {} for g in group_ids}
+    by_user_id: dict[int, dict[str, Member]] = {g: {} for g in group_ids}
+    for row in (await conn.execute(member_query)).all():
+        if row.group_id not in by_mobile:
+            continue
+        member = _member(row)
+        if member.mobile:
+            by_mobile[row.group_id][member.mobile] = member
+        if member.user_id:
+            by_user_id[row.group_id][member.user_id] = member
+    views: dict[str, RobotView] = {}
+    for index, row in enumerate(robot_rows):
+        if index and index % 1000 == 0:
+            await asyncio.sleep(0)
+        robot = _robot(row)
+        views[robot.access_token] = RobotView(
+            robot=robot,
+            group=by_group[robot.group_id],
+            security=robot.security,
+            members_by_mobile=by_mobile[robot.group_id],
+            members_by_user_id=by_user_id[robot.group_id],
+        )
+    return views
 
 
 class Repository:
@@ -797,30 +837,16 @@ class Repository:
                 rows = (
                     await conn.execute(sa.select(robots).where(robots.c.access_token.in_(chunk)))
                 ).all()
-                robot_list = [_robot(r) for r in rows]
-                group_ids = sorted({r.group_id for r in robot_list})
-                if not group_ids:
-                    continue
-                group_rows = (
-                    await conn.execute(sa.select(groups).where(groups.c.id.in_(group_ids)))
-                ).all()
-                member_rows = (
-                    await conn.execute(sa.select(members).where(members.c.group_id.in_(group_ids)))
-                ).all()
-                by_group = {g.id: _group(g) for g in group_rows}
-                group_members: dict[int, list[Member]] = {}
-                for m in member_rows:
-                    group_members.setdefault(m.group_id, []).append(_member(m))
-                for robot in robot_list:
-                    people = group_members.get(robot.group_id, [])
-                    found[robot.access_token] = RobotView(
-                        robot=robot,
-                        group=by_group[robot.group_id],
-                        security=robot.security,
-                        members_by_mobile={m.mobile: m for m in people if m.mobile},
-                        members_by_user_id={m.user_id: m for m in people if m.user_id},
-                    )
+                found.update(await _views(conn, rows))
         return found
+
+    async def all_robot_views(self, limit: int) -> dict[str, RobotView]:
+        """The views of (at most ``limit``) robots, newest first: three queries in all."""
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(sa.select(robots).order_by(robots.c.id.desc()).limit(limit))
+            ).all()
+            return await _views(conn, rows)
 
     # -- messages ------------------------------------------------------------------------------
 

@@ -62,7 +62,7 @@ async def list_groups(runtime: RuntimeDep) -> list[GroupOut]:
 @router.post("/groups", tags=["groups"], status_code=status.HTTP_201_CREATED)
 async def create_group(body: GroupIn, runtime: RuntimeDep) -> GroupOut:
     group = await runtime.repository.create_group(body.name)
-    runtime.changed()
+    await runtime.changed()
     return GroupOut.of(group)
 
 
@@ -76,7 +76,7 @@ async def update_group(group_id: GroupId, body: GroupPatch, runtime: RuntimeDep)
     group = await runtime.repository.update_group(
         group_id, name=body.name, dissolved=body.dissolved
     )
-    runtime.changed()
+    await runtime.changed()
     return GroupOut.of(group)
 
 
@@ -93,14 +93,14 @@ async def add_member(group_id: GroupId, body: MemberIn, runtime: RuntimeDep) -> 
     member = await runtime.repository.add_member(
         group_id, name=body.name, mobile=body.mobile, user_id=body.userId
     )
-    runtime.changed()
+    await runtime.changed()
     return MemberOut.of(member)
 
 
 @router.delete("/members/{member_id}", tags=["members"], status_code=status.HTTP_204_NO_CONTENT)
 async def remove_member(member_id: MemberId, runtime: RuntimeDep) -> Response:
     await runtime.repository.remove_member(member_id)
-    runtime.changed()
+    await runtime.changed()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -150,7 +150,7 @@ async def create_robot(group_id: GroupId, body: RobotIn, runtime: RuntimeDep) ->
         upstream=body.upstream.to_domain() if body.upstream is not None else None,
         outgoing=await checked_outgoing(runtime, body.outgoing),
     )
-    runtime.changed()
+    await runtime.changed()
     return robot_out(robot, runtime.settings)
 
 
@@ -192,7 +192,7 @@ async def update_robot(robot_id: RobotId, body: RobotPatch, runtime: RuntimeDep)
         outgoing=await checked_outgoing(runtime, body.outgoing),
         clear_outgoing="outgoing" in body.model_fields_set and body.outgoing is None,
     )
-    runtime.changed()
+    await runtime.changed()
     runtime.relay.notify()
     if body.rate_limit is not None:
         await runtime.limiter.reset(f"robot:{robot_id}")
@@ -202,7 +202,7 @@ async def update_robot(robot_id: RobotId, body: RobotPatch, runtime: RuntimeDep)
 @router.delete("/robots/{robot_id}", tags=["robots"], status_code=status.HTTP_204_NO_CONTENT)
 async def delete_robot(robot_id: RobotId, runtime: RuntimeDep) -> Response:
     await runtime.repository.delete_robot(robot_id)
-    runtime.changed()
+    await runtime.changed()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -210,7 +210,7 @@ async def delete_robot(robot_id: RobotId, runtime: RuntimeDep) -> Response:
 async def regenerate_token(robot_id: RobotId, runtime: RuntimeDep) -> RobotOut:
     """A new `access_token`; the old webhook URL stops working at once."""
     robot = await runtime.repository.rotate_token(robot_id)
-    runtime.changed()
+    await runtime.changed()
     return robot_out(robot, runtime.settings)
 
 
@@ -218,21 +218,21 @@ async def regenerate_token(robot_id: RobotId, runtime: RuntimeDep) -> RobotOut:
 async def regenerate_secret(robot_id: RobotId, runtime: RuntimeDep) -> RobotOut:
     """A new signing secret (turns signing on if it was off)."""
     robot = await runtime.repository.rotate_secret(robot_id)
-    runtime.changed()
+    await runtime.changed()
     return robot_out(robot, runtime.settings)
 
 
 @router.post("/robots/{robot_id}/enable", tags=["robots"])
 async def enable_robot(robot_id: RobotId, runtime: RuntimeDep) -> RobotOut:
     robot = await runtime.repository.set_enabled(robot_id, True)
-    runtime.changed()
+    await runtime.changed()
     return robot_out(robot, runtime.settings)
 
 
 @router.post("/robots/{robot_id}/disable", tags=["robots"])
 async def disable_robot(robot_id: RobotId, runtime: RuntimeDep) -> RobotOut:
     robot = await runtime.repository.set_enabled(robot_id, False)
-    runtime.changed()
+    await runtime.changed()
     return robot_out(robot, runtime.settings)
 
 

@@ -45,7 +45,7 @@ async def create_group(request: Request, viewer: AdminDep) -> Response:
             status=exc.status,
             viewer=viewer,
         )
-    runtime.changed()
+    await runtime.changed()
     return redirect(f"/groups/{group.id}/settings")
 
 
@@ -79,7 +79,7 @@ async def rename_group(request: Request, viewer: AdminDep, group_id: int) -> Res
     runtime = get_web(request).runtime
     form = await checked_form(request, viewer.session)
     await runtime.repository.update_group(group_id, name=form_text(form, "name"))
-    runtime.changed()
+    await runtime.changed()
     return redirect(f"/groups/{group_id}/settings?done=1")
 
 
@@ -88,7 +88,7 @@ async def dissolve_group(request: Request, viewer: AdminDep, group_id: int) -> R
     runtime = get_web(request).runtime
     await checked_form(request, viewer.session)
     await runtime.repository.update_group(group_id, dissolved=True)
-    runtime.changed()
+    await runtime.changed()
     return redirect(f"/groups/{group_id}/settings?done=1")
 
 
@@ -136,7 +136,7 @@ async def add_member(request: Request, viewer: AdminDep, group_id: int) -> Respo
             mobile=form_text(form, "mobile") or None,
             user_id=form_text(form, "user_id") or None,
         )
-        web.runtime.changed()
+        await web.runtime.changed()
         if user is not None:
             await web.accounts.link(user.id, member.id)
     except GongError as exc:
@@ -154,7 +154,7 @@ async def member_action(
     try:
         if action == "remove":
             await web.runtime.repository.remove_member(member.id)
-            web.runtime.changed()
+            await web.runtime.changed()
         elif action == "link":
             username = form_text(form, "username")
             user = await web.accounts.find_user(username)

@@ -157,7 +157,7 @@ async def create_robot(request: Request, viewer: AdminDep, group_id: int) -> Res
             viewer=viewer,
             current=group.id,
         )
-    runtime.changed()
+    await runtime.changed()
     return redirect(f"/robots/{robot.id}?done=created")
 
 
@@ -231,7 +231,7 @@ async def update_outgoing(request: Request, viewer: AdminDep, robot_id: int) -> 
     robot = await runtime.repository.get_robot(robot_id)
     if form_text(form, "remove") == "1":
         await runtime.repository.update_robot(robot.id, clear_outgoing=True)
-        runtime.changed()
+        await runtime.changed()
         return redirect(f"/robots/{robot.id}?done=no-outgoing")
     url, token = form_text(form, "outgoing_url"), form_text(form, "outgoing_token")
     try:
@@ -249,7 +249,7 @@ async def update_outgoing(request: Request, viewer: AdminDep, robot_id: int) -> 
             outgoing_values={"url": url, "token": token},
             status=exc.status,
         )
-    runtime.changed()
+    await runtime.changed()
     return redirect(f"/robots/{robot.id}?done=outgoing")
 
 
@@ -284,7 +284,7 @@ async def update_robot(request: Request, viewer: AdminDep, robot_id: int) -> Res
         return await _robot_page(
             request, viewer, robot, error=exc.message, values=_values(form), status=exc.status
         )
-    runtime.changed()
+    await runtime.changed()
     if limit != robot.rate_limit:
         await runtime.limiter.reset(f"robot:{robot.id}")
     return redirect(f"/robots/{robot.id}?done=saved")
@@ -305,11 +305,11 @@ async def robot_action(request: Request, viewer: AdminDep, robot_id: int, action
     elif action == "delete":
         robot = await repository.get_robot(robot_id)
         await repository.delete_robot(robot_id)
-        runtime.changed()
+        await runtime.changed()
         return redirect(f"/groups/{robot.group_id}/settings")
     else:
         raise Invalid(f"unknown action {action[:20]!r}")
-    runtime.changed()
+    await runtime.changed()
     return redirect(f"/robots/{robot.id}?done={action}")
 
 
