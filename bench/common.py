@@ -96,7 +96,7 @@ def wrk(
     out = subprocess.run(
         [
             need_wrk(),
-            f"-t{threads}",
+            f"-t{min(threads, connections)}",  # wrk wants a connection per thread at least
             f"-c{connections}",
             f"-d{seconds}s",
             "--timeout",

@@ -30,3 +30,19 @@ def test_readme_starts_with_the_two_commands() -> None:
     head = (ROOT / "README.md").read_text().split("\n## ")[0]
     assert "make run" in head
     assert "make test" in head
+
+
+def test_relative_links_in_the_docs_resolve() -> None:
+    import re
+
+    pages = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    broken = []
+    for page in pages:
+        text = re.sub(r"```.*?```|`[^`\n]*`", "", page.read_text(), flags=re.S)  # code
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target) or target.startswith("#"):
+                continue  # absolute URLs and anchors in the same page
+            path = target.split("#")[0]
+            if not (page.parent / path).exists():
+                broken.append(f"{page.relative_to(ROOT)}: {target}")
+    assert not broken, broken
