@@ -114,3 +114,44 @@ async def test_a_change_made_in_this_process_is_seen_when_changed_returns(
         assert (await directory.get(second.access_token)) is not None
     finally:
         await directory.stop()
+
+
+async def test_a_change_made_here_is_loaded_once_not_again_by_the_poller(
+    runtime: Runtime,
+) -> None:
+    repo = runtime.repository
+    group = await repo.create_group("g")
+    robot = await repo.create_robot(group.id, name="r", keywords=["k"])
+    loads = 0
+
+    class Counting:
+        """The real repository, counting this directory's bulk loads (not the runtime's own)."""
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(repo, name)
+
+        async def all_robot_views(self, limit: int) -> object:
+            nonlocal loads
+            loads += 1
+            return await repo.all_robot_views(limit)
+
+    directory = Directory(Counting(), 0.02)  # type: ignore[arg-type]
+    await directory.start()
+    try:
+        assert loads == 1
+        await repo.set_enabled(robot.id, False)
+        await directory.changed()
+        assert loads == 2
+        await asyncio.sleep(0.2)  # ten polls
+        assert loads == 2
+        await repo.set_enabled(robot.id, True)  # as another process would
+        for _ in range(100):
+            if loads == 3:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)
+        assert loads == 3  # an outside change: one reload by the poller
+        view = await directory.get(robot.access_token)
+        assert view is not None and view.robot.enabled
+    finally:
+        await directory.stop()

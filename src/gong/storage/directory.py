@@ -88,7 +88,9 @@ class Directory:
     async def changed(self) -> None:
         """A change was made through this process: take it in before answering."""
         self._generation += 1  # a reload already running is stale: its result is dropped
+        version = await self._repository.config_version()
         await self.reload()
+        self._version = version  # the poller need not load this change a second time
 
     async def start(self) -> None:
         self._version = await self._repository.config_version()
