@@ -46,3 +46,12 @@ def test_relative_links_in_the_docs_resolve() -> None:
             if not (page.parent / path).exists():
                 broken.append(f"{page.relative_to(ROOT)}: {target}")
     assert not broken, broken
+
+
+def test_field_limits_in_the_robot_api_docs_are_current() -> None:
+    from gong.protocol.reference import field_limits_table
+
+    text = (ROOT / "docs" / "robot-api.md").read_text()
+    start = text.index("<!-- field-limits:start -->") + len("<!-- field-limits:start -->")
+    end = text.index("<!-- field-limits:end -->")
+    assert text[start:end].strip() == field_limits_table()

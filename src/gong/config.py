@@ -80,6 +80,14 @@ class Settings(BaseSettings):
         ge=20_000,
         description="Largest body accepted from integration senders (GitHub, GitLab, …), in bytes.",
     )
+    body_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Longest a client may take to send a request body, in seconds, from the "
+        "first read; then the request is refused (robot API: errcode 40035; web app and REST "
+        "API: HTTP 408) and the connection closed.",
+    )
     template_time_limit: float = Field(
         default=1.0,
         gt=0,
@@ -92,6 +100,21 @@ class Settings(BaseSettings):
         ge=1_000,
         le=10_000_000,
         description="Most characters a template robot's template may output.",
+    )
+    template_workers: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="Worker processes that render templates (template robots and previews) "
+        "under hard time and memory limits; renders past what they and a short queue take are "
+        "answered 系统繁忙 (errcode -1).",
+    )
+    template_memory_mb: int = Field(
+        default=256,
+        ge=32,
+        le=16_384,
+        description="Memory one template render may take in its worker process, in MB; past it "
+        "the render is stopped and the delivery refused.",
     )
     relay_enabled: bool = Field(
         default=True,
@@ -125,8 +148,9 @@ class Settings(BaseSettings):
     )
     outgoing_allow_private: bool = Field(
         default=False,
-        description="Let outgoing robots call loopback, private and link-local addresses "
-        "(off: only public addresses; this server itself is refused always).",
+        description="Let every outbound request (outgoing robot callbacks and relay sends to "
+        "upstreams) reach loopback, private and link-local addresses (off: only public "
+        "addresses; this server itself is refused always).",
     )
     outgoing_timeout_seconds: float = Field(
         default=5.0, gt=0, le=60, description="Timeout of each outgoing robot callback attempt."
@@ -161,7 +185,8 @@ class Settings(BaseSettings):
         default=10,
         ge=1,
         description="Sign-in attempts allowed per minute, per client IP and per username; "
-        "past it, sign-in is refused for 5 minutes.",
+        "past it, sign-in is refused for 5 minutes (counted in the database, or in Redis when "
+        "it is set, so a restart does not lift it).",
     )
     sse_heartbeat_seconds: float = Field(
         default=15.0,
@@ -174,15 +199,18 @@ class Settings(BaseSettings):
         description="On a fresh database, create a demo group and robot and print a curl line.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        default="INFO", description="Logging threshold."
+        default="INFO",
+        description="Logging threshold. Libraries that would log requests, headers or SQL "
+        "(httpx, httpcore, SQLAlchemy, aiosqlite, …) log only warnings and errors, even at DEBUG.",
     )
     log_format: Literal["text", "json"] = Field(
         default="text", description="`text` for people, `json` for log collectors."
     )
     access_log: bool = Field(
         default=False,
-        description="Log one line per web and API request (method, path without its query "
-        "string, status, time). The robot API is counted in /metrics instead.",
+        description="Log one line per request, the robot API included (logger `gong.access`: "
+        "method, path without its query string, status, time). Off: no request is logged; "
+        "uvicorn's own access log, which would show query strings, is always off.",
     )
 
     @field_validator("trusted_proxies", mode="before")

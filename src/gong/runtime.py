@@ -19,11 +19,14 @@ from gong.config import Settings
 from gong.domain.errors import NotFound
 from gong.domain.ports import Broker, Limiter, Pacer
 from gong.domain.service import Hub
+from gong.integrations.render_pool import RenderPool
 from gong.metrics import Metrics
 from gong.outgoing.callbacks import Callbacks
 from gong.pubsub.memory import MemoryBroker
 from gong.ratelimit.memory import MemoryLimiter
+from gong.redact import redact
 from gong.relay.pacer import MemoryPacer
+from gong.relay.targets import upstream_guard
 from gong.relay.worker import RelayWorker
 from gong.storage.accounts import Accounts
 from gong.storage.database import create_writer_engine, open_database
@@ -85,6 +88,8 @@ class Runtime:
     outgoing: OutgoingStore
     callbacks: Callbacks
     metrics: Metrics
+    #: Worker processes for templates (started on the first render).
+    renders: RenderPool
     redis: Redis | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -130,6 +135,7 @@ class Runtime:
         broker = broker or MemoryBroker()
         pacer = pacer or MemoryPacer()
         relay = RelayWorker(
+            guard=upstream_guard(settings),
             outbox=outbox,
             repository=repository,
             pacer=pacer,
@@ -177,6 +183,9 @@ class Runtime:
             outgoing=outgoing,
             callbacks=callbacks,
             metrics=metrics,
+            renders=RenderPool(
+                workers=settings.template_workers, memory_mb=settings.template_memory_mb
+            ),
             redis=redis,
         )
         metrics.on_scrape(runtime._scrape_gauges)
@@ -228,7 +237,8 @@ class Runtime:
                 await asyncio.wait_for(check, 2)
                 result[name] = "ok"
             except Exception as exc:
-                result[name] = f"unavailable: {type(exc).__name__}: {exc}"[:200]
+                # /readyz is public: no URL password or token in what it shows.
+                result[name] = redact(f"unavailable: {type(exc).__name__}: {exc}")[:200]
         return result
 
     async def changed(self) -> None:
@@ -240,6 +250,7 @@ class Runtime:
         """Finish pending writes, stop background tasks, close connections."""
         await self.callbacks.close()
         await self.relay.stop()
+        await asyncio.to_thread(self.renders.close)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -3,6 +3,7 @@ mentions from payload fields, and previews (API and CLI) that post nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from pathlib import Path
@@ -142,7 +143,7 @@ async def test_runaway_loop_is_stopped(
         ),
         (
             "{{ 9 ** 999999 }}",
-            "错误描述:the template did something the sandbox forbids: exponent larger than 256;",
+            "错误描述:the template did something the sandbox forbids: a power larger than 4096 bits;",
         ),
         (
             "{% set x = [] %}{{ x.append(1) }}",
@@ -150,7 +151,7 @@ async def test_runaway_loop_is_stopped(
         ),
         (
             "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}",
-            "错误描述:the template ran out of resources and was stopped;",
+            "错误描述:the template nests too deeply (recursion) and was stopped;",
         ),
         ("{{ payload.missing.deeper }} not json", "错误描述:the template's output is not JSON"),
         ("{{ 1 / 0 }}", "错误描述:the template failed: ZeroDivisionError: division by zero;"),
@@ -338,3 +339,44 @@ async def test_template_preview_cli(tmp_path: Path) -> None:
     )
     assert failed.returncode == 1
     assert json.loads(failed.stdout)["error"]["message"].startswith("the template does not compile")
+
+
+@pytest.mark.slow
+async def test_preview_answers_503_when_the_renderer_is_busy(
+    app: GongApp, client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    renders = app.runtime.renders
+    renders.max_waiting, kept = 0, renders.max_waiting
+    bomb = "{{ ([[0] * 100] * 20000) | sum(start=[]) | length }}"  # one long C call
+    try:
+        running = [
+            asyncio.ensure_future(
+                client.post(
+                    "/api/templates/preview",
+                    json={"template": bomb, "payload": {}},
+                    headers=admin_headers,
+                )
+            )
+            for _ in range(renders.workers)
+        ]
+        while renders.pending < renders.workers:
+            await asyncio.sleep(0.01)
+        busy = await client.post(
+            "/api/templates/preview",
+            json={"template": "{{ 1 }}", "payload": {}},
+            headers=admin_headers,
+        )
+        assert busy.status_code == 503
+        assert busy.json() == {
+            "error": {
+                "code": "unavailable",
+                "message": f"the template renderer is busy ({renders.workers} renders running or "
+                "waiting); try again later",
+            }
+        }
+        for answer in await asyncio.gather(*running):
+            assert answer.json()["error"]["message"] == (
+                "the template ran longer than 1 s and was stopped"
+            )
+    finally:
+        renders.max_waiting = kept

@@ -11,40 +11,59 @@ import pytest
 from gong.config import Settings
 from gong.domain.errors import Invalid
 from gong.domain.models import Outgoing
-from gong.outgoing.guard import Guard, GuardedTransport, IPAddress, TargetRefused
+from gong.outgoing.guard import (
+    Guard,
+    GuardedTransport,
+    IPAddress,
+    TargetRefused,
+    refused_because,
+)
 from gong.web.app import GongApp
+from tests.outgoing.addresses import HINT, REFUSED, refusals
 from tests.outgoing.callback_server import CallbackServer, text
 from tests.outgoing.conftest import make_world
 from tests.outgoing.test_callbacks import ADMIN, post_as
 
-HINT = "; GONG_OUTGOING_ALLOW_PRIVATE=1 allows internal addresses"
 
-
-@pytest.mark.parametrize(
-    ("url", "why"),
-    [
-        ("http://10.0.0.1/hook", "10.0.0.1, a private address" + HINT),
-        ("http://172.16.5.4/", "172.16.5.4, a private address" + HINT),
-        ("http://192.168.1.10:8080/", "192.168.1.10, a private address" + HINT),
-        ("http://100.64.0.1/", "100.64.0.1, a private address" + HINT),
-        (
-            "http://169.254.169.254/latest/meta-data/",
-            "169.254.169.254, a link-local address" + HINT,
-        ),
-        ("http://127.0.0.1:9/", "127.0.0.1, a loopback address" + HINT),
-        ("http://[::1]:9/", "::1, a loopback address" + HINT),
-        ("http://[::ffff:127.0.0.1]:9/", "::ffff:127.0.0.1, a loopback address" + HINT),
-        ("http://[fd00::1]/", "fd00::1, a private address" + HINT),
-        ("http://0.0.0.0:9/", "0.0.0.0, the unspecified address"),
-        ("http://224.0.0.1/", "224.0.0.1, a multicast address"),
-    ],
-)
+@pytest.mark.parametrize(("url", "why"), REFUSED)
 async def test_internal_addresses_are_refused(
     sqlite_settings: Settings, url: str, why: str
 ) -> None:
     with pytest.raises(TargetRefused) as refused:
         await Guard(sqlite_settings).check_url(url)
-    assert refused.value.message == f"the outgoing URL points at {why}"
+    assert refused.value.message in refusals("the outgoing URL", why)
+
+
+@pytest.mark.parametrize(
+    ("address", "why", "allowed_why"),
+    [
+        ("2002:7f00:1::", "a 6to4 address of 127.0.0.1, a loopback address", None),
+        ("64:ff9b::a9fe:a9fe", "a NAT64 address of 169.254.169.254, a link-local address", None),
+        ("::7f00:1", "an IPv4-compatible address of 127.0.0.1, a loopback address", None),
+        ("::ffff:0:a00:1", "an IPv4-translated address of 10.0.0.1, a private address", None),
+        ("::ffff:7f00:1", "a loopback address", None),
+        (
+            "2001:0:4136:e378:8000:63bf:80ff:fffe",
+            "a Teredo address of 127.0.0.1, a loopback address",
+            None,
+        ),
+        # Teredo as a whole, whatever it carries: a tunnel no public webhook needs.
+        (
+            "2001:0:5db8:d822::a247:27dd",
+            "a Teredo address (a tunnel to an IPv4 address hidden in it)",
+            None,
+        ),
+        # What is refused always stays refused inside any of these forms.
+        ("2002:e000:1::", *(["a 6to4 address of 224.0.0.1, a multicast address"] * 2)),
+        ("64:ff9b::", *(["a NAT64 address of 0.0.0.0, the unspecified address"] * 2)),
+    ],
+)
+def test_ipv6_forms_are_judged_by_the_ipv4_address_they_carry(
+    address: str, why: str, allowed_why: str | None
+) -> None:
+    ip = ipaddress.ip_address(address)
+    assert refused_because(ip, allow_private=False) == why
+    assert refused_because(ip, allow_private=True) == allowed_why
 
 
 async def test_a_name_resolving_to_loopback_is_refused(sqlite_settings: Settings) -> None:
@@ -58,6 +77,8 @@ async def test_public_addresses_pass(sqlite_settings: Settings) -> None:
     guard = Guard(sqlite_settings)
     await guard.check_url("https://93.184.216.34/dingtalk")
     await guard.check_url("http://[2606:2800:220:1:248:1893:25c8:1946]:8080/")
+    await guard.check_url("http://[2002:5db8:d822::1]/")  # 6to4 of 93.184.216.34
+    await guard.check_url("http://[64:ff9b::93.184.216.34]/")  # NAT64: what DNS64 answers
 
 
 async def test_allow_private_allows_internal_but_never_this_server(
@@ -169,6 +190,25 @@ async def test_rebinding_cannot_switch_the_address_after_the_check(
     async with httpx.AsyncClient(transport=GuardedTransport(guard)) as client:
         with pytest.raises(TargetRefused):  # the connection resolves again: loopback, refused
             await client.post(url, json={})
+    assert bot.received == []
+
+
+@pytest.mark.parametrize(
+    "answer", ["2002:7f00:1::", "64:ff9b::7f00:1", "::ffff:0:7f00:1", "::7f00:1"]
+)
+async def test_a_name_answering_an_ipv6_form_of_loopback_is_refused_at_the_connection(
+    sqlite_settings: Settings, bot: CallbackServer, answer: str
+) -> None:
+    guard = _Answers(sqlite_settings, [[answer]])
+    async with httpx.AsyncClient(transport=GuardedTransport(guard)) as client:
+        with pytest.raises(TargetRefused) as refused:
+            await client.post(f"http://bot.example:{bot.port}/dingtalk", json={})
+    why = refused_because(ipaddress.ip_address(answer), allow_private=False)
+    assert why is not None
+    assert why.endswith(" address of 127.0.0.1, a loopback address")
+    assert (
+        refused.value.message == f"the outgoing URL points at bot.example ({answer}), {why}{HINT}"
+    )
     assert bot.received == []
 
 

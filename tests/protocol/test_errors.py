@@ -7,7 +7,9 @@ import pytest
 from gong.protocol.errors import (
     Dialect,
     Errors,
+    FieldProblem,
     RobotError,
+    field_invalid,
     field_missing,
     ip_not_allowed,
     render,
@@ -66,6 +68,13 @@ TABLE = [
     ),
     (Errors.SYSTEM_BUSY, '{"errcode":-1,"errmsg":"系统繁忙"}', None),
     (Errors.SESSION_UNKNOWN, '{"errcode":300001,"errmsg":"session 不存在"}', None),
+    (
+        Errors.MESSAGE_UNSTORABLE,
+        '{"errcode":400402,"errmsg":"错误描述:消息无法保存，参数格式不正确; 解决方案:请修正对应参数;'
+        "参考链接:请参考本接口对应文档查看参数要求，或者在https://open.dingtalk.com/document/  "
+        '搜索对应文档;"}',
+        '{"errcode":400402,"errmsg":"param error: the message cannot be stored"}',
+    ),
 ]
 
 
@@ -113,6 +122,41 @@ def test_the_markdown_title_case_matches_dingtalks_wire_text() -> None:
         "解决方案:请填充上对应参数;参考链接:请参考本接口对应文档查看参数获取方式，或者在"
         'https://open.dingtalk.com/document/  搜索对应文档;"}'
     )
+
+
+@pytest.mark.parametrize(
+    ("problem", "path", "detail", "reason"),
+    [
+        (
+            "too_long",
+            ("msgUuid",),
+            "长度不能超过 200 个字符",
+            "is longer than 200 characters",
+        ),
+        ("nul", ("msgUuid",), "不能包含 NUL 字符(U+0000)", "contains a NUL character (U+0000)"),
+        (
+            "surrogate",
+            ("actionCard", "btns", 1, "title"),
+            "不能包含不成对的代理字符(U+D800-U+DFFF)",
+            "contains a lone surrogate (U+D800-U+DFFF)",
+        ),
+    ],
+)
+def test_field_invalid_names_the_field_and_the_problem_in_both_dialects(
+    problem: FieldProblem, path: tuple[str | int, ...], detail: str, reason: str
+) -> None:
+    error = field_invalid(problem, *path, limit=200)
+    field = "msgUuid" if path == ("msgUuid",) else "actionCard --》 btns[1].title"
+    assert json.loads(render(error, Dialect.MODERN)) == {
+        "errcode": 400402,
+        "errmsg": f"错误描述:参数 {field} 格式不正确，{detail}; 解决方案:请修正对应参数;"
+        "参考链接:请参考本接口对应文档查看参数要求，或者在https://open.dingtalk.com/document/  "
+        "搜索对应文档;",
+    }
+    assert json.loads(render(error, Dialect.LEGACY)) == {
+        "errcode": 400402,
+        "errmsg": f"param error: {field} {reason}",
+    }
 
 
 def test_errmsg_is_json_escaped() -> None:

@@ -4,8 +4,9 @@ from typing import Any
 
 import pytest
 
-from gong.protocol.errors import Errors, RobotError
+from gong.protocol.errors import Dialect, Errors, RobotError, render
 from gong.protocol.messages import (
+    MAX_MSG_UUID,
     ActionCard,
     ActionCardButton,
     ActionCardMessage,
@@ -445,3 +446,151 @@ def test_searchable_text_covers_the_documented_fields() -> None:
         }
     )
     assert list(card.searchable()) == ["T", "X", "B1", "B2"]
+
+
+# -- what storage could not hold: refused alike on every backend (400402 field_invalid) ---------
+
+TEXT: dict[str, Any] = {"msgtype": "text", "text": {"content": "x"}}
+
+
+def invalid(body: Any) -> tuple[str, str]:
+    """The field and the legacy reason of a field_invalid refusal."""
+    error = refused(body)
+    assert error.error is Errors.FIELD_INVALID
+    assert error.errcode(Dialect.MODERN) == error.errcode(Dialect.LEGACY) == 400402
+    return error.params["field"], error.params["reason"]
+
+
+def test_msg_uuid_up_to_the_column_width_is_kept() -> None:
+    uuid = "界" * MAX_MSG_UUID  # characters, not bytes: the columns count characters
+    assert parse_message({**TEXT, "msgUuid": uuid}).msgUuid == uuid
+
+
+def test_msg_uuid_longer_than_the_column_is_refused() -> None:
+    assert invalid({**TEXT, "msgUuid": "u" * (MAX_MSG_UUID + 1)}) == (
+        "msgUuid",
+        f"is longer than {MAX_MSG_UUID} characters",
+    )
+    error = refused({**TEXT, "msgUuid": "u" * 201})
+    assert render(error, Dialect.MODERN).decode() == (
+        '{"errcode":400402,"errmsg":"错误描述:参数 msgUuid 格式不正确，长度不能超过 200 个字符; '
+        "解决方案:请修正对应参数;参考链接:请参考本接口对应文档查看参数要求，或者在"
+        'https://open.dingtalk.com/document/  搜索对应文档;"}'
+    )
+    assert render(error, Dialect.LEGACY).decode() == (
+        '{"errcode":400402,"errmsg":"param error: msgUuid is longer than 200 characters"}'
+    )
+
+
+def test_a_long_numeric_msg_uuid_counts_its_digits() -> None:
+    assert invalid({**TEXT, "msgUuid": 10**201})[0] == "msgUuid"
+
+
+@pytest.mark.parametrize("uuid", ["\x00", "a\x00b", "deploy-42\x00"])
+def test_nul_in_msg_uuid_is_refused(uuid: str) -> None:
+    assert invalid({**TEXT, "msgUuid": uuid}) == ("msgUuid", "contains a NUL character (U+0000)")
+
+
+_LONE = "\ud800"  # a high surrogate with no low one after it
+_CARD = {"title": "t", "text": "x"}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({**TEXT, "msgUuid": "a" + _LONE}, "msgUuid"),
+        ({"msgtype": "text", "text": {"content": "告警" + _LONE}}, "text --》 content"),
+        ({**TEXT, "at": {"atMobiles": ["138", "\udc00"]}}, "at --》 atMobiles[1]"),
+        ({**TEXT, "at": {"atUserIds": [_LONE]}}, "at --》 atUserIds[0]"),
+        ({**TEXT, "at": {"atDingtalkIds": [_LONE]}}, "at --》 atDingtalkIds[0]"),
+        ({"msgtype": "markdown", "markdown": {"title": _LONE, "text": "x"}}, "markdown --》 title"),
+        ({"msgtype": "markdown", "markdown": {"title": "t", "text": _LONE}}, "markdown --》 text"),
+        (
+            {"msgtype": "link", "link": {"title": _LONE, "text": "x", "messageUrl": "u"}},
+            "link --》 title",
+        ),
+        (
+            {"msgtype": "link", "link": {"title": "t", "text": _LONE, "messageUrl": "u"}},
+            "link --》 text",
+        ),
+        (
+            {"msgtype": "link", "link": {"title": "t", "text": "x", "messageUrl": _LONE}},
+            "link --》 messageUrl",
+        ),
+        (
+            {
+                "msgtype": "link",
+                "link": {"title": "t", "text": "x", "messageUrl": "u", "picUrl": _LONE},
+            },
+            "link --》 picUrl",
+        ),
+        (
+            {"msgtype": "actionCard", "actionCard": {**_CARD, "title": _LONE, "btns": []}},
+            "actionCard --》 title",
+        ),
+        (
+            {
+                "msgtype": "actionCard",
+                "actionCard": {**_CARD, "singleTitle": _LONE, "singleURL": "u"},
+            },
+            "actionCard --》 singleTitle",
+        ),
+        (
+            {
+                "msgtype": "actionCard",
+                "actionCard": {**_CARD, "singleTitle": "a", "singleURL": _LONE},
+            },
+            "actionCard --》 singleURL",
+        ),
+        (
+            {
+                "msgtype": "actionCard",
+                "actionCard": {**_CARD, "btns": [{"title": _LONE, "actionURL": "u"}]},
+            },
+            "actionCard --》 btns[0].title",
+        ),
+        (
+            {
+                "msgtype": "actionCard",
+                "actionCard": {**_CARD, "btns": [{"title": "a", "actionURL": _LONE}]},
+            },
+            "actionCard --》 btns[0].actionURL",
+        ),
+        (
+            {"msgtype": "feedCard", "feedCard": {"links": [{"title": _LONE, "messageURL": "u"}]}},
+            "feedCard --》 links[0].title",
+        ),
+        (
+            {"msgtype": "feedCard", "feedCard": {"links": [{"title": "t", "messageURL": _LONE}]}},
+            "feedCard --》 links[0].messageURL",
+        ),
+        (
+            {
+                "msgtype": "feedCard",
+                "feedCard": {"links": [{"title": "t", "messageURL": "u", "picURL": _LONE}]},
+            },
+            "feedCard --》 links[0].picURL",
+        ),
+        ({"msgtype": "image", "image": {"picURL": _LONE}}, "image --》 picURL"),
+    ],
+)
+def test_a_lone_surrogate_in_any_string_is_refused(body: dict[str, Any], field: str) -> None:
+    assert invalid(body) == (field, "contains a lone surrogate (U+D800-U+DFFF)")
+
+
+def test_surrogate_pairs_are_ordinary_text() -> None:
+    m = parse_message({"msgtype": "text", "text": {"content": "部署完成 \U0001f680"}})
+    assert m.to_wire()["text"]["content"] == "部署完成 \U0001f680"
+
+
+def test_nul_in_text_fields_is_kept_whole() -> None:
+    # Stored inside JSON, where it is escaped: every backend holds it, so it is not refused.
+    m = parse_message(
+        {
+            "msgtype": "markdown",
+            "markdown": {"title": "a\x00b", "text": "log:\x00end"},
+            "at": {"atMobiles": ["138\x00"]},
+        }
+    )
+    assert m.to_wire()["markdown"] == {"title": "a\x00b", "text": "log:\x00end"}
+    assert m.mentions().atMobiles == ["138\x00"]

@@ -1,28 +1,48 @@
 """DingTalk's rate limit, with time moved by hand: 20 in any 60 s, the 21st blocks 10 minutes.
 
-Every test runs against each backend: in-process memory and the shared Redis script.
+Every test runs against each backend: in-process memory, the shared Redis script, and the
+database (SQLite and PostgreSQL), which holds the sign-in lockout when Redis is not configured.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from gong.clock import ManualClock
+from gong.config import Settings
 from gong.domain.models import RateLimit
 from gong.domain.ports import Limiter
 from gong.ratelimit.memory import MemoryLimiter
+from gong.storage.database import open_database
+from gong.storage.limits import DatabaseLimiter
+from tests.conftest import _pg_reset
+from tests.helpers import run_sync
 
 Make = Callable[[], Limiter]
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "sqlite", "postgres"])
 async def new_limiter(request: pytest.FixtureRequest) -> AsyncIterator[Make]:
-    """A factory of limiters sharing one backend (several Redis limiters share state)."""
+    """A factory of limiters sharing one backend (several Redis or database limiters share
+    state, as several processes would)."""
     if request.param == "memory":
         shared = MemoryLimiter()
         yield lambda: shared
+        return
+    if request.param in ("sqlite", "postgres"):
+        settings: Settings = request.getfixturevalue("sqlite_settings")
+        if request.param == "postgres":
+            url = request.getfixturevalue("pg_database")
+            run_sync(_pg_reset(url))
+            settings = settings.model_copy(update={"database_url": url})
+        engine = await open_database(settings)
+        try:
+            yield lambda: DatabaseLimiter(engine)
+        finally:
+            await engine.dispose()
         return
     from gong.ratelimit.redis import RedisLimiter
     from gong.runtime import redis_client
@@ -128,3 +148,11 @@ async def test_instances_share_one_limit(new_limiter: Make) -> None:
     decisions = [await limiters[i % 3].acquire("shared", DINGTALK, 1_000 + i) for i in range(21)]
     assert [d.allowed for d in decisions] == [True] * 20 + [False]
     assert not (await limiters[1].acquire("shared", DINGTALK, 5_000)).allowed
+
+
+async def test_concurrent_calls_count_exactly(new_limiter: Make) -> None:
+    limiters = [new_limiter() for _ in range(3)]
+    decisions = await asyncio.gather(
+        *(limiters[i % 3].acquire("burst", DINGTALK, 1_000) for i in range(25))
+    )
+    assert sorted(d.allowed for d in decisions) == [False] * 5 + [True] * 20

@@ -1,5 +1,6 @@
 """A relay under test: a runtime without its background worker, a worker stepped by hand on a
-manual clock, and a fake DingTalk upstream on a real socket."""
+manual clock, and a fake DingTalk upstream on a real socket (127.0.0.1: private addresses are
+allowed unless a test says otherwise)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from gong.clock import ManualClock
 from gong.config import Settings
 from gong.domain.models import RateLimit, Robot, Upstream
 from gong.domain.ports import StoreResult
+from gong.outgoing.guard import Guard
 from gong.protocol.messages import parse_message
 from gong.relay.pacer import MemoryPacer
+from gong.relay.targets import upstream_guard
 from gong.relay.worker import RelayWorker
 from gong.runtime import Runtime
 from tests.fakes import FakeDingTalk
@@ -81,6 +84,7 @@ class Relay:
     def new_worker(self, **kwargs: Any) -> RelayWorker:
         """A worker as a restarted process would have: its own, empty pacer."""
         return RelayWorker(
+            guard=self.worker.guard,
             outbox=self.runtime.outbox,
             repository=self.runtime.repository,
             pacer=MemoryPacer(),
@@ -90,10 +94,21 @@ class Relay:
 
 
 async def open_relay(
-    settings: Settings, fake: FakeDingTalk, upstream: Upstream | None = None, **worker: Any
+    settings: Settings,
+    fake: FakeDingTalk,
+    upstream: Upstream | None = None,
+    *,
+    allow_private: bool = True,
+    guard: Guard | None = None,
+    **worker: Any,
 ) -> Relay:
+    """The robot is stored without the save-time check (the repository does not resolve), so a
+    test can give it an upstream the worker's guard then refuses."""
     clock = ManualClock(1_800_000_000_000)
-    runtime = await Runtime.open(settings.model_copy(update={"relay_enabled": False}), clock=clock)
+    settings = settings.model_copy(
+        update={"relay_enabled": False, "outgoing_allow_private": allow_private}
+    )
+    runtime = await Runtime.open(settings, clock=clock)
     group = await runtime.repository.create_group("ops")
     await runtime.repository.add_member(group.id, name="张三", mobile="13800000001")
     robot = await runtime.repository.create_robot(
@@ -104,6 +119,7 @@ async def open_relay(
         upstream=upstream or Upstream(url=fake.url, secret=UPSTREAM_SECRET),
     )
     made = RelayWorker(
+        guard=guard or upstream_guard(settings),
         outbox=runtime.outbox,
         repository=runtime.repository,
         pacer=MemoryPacer(),

@@ -2,7 +2,8 @@
 
 The upstream is a Gong robot with DingTalk's default limits (20 per 60 s, then a 10-minute
 block): if the relay ever sent it one message too many, it would refuse it, and its refusal
-count would show it.
+count would show it. It runs in a second Gong (a server never relays to itself), on 127.0.0.1:
+the relaying one allows private addresses.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from tests.helpers import ADMIN_TOKEN, ServerProcess, free_port
 pytestmark = pytest.mark.slow
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+#: The relaying server may send to the upstream Gong on 127.0.0.1.
+ALLOW_PRIVATE = {"GONG_OUTGOING_ALLOW_PRIVATE": "1"}
 ALERT = re.compile(r"alert (\d{4})")
 DIGEST_LINE = re.compile(r"\d+\. ")
 
@@ -173,30 +176,33 @@ def restart(server: ServerProcess) -> None:
 
 
 def test_a_burst_of_1000_arrives_whole_without_a_refusal(tmp_path: Path) -> None:
-    server = ServerProcess(env={}, data_dir=tmp_path / "gong")
-    server.start()
+    dingtalk = ServerProcess(env={}, data_dir=tmp_path / "dingtalk")
+    relay = ServerProcess(env=ALLOW_PRIVATE, data_dir=tmp_path / "relay")
+    dingtalk.start()
+    relay.start()
     try:
-        upstream = make_upstream(server)
-        relayed = make_relayed(server, upstream)
+        upstream = make_upstream(dingtalk)
+        relayed = make_relayed(relay, upstream)
         started = time.monotonic()
         acked = asyncio.run(post_all(relayed["webhook"], list(range(1000))))
         assert len(acked) == 1000
         assert time.monotonic() - started < 60
-        messages = check_upstream(server, upstream, 1000)
-        assert api(server, "GET", f"/api/robots/{upstream['id']}")["stats"]["refused"] == 0
-        page = api(server, "GET", f"/api/robots/{relayed['id']}/deliveries", params={"limit": 1})
+        messages = check_upstream(dingtalk, upstream, 1000)
+        assert api(dingtalk, "GET", f"/api/robots/{upstream['id']}")["stats"]["refused"] == 0
+        page = api(relay, "GET", f"/api/robots/{relayed['id']}/deliveries", params={"limit": 1})
         assert page["counts"]["pending"] == page["counts"]["failed"] == 0
         assert page["counts"]["sent"] + page["counts"]["digested"] == 1000
         assert len(messages) <= 19  # all within the first window
     finally:
-        server.stop()
+        relay.stop()
+        dingtalk.stop()
 
 
 def test_killed_mid_burst_and_restarted_loses_nothing_and_sends_nothing_twice(
     tmp_path: Path,
 ) -> None:
     dingtalk = ServerProcess(env={}, data_dir=tmp_path / "dingtalk")
-    relay = ServerProcess(env={}, data_dir=tmp_path / "relay")
+    relay = ServerProcess(env=ALLOW_PRIVATE, data_dir=tmp_path / "relay")
     dingtalk.start()
     relay.start()
     try:

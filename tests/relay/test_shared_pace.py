@@ -32,6 +32,7 @@ async def test_two_workers_sharing_an_upstream_never_exceed_its_limit(
         await relay.runtime.changed()
         workers += [
             RelayWorker(
+                guard=relay.worker.guard,
                 outbox=relay.runtime.outbox,
                 repository=relay.runtime.repository,
                 pacer=RedisPacer(client, redis_prefix),

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 from gong.config import Settings
-from gong.storage.database import migrate, open_database
+from gong.storage.database import MIGRATIONS, _alembic_config, migrate, open_database
 from gong.storage.schema import metadata
 
 
@@ -27,3 +31,48 @@ async def test_migrated_schema_matches_metadata(db_settings: Settings) -> None:
         await migrate(engine, db_settings)  # a second start is a no-op
     finally:
         await engine.dispose()
+
+
+def _state(connection: Connection) -> tuple[str, set[str]]:
+    version = connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
+    return str(version), set(sa.inspect(connection).get_table_names())
+
+
+async def test_the_newest_revision_downgrades_and_upgrades_again(db_settings: Settings) -> None:
+    """``0005_limiter`` (the database's limiter state) goes down to ``0004_outgoing`` and back up
+    to exactly the declared schema."""
+
+    def down(connection: Connection) -> None:
+        command.downgrade(_alembic_config(connection), "0004_outgoing")
+
+    def up(connection: Connection) -> None:
+        command.upgrade(_alembic_config(connection), "head")
+
+    engine = await open_database(db_settings)
+    try:
+        async with engine.begin() as conn:
+            version, tables = await conn.run_sync(_state)
+            assert (version, "limiter_keys" in tables) == ("0005_limiter", True)
+            await conn.execute(sa.text("INSERT INTO limiter_keys VALUES ('k', '1 2', 0, 60000)"))
+        async with engine.begin() as conn:
+            await conn.run_sync(down)
+        async with engine.connect() as conn:
+            version, tables = await conn.run_sync(_state)
+        assert (version, "limiter_keys" in tables) == ("0004_outgoing", False)
+        async with engine.begin() as conn:
+            await conn.run_sync(up)
+        async with engine.connect() as conn:
+            assert await conn.run_sync(_state) == ("0005_limiter", tables | {"limiter_keys"})
+            assert await conn.run_sync(_diff) == []
+    finally:
+        await engine.dispose()
+
+
+def test_the_revisions_form_one_chain() -> None:
+    """Each revision names the one before it; the newest is the head the code expects."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    scripts = ScriptDirectory.from_config(config)
+    assert scripts.get_heads() == ["0005_limiter"]
+    chain = [script.revision for script in scripts.walk_revisions()]
+    assert chain == ["0005_limiter", "0004_outgoing", "0003_relay", "0002_web", "0001_core"]

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
 from gong.config import Settings
 from gong.domain.models import NewMessage, SenderType
+from gong.domain.ports import StoreResult
+from gong.protocol.errors import Dialect, Errors, RobotError
 from gong.storage.database import create_writer_engine, open_database
+from gong.storage.outbox import Outbox
 from gong.storage.repository import write_handlers
 from gong.storage.schema import messages
-from gong.storage.writer import Writer, WriterClosed
+from gong.storage.store import WriterStore
+from gong.storage.writer import Writer, WriterClosed, refused_by_database
 
 
 @dataclass
@@ -137,5 +143,173 @@ async def test_a_locked_database_delays_the_writer_without_blocking_the_loop(
         assert ticks == 20
     finally:
         other.close()
+        await writer.stop()
+        await engine.dispose()
+
+
+# -- one bad write among good ones ---------------------------------------------------------------
+
+
+def _bad_rows(group_id: int, backend: str) -> dict[str, NewMessage]:
+    """Writes the database itself refuses (the protocol checks bypassed), by backend."""
+    bad = {
+        # A constraint violation on both backends: the group does not exist.
+        "missing group": _message(group_id + 1000, 900),
+        # NOT NULL on both backends.
+        "null payload": replace(_message(group_id, 901), payload=None),  # type: ignore[arg-type]
+    }
+    if backend == "postgres":  # SQLite holds these; PostgreSQL refuses them (22021, 22001)
+        bad["NUL msgUuid"] = replace(
+            _message(group_id, 902), robot_id=1, msg_uuid="a\x00b", dedup_until=10**12
+        )
+        bad["long msgUuid"] = replace(
+            _message(group_id, 903), robot_id=1, msg_uuid="u" * 201, dedup_until=10**12
+        )
+    return bad
+
+
+def _backend(settings: Settings) -> str:
+    return "postgres" if settings.database_url else "sqlite"
+
+
+async def test_bad_rows_fail_alone_and_the_good_ones_commit(db_settings: Settings) -> None:
+    engine = await open_database(db_settings)
+    writer = Writer(engine, write_handlers(), sync_engine=create_writer_engine(db_settings))
+    await writer.start()
+    try:
+        group_id = await _group(engine)
+        bad = _bad_rows(group_id, _backend(db_settings))
+        # One batch: nothing runs until the test awaits, so every write joins the first commit.
+        good = [writer.submit(_message(group_id, n)) for n in range(40)]
+        refused = {name: writer.submit(m) for name, m in bad.items()}
+        good += [writer.submit(_message(group_id, n)) for n in range(40, 80)]
+        results = await asyncio.gather(*good)
+
+        assert all(r.message_id for r in results), "every good write is acknowledged"
+        for name, future in refused.items():
+            with pytest.raises(Exception) as info:  # noqa: PT011 - the driver's own error
+                await future
+            assert refused_by_database(info.value), f"{name}: {info.value!r}"
+        async with engine.connect() as conn:
+            stored = (await conn.execute(sa.select(messages.c.content))).scalars().all()
+        assert sorted(json.loads(c)["n"] for c in stored) == list(range(80))
+        assert writer.writes == 80
+        # Bisection: a few commits find the bad writes, not one commit per write.
+        assert writer.batches <= 4 * len(bad) * 7
+        assert writer.batches < 80
+    finally:
+        await writer.stop()
+        await engine.dispose()
+
+
+async def test_the_store_answers_a_refused_message_with_400402_not_minus_1(
+    db_settings: Settings,
+) -> None:
+    engine = await open_database(db_settings)
+    writer = Writer(engine, write_handlers(), sync_engine=create_writer_engine(db_settings))
+    await writer.start()
+    store = WriterStore(writer, Outbox(engine, writer))
+    try:
+        group_id = await _group(engine)
+        bad = _bad_rows(group_id, _backend(db_settings))
+        for name, message in bad.items():
+            refused, *neighbours = await asyncio.gather(
+                store.store(message),
+                *(store.store(_message(group_id, n)) for n in range(3)),
+                return_exceptions=True,
+            )
+            assert isinstance(refused, RobotError), f"{name}: {refused!r}"
+            assert refused.error is Errors.MESSAGE_UNSTORABLE
+            assert refused.errcode(Dialect.MODERN) == refused.errcode(Dialect.LEGACY) == 400402
+            assert all(isinstance(r, StoreResult) and r.message_id for r in neighbours)
+        async with engine.connect() as conn:
+            count = await conn.scalar(sa.select(sa.func.count()).select_from(messages))
+        assert count == 3 * len(bad)
+    finally:
+        await writer.stop()
+        await engine.dispose()
+
+
+def test_what_counts_as_refused_by_the_database() -> None:
+    class PgError(Exception):
+        def __init__(self, sqlstate: str) -> None:
+            self.sqlstate = sqlstate
+
+    def dbapi(orig: Exception, **kw: bool) -> DBAPIError:
+        return DBAPIError("INSERT …", None, orig, **kw)
+
+    assert refused_by_database(IntegrityError("INSERT …", None, Exception("fk")))
+    assert refused_by_database(DataError("INSERT …", None, Exception("too big")))
+    assert refused_by_database(dbapi(PgError("22021")))  # NUL in text
+    assert refused_by_database(dbapi(PgError("22001")))  # value too long
+    assert refused_by_database(dbapi(PgError("23505")))  # unique violation
+    assert not refused_by_database(dbapi(PgError("40001")))  # serialization failure: retry
+    assert not refused_by_database(dbapi(PgError("08006")))  # connection failure
+    assert not refused_by_database(dbapi(Exception("gone"), connection_invalidated=True))
+    assert not refused_by_database(OperationalError("BEGIN", None, Exception("disk I/O error")))
+    assert not refused_by_database(RuntimeError("boom"))
+
+
+# -- failures that are not the rows' fault -------------------------------------------------------
+
+
+@dataclass
+class Flaky:
+    """A write whose handler fails the way a broken database does."""
+
+
+async def test_a_lost_connection_is_retried_once_whole(sqlite_settings: Settings) -> None:
+    calls: list[int] = []
+
+    def lose_once(conn: Connection, items: Sequence[Flaky]) -> list[None]:
+        calls.append(len(items))
+        if len(calls) == 1:
+            raise DBAPIError("SELECT 1", None, Exception("gone"), connection_invalidated=True)
+        return [None] * len(items)
+
+    engine = await open_database(sqlite_settings)
+    writer = Writer(
+        engine,
+        {**write_handlers(), Flaky: lose_once},
+        sync_engine=create_writer_engine(sqlite_settings),
+    )
+    await writer.start()
+    try:
+        group_id = await _group(engine)
+        futures = [writer.submit(_message(group_id, n)) for n in range(10)]
+        futures.append(writer.submit(Flaky()))
+        results = await asyncio.gather(*futures)
+        assert all(r.message_id for r in results[:10])
+        assert calls == [1, 1]
+        assert writer.batches == 1, "the whole batch committed on the second try"
+    finally:
+        await writer.stop()
+        await engine.dispose()
+
+
+async def test_an_unreachable_database_fails_the_batch_without_a_storm_of_retries(
+    sqlite_settings: Settings,
+) -> None:
+    calls: list[int] = []
+
+    def unreachable(conn: Connection, items: Sequence[Flaky]) -> list[None]:
+        calls.append(len(items))
+        raise ConnectionRefusedError("connection refused")
+
+    engine = await open_database(sqlite_settings)
+    writer = Writer(
+        engine,
+        {**write_handlers(), Flaky: unreachable},
+        sync_engine=create_writer_engine(sqlite_settings),
+    )
+    await writer.start()
+    try:
+        group_id = await _group(engine)
+        futures = [writer.submit(_message(group_id, n)) for n in range(63)]
+        futures.append(writer.submit(Flaky()))
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        assert all(isinstance(r, ConnectionRefusedError) for r in results)
+        assert calls == [1], "one attempt, not one per write"
+    finally:
         await writer.stop()
         await engine.dispose()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from gong.clock import ManualClock
 from gong.config import Settings
+from gong.storage.schema import limiter_keys
 from gong.web.app import GongApp, create_app
 from gong.web.passwords import hash_password_sync
 from gong.web.sessions import COOKIE
@@ -188,3 +191,71 @@ async def test_sign_in_rate_limit(strict_app: GongApp) -> None:
     clock.advance(301_000)  # the block is over
     async with make_client(strict_app, "198.51.100.3") as three:
         assert (await _login(three, "alice", PASSWORD)).status_code == 303
+
+
+def _strict_settings(tmp_path: Path, **extra: Any) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        admin_token=ADMIN_TOKEN,
+        public_url="http://gong.test",
+        login_attempts=2,
+        **extra,
+    )
+
+
+async def _lock_out_and_restart(settings: Settings) -> None:
+    """Lock ``alice`` out, start a new app on the same storage: still locked out, until the
+    lockout is over."""
+    clock = ManualClock(1_800_000_000_000)
+    first = create_app(settings, clock=clock)
+    await first.startup()
+    try:
+        await make_user(first, "alice")
+        async with make_client(first, "198.51.100.1") as one:
+            for _ in range(2):
+                assert (await _login(one, "alice", "wrong")).status_code == 401
+            assert (await _login(one, "alice", PASSWORD)).status_code == 429
+    finally:
+        await first.shutdown()
+    second = create_app(settings, clock=clock)
+    await second.startup()
+    try:
+        async with make_client(second, "198.51.100.2") as two:
+            assert (await _login(two, "alice", PASSWORD)).status_code == 429
+            clock.advance(301_000)
+            assert (await _login(two, "alice", PASSWORD)).status_code == 303
+    finally:
+        await second.shutdown()
+
+
+async def test_the_lockout_outlives_a_restart_on_the_database(tmp_path: Path) -> None:
+    await _lock_out_and_restart(_strict_settings(tmp_path))
+
+
+async def test_the_lockout_outlives_a_restart_on_redis(
+    tmp_path: Path, redis_url: str, redis_prefix: str
+) -> None:
+    settings = _strict_settings(tmp_path, redis_url=redis_url, redis_prefix=redis_prefix)
+    await _lock_out_and_restart(settings)
+    from gong.runtime import redis_client
+
+    client = redis_client(redis_url)
+    try:
+        keys = [k.decode() async for k in client.scan_iter(f"{redis_prefix}:rl:*")]
+        # The usernames and addresses tried are in no key, only their digests.
+        assert keys
+        assert not [k for k in keys if "alice" in k or "198.51.100" in k]
+        await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+async def test_a_password_typed_as_the_username_is_not_stored(strict_app: GongApp) -> None:
+    secret = "my-Secret-passw0rd"
+    async with make_client(strict_app, "198.51.100.1") as one:
+        assert (await _login(one, secret, "x")).status_code == 401
+    engine = strict_app.runtime.engine
+    async with engine.connect() as conn:
+        keys = list((await conn.execute(sa.select(limiter_keys.c.key))).scalars())
+    assert len(keys) == 2
+    assert not [k for k in keys if secret.lower() in k or "198.51.100.1" in k]

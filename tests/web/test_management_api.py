@@ -8,8 +8,10 @@ import httpx
 import pytest
 
 from gong.clock import ManualClock
+from gong.domain.models import RobotKind
 from gong.protocol.signing import signed_query
 from gong.web.app import GongApp
+from tests.conftest import MakeRobot
 
 OK = {"errcode": 0, "errmsg": "ok"}
 
@@ -141,6 +143,36 @@ async def test_invalid_json_body(client: httpx.AsyncClient, admin_headers: dict[
     assert response.json()["error"]["code"] == "invalid"
 
 
+@pytest.mark.parametrize(
+    ("kind", "patch", "message"),
+    [
+        ("github", {"keywords": ["CI"]}, "keywords apply only to custom robots"),
+        ("custom", {"settings": {"source_secret": "s"}}, "source_secret applies to integration"),
+        ("github", {"settings": {"template": "x"}}, "template does not apply to a github robot"),
+        ("template", {"settings": {"template": None}}, "a template robot needs a template"),
+        ("custom", {"keywords": [], "signing": False}, "needs at least one security setting"),
+    ],
+)
+async def test_a_patch_that_does_not_fit_the_robot_is_a_conflict(
+    app: GongApp,
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    make_robot: MakeRobot,
+    kind: str,
+    patch: dict[str, Any],
+    message: str,
+) -> None:
+    """Valid on its own (the schema allows it), but not for the stored robot: 409, unchanged."""
+    settings = {"template": '{"msgtype":"empty"}'} if kind == "template" else None
+    keywords = ["k"] if kind == "custom" else []
+    robot = await make_robot(kind=RobotKind(kind), keywords=keywords, settings=settings)
+    answer = await client.patch(f"/api/robots/{robot.id}", json=patch, headers=admin_headers)
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["error"]["code"] == "conflict"
+    assert message in answer.json()["error"]["message"]
+    assert await app.runtime.repository.get_robot(robot.id) == robot
+
+
 async def test_changes_take_effect_on_the_send_path(
     client: httpx.AsyncClient, admin_headers: dict[str, str], clock: ManualClock
 ) -> None:
@@ -196,9 +228,9 @@ async def test_changes_take_effect_on_the_send_path(
     assert await send(client, new_token, "部署完成") == OK
     assert (await send(client, new_token, "部署完成"))["errcode"] == 410100
 
-    # A rule broken by a patch is refused and changes nothing.
+    # A patch that does not fit the robot as it stands is a conflict and changes nothing.
     refused = await client.patch(f"/api/robots/{rid}", json={"keywords": []}, headers=h)
-    assert refused.status_code == 422
+    assert refused.status_code == 409
     assert "security setting" in refused.json()["error"]["message"]
 
     stats = (await client.get(f"/api/robots/{rid}", headers=h)).json()["stats"]

@@ -13,20 +13,36 @@ from gong.config import Settings
 from gong.web.app import create_app
 from tests.conftest import make_client
 
-UPSTREAM = "https://oapi.dingtalk.com/robot/send?access_token=" + "d" * 64
+#: A public address (saving an upstream resolves its host; tests do not use the DNS).
+UPSTREAM = "https://93.184.216.34/robot/send?access_token=" + "d" * 64
 SECRET = "SEC" + "5" * 64
 
 
-@pytest.fixture
-async def api(sqlite_settings: Settings, clock: ManualClock) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with its relay worker off, so delivery records stay as they were written."""
-    app = create_app(sqlite_settings.model_copy(update={"relay_enabled": False}), clock=clock)
+async def _api(settings: Settings, clock: ManualClock) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings.model_copy(update={"relay_enabled": False}), clock=clock)
     await app.startup()
     try:
         async with make_client(app) as client:
             yield client
     finally:
         await app.shutdown()
+
+
+@pytest.fixture
+async def api(sqlite_settings: Settings, clock: ManualClock) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its relay worker off, so delivery records stay as they were written."""
+    async for client in _api(sqlite_settings, clock):
+        yield client
+
+
+@pytest.fixture
+async def private_api(
+    sqlite_settings: Settings, clock: ManualClock
+) -> AsyncIterator[httpx.AsyncClient]:
+    """As ``api``, with upstreams on private addresses allowed (``127.0.0.1:9``)."""
+    allowed = sqlite_settings.model_copy(update={"outgoing_allow_private": True})
+    async for client in _api(allowed, clock):
+        yield client
 
 
 async def make_group(api: httpx.AsyncClient, headers: dict[str, str]) -> int:
@@ -113,23 +129,39 @@ async def test_limits_out_of_range_are_refused(
 
 
 async def test_relay_loops_are_refused(
-    api: httpx.AsyncClient, admin_headers: dict[str, str]
+    private_api: httpx.AsyncClient, admin_headers: dict[str, str]
 ) -> None:
+    """This server refuses its own URL, private addresses allowed or not; a loop through
+    robots of its database is refused by their tokens, whatever the host (another instance)."""
+    api = private_api
     group_id = await make_group(api, admin_headers)
     first = (await make_robot(api, admin_headers, group_id)).json()
-    own = await api.patch(
+    itself = await api.patch(
         f"/api/robots/{first['id']}",
         json={"upstream": {"url": first["webhook"]}},
+        headers=admin_headers,
+    )
+    assert itself.status_code == 422
+    assert itself.json()["error"]["message"] == (
+        "the upstream URL points at this Gong server itself"
+    )
+
+    def elsewhere(robot: dict[str, Any]) -> str:
+        return f"http://127.0.0.1:9/robot/send?access_token={robot['access_token']}"
+
+    own = await api.patch(
+        f"/api/robots/{first['id']}",
+        json={"upstream": {"url": elsewhere(first)}},
         headers=admin_headers,
     )
     assert own.status_code == 422
     assert own.json()["error"]["message"] == "a robot cannot relay to its own webhook"
     second = (
-        await make_robot(api, admin_headers, group_id, upstream={"url": first["webhook"]})
+        await make_robot(api, admin_headers, group_id, upstream={"url": elsewhere(first)})
     ).json()
     loop = await api.patch(
         f"/api/robots/{first['id']}",
-        json={"upstream": {"url": second["webhook"]}},
+        json={"upstream": {"url": elsewhere(second)}},
         headers=admin_headers,
     )
     assert loop.status_code == 422

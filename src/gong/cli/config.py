@@ -34,6 +34,35 @@ def _env_value(value: Any) -> str:
     return str(getattr(value, "value", value))
 
 
+_LOGS = """
+## What is logged
+
+`gong serve` writes its log to stderr, one line per record, as text or JSON
+(`GONG_LOG_FORMAT`); each line carries the id of the request it belongs to (the `X-Request-ID`
+header of the answer).
+
+- **Requests**: only with `GONG_ACCESS_LOG=1`, one line each (logger `gong.access`): method,
+  path, status and time — never the query string, a header or the body. The robot API
+  (`/robot/send`, `/robot/sendBySession`) is logged like every other path. uvicorn's own access
+  log, which writes query strings, is off in every worker whatever the settings.
+- **Levels**: `GONG_LOG_LEVEL` sets Gong's threshold. Libraries that log requests with their
+  URL, headers, SQL with its values or rows (httpx, httpcore, SQLAlchemy, aiosqlite, asyncpg,
+  redis, websockets, markdown-it) log only warnings and errors, even at `DEBUG`; database errors
+  never show their SQL parameters.
+- **Secrets never**: no `access_token`, `sign`, signing secret, source secret, outgoing token,
+  upstream token or secret, admin token, session cookie or password is written. Where a message
+  names a token it shows its last four characters (`…9fb3`). As a last layer every line —
+  message, exception text and JSON fields — is filtered: values of fields named like a secret
+  (`access_token=`, `sign=`, `token:`, `"password":`, `Authorization: Bearer …`), passwords in
+  URLs, and whatever has the shape of a robot token, `SEC…` secret, admin token, session cookie
+  or signature are replaced by `…9fb3` or `[redacted]`.
+
+The only secrets `gong serve` prints are the ones it creates and shows once, on stdout at the
+first start: a new admin token (when `GONG_ADMIN_TOKEN` is not set) and, with `--demo`, the demo
+robot's URL and secret and the web admin's password.
+"""
+
+
 def render_env_sample() -> str:
     """A commented environment file listing every setting at its default."""
     lines = [
@@ -69,7 +98,7 @@ def render_markdown() -> str:
         shown = f"`{default}`" if default else "(empty)"
         description = (field.description or "").replace("|", "\\|")
         rows.append(f"| `GONG_{name.upper()}` | {shown} | {description} |")
-    return "\n".join(rows) + "\n"
+    return "\n".join(rows) + "\n" + _LOGS
 
 
 @config_app.command("show")

@@ -26,6 +26,7 @@ from gong.domain.models import (
 from gong.domain.robots import check_outgoing_settings
 from gong.integrations.config import merge_settings
 from gong.outgoing.guard import Guard
+from gong.relay.targets import checked_upstream, upstream_guard
 from gong.storage.outbox import Outbox
 
 __all__ = [
@@ -280,6 +281,8 @@ def robot_create(
             upstream_block,
             upstream_keyword,
         )
+        if relay is not None:
+            relay = await checked_upstream(upstream_guard(config), relay)
         async with open_repository(config) as repo:
             return await repo.create_robot(
                 group_id,
@@ -317,6 +320,10 @@ def _read(path: Path, as_json: bool) -> str:
     raise AssertionError("unreachable")
 
 
+#: Robot settings with options of their own, which ``--set`` may not write around.
+_OWN_OPTIONS = {"upstream": "--upstream URL", "outgoing": "--outgoing-url URL"}
+
+
 def integration_settings(
     *,
     source_secret: str | None,
@@ -333,6 +340,8 @@ def integration_settings(
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             fail(f"--set {pair!r}: write KEY=VALUE", as_json=as_json)
+        if key.strip() in _OWN_OPTIONS:  # those are checked (and guarded) by their options
+            fail(f"--set {key.strip()}: use {_OWN_OPTIONS[key.strip()]}", as_json=as_json)
         found[key.strip()] = _setting_value(value, as_json)
     if source_secret is not None:
         found["source_secret"] = source_secret
@@ -529,6 +538,8 @@ def robot_update(
                     upstream_keyword,
                     current.upstream,
                 )
+                if relay is not None:
+                    relay = await checked_upstream(upstream_guard(config), relay)
             limit = None
             if rate_limit is not None or rate_window is not None or block is not None:
                 old = current.rate_limit

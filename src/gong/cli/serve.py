@@ -112,7 +112,12 @@ def serve_command(
         port=config.port,
         workers=config.workers if config.workers > 1 else None,
         lifespan="on",
+        # Never uvicorn's access log: it writes query strings (access_token, sign). Gong logs
+        # requests itself, path only (GONG_ACCESS_LOG); see gong.logs.
         access_log=False,
+        # Gong serves no WebSockets; uvicorn's WebSocket protocols log each handshake's path
+        # with its query string, and their headers at DEBUG.
+        ws="none",
         log_level=config.log_level.lower(),
         timeout_graceful_shutdown=15,
         server_header=False,

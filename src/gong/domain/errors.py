@@ -3,12 +3,13 @@
 GongError
 ├── NotFound        404  no such group, member, robot or message
 ├── Conflict        409  the change clashes with existing data (a mobile already in the group)
-└── Invalid         422  the request is well-formed but its values break a rule
+├── Invalid         422  the request is well-formed but its values break a rule
+└── Unavailable     503  a limited resource is busy (the template renderer); retry later
 """
 
 from __future__ import annotations
 
-__all__ = ["Conflict", "GongError", "Invalid", "NotFound"]
+__all__ = ["Conflict", "GongError", "Invalid", "NotFound", "Unavailable"]
 
 
 class GongError(Exception):
@@ -33,3 +34,8 @@ class Conflict(GongError):
 class Invalid(GongError):
     status = 422
     code = "invalid"
+
+
+class Unavailable(GongError):
+    status = 503
+    code = "unavailable"

@@ -106,10 +106,13 @@ def check_upstream(upstream: Upstream, own_token: str | None = None) -> Upstream
     try:
         parts = urlsplit(url)
         hostname = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
     except ValueError:
         raise Invalid(f"the upstream must be an http(s) webhook URL, got {url[:80]!r}") from None
     if parts.scheme not in ("http", "https") or not hostname or not _printable(url):
         raise Invalid(f"the upstream must be an http(s) webhook URL, got {url[:80]!r}")
+    if parts.username is not None or parts.password is not None:
+        raise Invalid("the upstream URL cannot carry a user name or password")
     if parts.fragment:
         raise Invalid("the upstream URL cannot have a #fragment")
     if own_token is not None and upstream_token(url) == own_token:

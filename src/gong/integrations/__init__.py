@@ -19,7 +19,13 @@ from gong.integrations.github import GitHub
 from gong.integrations.gitlab import GitLab
 from gong.integrations.grafana import Grafana
 from gong.integrations.jira import Jira
-from gong.integrations.template import DEFAULT_MAX_OUTPUT, DEFAULT_TIME_LIMIT, TemplateSource
+from gong.integrations.template import (
+    DEFAULT_MAX_OUTPUT,
+    DEFAULT_TIME_LIMIT,
+    TemplateSource,
+    TextRenderer,
+    render_text,
+)
 from gong.integrations.travis import Travis
 from gong.integrations.trello import Trello
 from gong.protocol.messages import Message
@@ -47,8 +53,13 @@ def sources(
     *,
     template_time_limit: float = DEFAULT_TIME_LIMIT,
     template_max_output: int = DEFAULT_MAX_OUTPUT,
+    template_renderer: TextRenderer = render_text,
 ) -> dict[RobotKind, Source]:
-    """Every integration kind's source, ready to process deliveries."""
+    """Every integration kind's source, ready to process deliveries.
+
+    ``template_renderer`` renders templates: in this process by default, or a
+    :class:`~gong.integrations.render_pool.RenderPool`'s ``render_text`` (the server's).
+    """
     found: list[Source] = [
         GitHub(),
         GitLab(),
@@ -58,7 +69,7 @@ def sources(
         Trello(),
         Alertmanager(),
         Grafana(),
-        TemplateSource(template_time_limit, template_max_output),
+        TemplateSource(template_time_limit, template_max_output, template_renderer),
     ]
     return {source.kind: source for source in found}
 

@@ -50,7 +50,9 @@ def check_authorization(delivery: Delivery, secret: str, label: str) -> None:
             raise bad_signature("the basic-auth credentials are not base64") from None
         credentials = decoded.partition(":")[2]
     elif scheme.lower() != "bearer":
-        raise bad_signature(f"the Authorization scheme {scheme!r} is not Bearer or Basic")
+        # Named only when it is a scheme: a header that is just the secret is not echoed.
+        named = f" {scheme!r}" if credentials and scheme.isalpha() and len(scheme) <= 16 else ""
+        raise bad_signature(f"the Authorization scheme{named} is not Bearer or Basic")
     if not same(credentials, secret):
         raise bad_signature("the Authorization credentials do not match the source secret")
 

@@ -36,6 +36,7 @@ from gong.integrations.travis import load_public_key
 __all__ = [
     "INTEGRATION_KEYS",
     "SECRET_KEYS",
+    "allowed_settings",
     "check_robot_settings",
     "merge_settings",
     "redacted",
@@ -54,7 +55,10 @@ _PER_KIND: dict[RobotKind, frozenset[str]] = {
 }
 
 
-def _allowed(kind: RobotKind) -> frozenset[str]:
+def allowed_settings(kind: RobotKind) -> frozenset[str]:
+    """The integration settings a robot of ``kind`` takes (none for a custom robot)."""
+    if kind is RobotKind.CUSTOM:
+        return frozenset()
     keys = _COMMON | _PER_KIND.get(kind, frozenset())
     return keys - {"source_secret"} if kind is RobotKind.TRAVIS else keys
 
@@ -112,8 +116,12 @@ def _check(kind: RobotKind, key: str, value: Any) -> Any:
         return value
     if key == "trello_callback_url":
         url = _text(key, value, 2_000)
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(url)
+            hostname = parts.hostname
+        except ValueError:  # brackets that hold no IP address, say
+            raise Invalid("trello_callback_url must be an http(s) URL") from None
+        if parts.scheme not in ("http", "https") or not hostname:
             raise Invalid("trello_callback_url must be an http(s) URL")
         return url
     # grafana_signature_header, grafana_timestamp_header
@@ -140,7 +148,7 @@ def check_robot_settings(kind: RobotKind, settings: Mapping[str, Any]) -> dict[s
             continue
         if kind is RobotKind.CUSTOM:
             raise Invalid(f"{key} applies to integration robots, not to custom robots")
-        if key not in _allowed(kind):
+        if key not in allowed_settings(kind):
             if key == "source_secret" and kind is RobotKind.TRAVIS:
                 raise Invalid(
                     "Travis CI has no shared secret: it signs with its private key, which a "

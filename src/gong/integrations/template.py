@@ -7,8 +7,11 @@ empty or ``{"msgtype": "empty"}`` posts nothing (the event is ignored).
 
 Templates run in Jinja2's immutable sandbox with limits: at most ``time_limit`` seconds (a trace
 function checks the deadline on every call and every template line, so runaway loops stop),
-at most ``max_output`` characters of output, no repetition of strings or lists past 100 000 items
-and no large powers. Rendering blocks, so the web handler runs it in a worker thread.
+at most ``max_output`` characters of output, and no single operation that would build a huge
+string, list or number (:mod:`gong.integrations.sandbox`). The trace function cannot interrupt one
+long C-level operation, so the server renders in worker processes under hard time and memory
+limits (:mod:`gong.integrations.render_pool`), passed in as the source's ``renderer``; the CLI
+renders in its own process.
 
 With a source secret, a delivery must carry ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the
 body>`` (the WebSub form many services use), or the secret in ``Authorization`` (bearer token or
@@ -22,12 +25,11 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from types import FrameType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import orjson
 from jinja2 import ChainableUndefined, TemplateError, TemplateSyntaxError, Undefined
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from gong.domain.models import RobotKind
 from gong.integrations.alertmanager import check_authorization
@@ -48,6 +50,7 @@ from gong.integrations.base import (
     invalid,
     same,
 )
+from gong.integrations.sandbox import LimitedSandbox
 from gong.protocol.errors import RobotError
 from gong.protocol.messages import Message, parse_message
 
@@ -56,6 +59,7 @@ __all__ = [
     "DEFAULT_TIME_LIMIT",
     "MAX_TEMPLATE_LENGTH",
     "TemplateSource",
+    "TextRenderer",
     "compile_template",
     "render",
     "render_text",
@@ -66,26 +70,16 @@ DEFAULT_TIME_LIMIT = 1.0
 DEFAULT_MAX_OUTPUT = 100_000
 #: A template's own length limit, in characters.
 MAX_TEMPLATE_LENGTH = 64_000
-#: Largest string or list a template may build with ``*``.
-MAX_REPEAT = 100_000
 
 T = TypeVar("T")
 
 
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """Jinja2's immutable sandbox, plus limits on ``*`` and ``**`` (the cheap memory bombs)."""
+class TextRenderer(Protocol):
+    """Renders a template's text within limits: :func:`render_text`, or a render pool's."""
 
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, int) and abs(right) > 256:
-            raise SecurityError("exponent larger than 256")
-        if operator == "*":
-            for seq, times in ((left, right), (right, left)):
-                repeats = isinstance(seq, str | list | tuple) and isinstance(times, int)
-                if repeats and len(seq) * times > MAX_REPEAT:
-                    raise SecurityError(f"repetition longer than {MAX_REPEAT}")
-        return super().call_binop(context, operator, left, right)
+    def __call__(
+        self, source: str, context: Mapping[str, Any], *, time_limit: float, max_output: int
+    ) -> str: ...
 
 
 def _json(value: Any) -> str:
@@ -107,8 +101,10 @@ def _md(value: Any) -> str:
 
 
 @functools.cache
-def _environment() -> _Sandbox:
-    env = _Sandbox(undefined=ChainableUndefined, autoescape=False, keep_trailing_newline=False)
+def _environment() -> LimitedSandbox:
+    env = LimitedSandbox(
+        undefined=ChainableUndefined, autoescape=False, keep_trailing_newline=False
+    )
     env.filters["json"] = _json
     env.filters["md"] = _md
     env.filters["first_line"] = lambda value, limit=100: first_line(str(value or ""), int(limit))
@@ -136,6 +132,12 @@ def template_error(source: str) -> str | None:
         compile_template(source)
     except TemplateSyntaxError as exc:
         return f"the template does not compile: {exc.message} (line {exc.lineno})"
+    except RecursionError:
+        return "the template nests blocks or expressions too deeply to compile"
+    except MemoryError:
+        return "the template is too big to compile"
+    except SyntaxError as exc:  # Python's own limits on the compiled code
+        return f"the template nests blocks too deeply to compile ({exc.msg})"
     return None
 
 
@@ -173,8 +175,11 @@ def render_text(
     *,
     time_limit: float = DEFAULT_TIME_LIMIT,
     max_output: int = DEFAULT_MAX_OUTPUT,
+    memory_limit_mb: int | None = None,
 ) -> str:
     """The template's output for ``context``, within the time and size limits.
+
+    ``memory_limit_mb`` only words the error when memory runs out (a render worker's limit).
 
     Raises:
         RobotError: 400401 naming what went wrong (compile error, render error, a limit).
@@ -202,8 +207,11 @@ def render_text(
         raise invalid(f"the template did something the sandbox forbids: {exc}") from None
     except TemplateError as exc:
         raise invalid(f"the template failed: {exc}") from None
-    except (RecursionError, MemoryError):
-        raise invalid("the template ran out of resources and was stopped") from None
+    except RecursionError:
+        raise invalid("the template nests too deeply (recursion) and was stopped") from None
+    except MemoryError:
+        used = f"used more than {memory_limit_mb} MB" if memory_limit_mb else "ran out of memory"
+        raise invalid(f"the template {used} and was stopped") from None
     except RobotError:
         raise
     except Exception as exc:
@@ -218,10 +226,11 @@ def render(
     event: str = "template",
     time_limit: float = DEFAULT_TIME_LIMIT,
     max_output: int = DEFAULT_MAX_OUTPUT,
+    renderer: TextRenderer = render_text,
 ) -> Message:
     """The message a template makes of ``payload``; :class:`Ignored` when it makes none."""
     context = {"payload": payload, "headers": dict(headers or {})}
-    text = render_text(source, context, time_limit=time_limit, max_output=max_output).strip()
+    text = renderer(source, context, time_limit=time_limit, max_output=max_output).strip()
     if not text:
         raise Ignored(event, "was left out by the template (empty output)")
     try:
@@ -255,10 +264,15 @@ class TemplateSource(Source):
     blocking = True
 
     def __init__(
-        self, time_limit: float = DEFAULT_TIME_LIMIT, max_output: int = DEFAULT_MAX_OUTPUT
+        self,
+        time_limit: float = DEFAULT_TIME_LIMIT,
+        max_output: int = DEFAULT_MAX_OUTPUT,
+        renderer: TextRenderer = render_text,
     ) -> None:
         self.time_limit = time_limit
         self.max_output = max_output
+        #: Where templates render: in this process, or a render pool's worker processes.
+        self.renderer = renderer
 
     def verify(self, delivery: Delivery, secret: str, config: IntegrationConfig) -> None:
         given = delivery.header("X-Hub-Signature-256")
@@ -300,5 +314,6 @@ class TemplateSource(Source):
                 event=name,
                 time_limit=self.time_limit,
                 max_output=self.max_output,
+                renderer=self.renderer,
             ),
         )

@@ -41,6 +41,7 @@ from gong.protocol.outgoing import (
     parse_answer,
     strip_mention,
 )
+from gong.redact import redact
 from gong.storage.directory import Directory
 from gong.storage.outgoing import OutgoingStore
 
@@ -219,6 +220,8 @@ class Callbacks:
                             f"the answer was refused: {exc.errcode(dialect)} {exc.errmsg(dialect)}"
                         )
             break
+        # The error is stored, logged and shown to the sender: never a URL's token in it.
+        error = redact(error)
         duration = int((time.monotonic() - started) * 1000)
         call = await self.store.record_call(
             robot_id=robot.id,

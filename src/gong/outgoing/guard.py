@@ -1,12 +1,19 @@
-"""Where outgoing callbacks may go: never at this Gong server, and not at loopback, private,
-link-local or other internal addresses unless the administrator allows them
-(``GONG_OUTGOING_ALLOW_PRIVATE=1``).
+"""Where Gong's outbound requests may go — outgoing robot callbacks and relay sends to an
+upstream webhook alike: never at this Gong server, and not at loopback, private, link-local or
+other internal addresses unless the administrator allows them (``GONG_OUTGOING_ALLOW_PRIVATE=1``;
+the name is older than the relay, the setting governs every outbound request).
 
 The check runs when a URL is saved (:meth:`Guard.check_url`) and again at every connection:
 :class:`GuardedTransport` resolves the host itself, checks every address it resolves to, and
 connects to one of the addresses it checked — so a DNS answer that changes between the check
 and the connection (rebinding) cannot send the request elsewhere. The request still names the
-host (``Host`` header, TLS SNI and certificate check), as with any other client.
+host (``Host`` header, TLS SNI and certificate check), as with any other client. Callers do not
+follow redirects (a redirect would be a request the guard never saw).
+
+IPv6 addresses that carry an IPv4 address (IPv4-mapped and -compatible, SIIT, 6to4, NAT64,
+Teredo) are judged by the IPv4 address too; Teredo (``2001::/32``) is refused as a whole unless
+internal addresses are allowed: a Teredo relay forwards to an IPv4 address hidden, inverted, in
+the last 32 bits, which no public webhook needs.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import contextlib
 import ipaddress
 import socket
 import ssl
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,10 +42,19 @@ RESOLVE_LIMIT_S = 5.0
 
 #: Shared address space (carrier-grade NAT), internal like the private ranges.
 _SHARED = ipaddress.ip_network("100.64.0.0/10")
+#: NAT64 prefixes (RFC 6052 well-known, RFC 8215 local use): the translator connects to the
+#: IPv4 address in the last 32 bits; the local-use prefix is internal by definition.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+#: Deprecated IPv4-compatible (``::a.b.c.d``) and SIIT IPv4-translated (``::ffff:0:a.b.c.d``).
+_COMPATIBLE = ipaddress.ip_network("::/96")
+_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
+#: Teredo: a tunnel to the IPv4 client address hidden in the last 32 bits.
+_TEREDO = ipaddress.ip_network("2001::/32")
 
 
 class TargetRefused(Invalid):
-    """The outgoing URL points somewhere callbacks may not go."""
+    """The URL points somewhere outbound requests may not go."""
 
 
 def _plain(ip: IPAddress) -> IPAddress:
@@ -47,24 +63,54 @@ def _plain(ip: IPAddress) -> IPAddress:
     return ip
 
 
+def _last32(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address:
+    return ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF)
+
+
+def _embedded(ip: IPAddress) -> Iterator[tuple[str, ipaddress.IPv4Address]]:
+    """The IPv4 addresses an IPv6 address carries, each with its form (``"a 6to4"``, …)."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return
+    if ip.sixtofour is not None:
+        yield "a 6to4", ip.sixtofour
+    if ip.teredo is not None:
+        server, client = ip.teredo
+        yield "a Teredo", server
+        yield "a Teredo", client
+    if ip in _NAT64:
+        yield "a NAT64", _last32(ip)
+    if ip in _TRANSLATED:
+        yield "an IPv4-translated", _last32(ip)
+    if ip in _COMPATIBLE and int(ip) > 1:  # not :: nor ::1, which are what they are
+        yield "an IPv4-compatible", _last32(ip)
+
+
 def refused_because(ip: IPAddress, *, allow_private: bool) -> str | None:
-    """Why a callback may not connect to ``ip`` (None: it may).
+    """Why an outbound request may not connect to ``ip`` (None: it may).
 
     The unspecified address (``0.0.0.0``, ``::``: this machine) and multicast are refused always;
-    loopback, private, shared (100.64/10), link-local and reserved ranges unless allowed.
+    loopback, private, shared (100.64/10), link-local, reserved and Teredo addresses unless
+    allowed. An IPv6 address carrying an IPv4 address (6to4, NAT64, …) is refused when that
+    IPv4 address is.
     """
     ip = _plain(ip)
     if ip.is_unspecified:
         return "the unspecified address"
     if ip.is_multicast:
         return "a multicast address"
-    if allow_private:
+    for form, inner in _embedded(ip):
+        reason = refused_because(inner, allow_private=allow_private)
+        if reason is not None:
+            return f"{form} address of {inner}, {reason}"
+    if allow_private or ip in _NAT64:  # NAT64 of a public address: what DNS64 answers
         return None
     if ip.is_loopback:
         return "a loopback address"
     if ip.is_link_local:
         return "a link-local address"
-    if ip.is_private or (isinstance(ip, ipaddress.IPv4Address) and ip in _SHARED):
+    if ip in _TEREDO:
+        return "a Teredo address (a tunnel to an IPv4 address hidden in it)"
+    if ip.is_private or ip in _SHARED or ip in _NAT64_LOCAL:
         return "a private address"
     if ip.is_reserved or not ip.is_global:
         return "a reserved address"
@@ -79,10 +125,14 @@ def _ip(text: str) -> IPAddress | None:
 
 
 class Guard:
-    """The rules of :mod:`gong.outgoing.guard` for one server's settings."""
+    """The rules of :mod:`gong.outgoing.guard` for one server's settings.
 
-    def __init__(self, settings: Settings) -> None:
+    ``subject`` names the URL in refusals: ``the outgoing URL``, ``the upstream URL``.
+    """
+
+    def __init__(self, settings: Settings, *, subject: str = "the outgoing URL") -> None:
         self.allow_private = settings.outgoing_allow_private
+        self.subject = subject
         base = urlsplit(settings.base_url)
         self._base_host = (base.hostname or "").lower()
         self._base_port = base.port or (443 if base.scheme == "https" else 80)
@@ -121,20 +171,21 @@ class Guard:
                 own.update(await self._resolve(socket.gethostname(), self._bind_port))
         return own
 
-    async def _is_self(self, host: str, port: int, addresses: Iterable[IPAddress]) -> bool:
-        if (host.lower(), port) in (
+    def _is_own_name(self, host: str, port: int) -> bool:
+        return (host.lower().rstrip("."), port) in (
             (self._base_host, self._base_port),
             (self._bind_host, self._bind_port),
-        ):
-            return True
+        )
+
+    async def _is_self(self, port: int, addresses: Iterable[IPAddress]) -> bool:
         if port not in self._ports:
             return False
         own = await self._own_addresses()
         listens_everywhere = any(ip.is_unspecified for ip in own)
-        for ip in addresses:
-            ip = _plain(ip)
-            if ip in own or ip.is_loopback or (listens_everywhere and ip.is_private):
-                return True
+        for address in addresses:
+            for ip in (_plain(address), *(inner for _, inner in _embedded(address))):
+                if ip in own or ip.is_loopback or (listens_everywhere and ip.is_private):
+                    return True
         return False
 
     async def addresses(self, host: str, port: int) -> list[IPAddress]:
@@ -144,21 +195,23 @@ class Guard:
             TargetRefused: the host is this server, or resolves to an address not allowed.
             OSError: the host cannot be resolved.
         """
+        itself = TargetRefused(f"{self.subject} points at this Gong server itself")
+        if self._is_own_name(host, port):
+            raise itself
         found = await self._resolve(host, port)
-        if await self._is_self(host, port, found):
-            raise TargetRefused("the outgoing URL points at this Gong server itself")
+        if await self._is_self(port, found):
+            raise itself
         for ip in found:
             reason = refused_because(ip, allow_private=self.allow_private)
             if reason is not None:
                 shown = host if _ip(host) is not None else f"{host} ({ip})"
+                allowed_if_private = refused_because(ip, allow_private=True) is None
                 hint = (
                     "; GONG_OUTGOING_ALLOW_PRIVATE=1 allows internal addresses"
-                    if not self.allow_private
-                    and "unspecified" not in reason
-                    and "multicast" not in reason
+                    if allowed_if_private and not self.allow_private
                     else ""
                 )
-                raise TargetRefused(f"the outgoing URL points at {shown}, {reason}{hint}")
+                raise TargetRefused(f"{self.subject} points at {shown}, {reason}{hint}")
         return found
 
     async def check_url(self, url: str) -> None:
@@ -169,17 +222,18 @@ class Guard:
         """
         parts = urlsplit(url)
         host = parts.hostname or ""
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            raise TargetRefused(f"{self.subject} has a port out of range") from None
         try:
             async with asyncio.timeout(RESOLVE_LIMIT_S):
                 await self.addresses(host, port)
         except TimeoutError:
-            raise TargetRefused(
-                f"the outgoing URL's host {host!r} did not resolve in time"
-            ) from None
+            raise TargetRefused(f"{self.subject}'s host {host!r} did not resolve in time") from None
         except OSError as exc:
             raise TargetRefused(
-                f"the outgoing URL's host {host!r} cannot be resolved: {exc}"
+                f"{self.subject}'s host {host!r} cannot be resolved: {exc}"
             ) from None
 
 
@@ -221,7 +275,7 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
         timeout: float | None = None,  # noqa: ASYNC109 - httpcore's signature
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        raise TargetRefused("outgoing callbacks do not use Unix sockets")
+        raise TargetRefused("outbound requests do not use Unix sockets")
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)

@@ -16,9 +16,12 @@ robot disabled                          400102             ``机器人已停用`
 group dissolved                         400013             ``群已被解散``
 bad Content-Type                        43004              ``无效的HTTP HEADER Content-Type``
 body not JSON, empty, not an object     40035              ``缺少参数 json``
+body not sent within GONG_BODY_TIMEOUT  40035              ``缺少参数 json`` (connection closed)
 msgtype missing                         300001             ``msgtype is null``
 msgtype unknown                         400105             ``不支持的消息类型``
 required field missing or malformed     400402             ``错误描述:参数 X --》 Y 缺失，…``
+field Gong cannot store (see below)     400402             ``错误描述:参数 X 格式不正确，…``
+message the database refused            400402             ``错误描述:消息无法保存，…``
 body larger than 20000 bytes            460101             ``description: body 大小不合法;…``
 keyword missing                         310000             ``description:关键词不匹配;…``
 timestamp invalid or off by > 1 h       310000             ``description:timestamp 无效;…``
@@ -27,6 +30,19 @@ caller IP not allowed                   310000             ``description:ip 不�
 over the rate limit, or blocked         410100 (130101)    ``发送速度太快而限流``
 session webhook unknown or expired      300001             ``session 不存在``
 ======================================  =================  =========================================
+
+A field Gong cannot store is refused before anything is written, the same way on every database
+(:func:`field_invalid`): a ``msgUuid`` longer than its column or holding U+0000 (PostgreSQL text
+cannot hold it), and any string with a lone UTF-16 surrogate (not Unicode text; no database
+driver can encode it). A message the database still refuses (a constraint, a value no check
+foresaw) is answered ``message_unstorable``; neither is ``-1``, which tells clients to retry a
+message that would fail the same way forever. Both use DingTalk's "参数格式不正确" code 400402 in
+both dialects; the legacy dialect words them after old DingTalk's ``param error``.
+
+A body that does not arrive within ``GONG_BODY_TIMEOUT`` seconds is answered like a missing
+body, which every DingTalk client already handles, but under its own name ``body_timeout`` (in
+logs, metrics and a robot's refused calls); the connection is then closed, since the rest of the
+body was never read.
 
 Gong-only answers for integration robots use the same envelope with codes DingTalk never sends
 (``400401`` payload not what the robot's kind expects; ``310001`` source signature wrong), and an
@@ -44,13 +60,16 @@ from __future__ import annotations
 import enum
 import json
 from dataclasses import dataclass
+from typing import Literal
 
 __all__ = [
     "Dialect",
     "DingTalkOnly",
     "ErrorCode",
     "Errors",
+    "FieldProblem",
     "RobotError",
+    "field_invalid",
     "field_missing",
     "ip_not_allowed",
     "render",
@@ -72,6 +91,12 @@ _SIGN_LINK = (
 )
 _FIELD_SOLUTION = (
     " 解决方案:请填充上对应参数;参考链接:请参考本接口对应文档查看参数获取方式，"
+    "或者在https://open.dingtalk.com/document/  搜索对应文档;"
+)
+
+
+_FIELD_FIX = (
+    " 解决方案:请修正对应参数;参考链接:请参考本接口对应文档查看参数要求，"
     "或者在https://open.dingtalk.com/document/  搜索对应文档;"
 )
 
@@ -134,6 +159,12 @@ class Errors:
         "缺少参数 json",
         description="the body is empty, not UTF-8 JSON, or not a JSON object",
     )
+    BODY_TIMEOUT = ErrorCode(
+        "body_timeout",
+        40035,
+        "缺少参数 json",
+        description="the body did not arrive within GONG_BODY_TIMEOUT; the connection is closed",
+    )
     MSGTYPE_MISSING = ErrorCode(
         "msgtype_missing", 300001, "msgtype is null", description="no msgtype in the body"
     )
@@ -145,6 +176,20 @@ class Errors:
         400402,
         "错误描述:参数 {field} 缺失，或者参数格式不正确;" + _FIELD_SOLUTION,
         description="a required field is missing or has the wrong type",
+    )
+    FIELD_INVALID = ErrorCode(
+        "field_invalid",
+        400402,
+        "错误描述:参数 {field} 格式不正确，{detail};" + _FIELD_FIX,
+        legacy_message="param error: {field} {reason}",
+        description="a field Gong cannot store: msgUuid too long or with U+0000, a lone surrogate",
+    )
+    MESSAGE_UNSTORABLE = ErrorCode(
+        "message_unstorable",
+        400402,
+        "错误描述:消息无法保存，参数格式不正确;" + _FIELD_FIX,
+        legacy_message="param error: the message cannot be stored",
+        description="the database refused to store the message; resending it cannot succeed",
     )
     TOO_LARGE = ErrorCode(
         "too_large",
@@ -273,14 +318,47 @@ class RobotError(Exception):
 
 def field_missing(*path: str | int) -> RobotError:
     """The 400402 refusal naming a field: ``("markdown", "title")`` → ``markdown --》 title``."""
+    return RobotError(Errors.FIELD_MISSING, field=_field_name(path))
+
+
+def _field_name(path: tuple[str | int, ...]) -> str:
+    """DingTalk's way of naming a field: ``feedCard --》 links[0].messageURL``."""
     head, *rest = [str(p) for p in path] or ["body"]
-    field = head
-    if rest:
-        tail = ""
-        for part in rest:
-            tail += f"[{part}]" if part.isdigit() else (f".{part}" if tail else part)
-        field = f"{head} --》 {tail}"
-    return RobotError(Errors.FIELD_MISSING, field=field)
+    if not rest:
+        return head
+    tail = ""
+    for part in rest:
+        tail += f"[{part}]" if part.isdigit() else (f".{part}" if tail else part)
+    return f"{head} --》 {tail}"
+
+
+#: What can be wrong with a field Gong stores (see :func:`field_invalid`).
+FieldProblem = Literal["too_long", "nul", "surrogate"]
+
+#: Each problem's (modern detail, legacy reason), ``{limit}`` filled in.
+_FIELD_PROBLEMS: dict[FieldProblem, tuple[str, str]] = {
+    "too_long": ("长度不能超过 {limit} 个字符", "is longer than {limit} characters"),
+    "nul": ("不能包含 NUL 字符(U+0000)", "contains a NUL character (U+0000)"),
+    "surrogate": (
+        "不能包含不成对的代理字符(U+D800-U+DFFF)",
+        "contains a lone surrogate (U+D800-U+DFFF)",
+    ),
+}
+
+
+def field_invalid(problem: FieldProblem, *path: str | int, limit: int = 0) -> RobotError:
+    """The 400402 refusal of a field Gong cannot store, naming the field and what is wrong.
+
+    ``field_invalid("too_long", "msgUuid", limit=200)`` →
+    ``错误描述:参数 msgUuid 格式不正确，长度不能超过 200 个字符;…``.
+    """
+    detail, reason = _FIELD_PROBLEMS[problem]
+    return RobotError(
+        Errors.FIELD_INVALID,
+        field=_field_name(path),
+        detail=detail.format(limit=limit),
+        reason=reason.format(limit=limit),
+    )
 
 
 def ip_not_allowed(ip: str) -> RobotError:

@@ -9,15 +9,25 @@ Leniency, as real clients need it: ``"at": {}`` and ``null`` lists; numbers in `
 ``messageUrl``/``messageURL`` and ``picUrl``/``picURL`` in either spelling; legacy
 ``atDingtalkIds`` (treated as user ids) and the legacy ``image`` type. Single-button actionCard
 fields win over ``btns`` when both are filled in.
+
+What Gong stores must fit every database it runs on, so :func:`parse_message` also refuses, with
+400402 naming the field (:func:`~gong.protocol.errors.field_invalid`), what one of them could not
+hold: a ``msgUuid`` longer than :data:`MAX_MSG_UUID` characters (its columns are that wide) or
+containing U+0000 (stored as is, and PostgreSQL text cannot hold it), and a lone UTF-16 surrogate
+in any string (not Unicode; no driver can encode it). Every other string is stored inside JSON,
+where U+0000 is escaped and no column limits its length (the 20 000-byte body does), so it is
+kept whole.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     BeforeValidator,
@@ -29,11 +39,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from gong.protocol.errors import Errors, RobotError, field_missing
+from gong.protocol.errors import Errors, RobotError, field_invalid, field_missing
 
 __all__ = [
     "MAX_AT_TARGETS",
     "MAX_BODY_BYTES",
+    "MAX_MSG_UUID",
     "MESSAGE_TYPES",
     "ActionCard",
     "ActionCardButton",
@@ -61,6 +72,26 @@ MAX_AT_TARGETS = 50
 #: DingTalk refuses a request body larger than this many bytes (errcode 460101).
 MAX_BODY_BYTES = 20_000
 
+#: The longest ``msgUuid`` Gong accepts, in characters; its storage columns are this wide.
+MAX_MSG_UUID = 200
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _unicode(value: str) -> str:
+    """Refuse a lone UTF-16 surrogate: it is not Unicode text and no database driver encodes it.
+
+    JSON parsers such as orjson already refuse ``"\\ud800"``; this guards every other way in.
+    """
+    if not value.isascii() and _SURROGATE.search(value):
+        raise PydanticCustomError("gong_surrogate", "lone surrogate")
+    return value
+
+
+#: A string Gong can store: no lone surrogate.
+Unicode = Annotated[str, AfterValidator(_unicode)]
+#: A required string. pydantic-core reads a length-constrained string as UTF-8, so it refuses a
+#: lone surrogate itself (``string_unicode``) at no extra cost; a test holds it to that.
 NonEmpty = Annotated[str, StringConstraints(min_length=1)]
 
 
@@ -96,10 +127,10 @@ def _optional_str(value: Any) -> Any:
     return value
 
 
-StrList = Annotated[list[str], BeforeValidator(_str_list)]
+StrList = Annotated[list[Unicode], BeforeValidator(_str_list)]
 Flag = Annotated[Literal["0", "1"], BeforeValidator(_flag)]
 LenientBool = Annotated[bool, BeforeValidator(_bool)]
-OptionalStr = Annotated[str, BeforeValidator(_optional_str)]
+OptionalStr = Annotated[Unicode, BeforeValidator(_optional_str)]
 
 
 class _Model(BaseModel):
@@ -150,8 +181,8 @@ class ActionCard(_Model):
 
     title: NonEmpty
     text: NonEmpty
-    singleTitle: str | None = None
-    singleURL: str | None = Field(
+    singleTitle: Unicode | None = None
+    singleURL: Unicode | None = Field(
         default=None, validation_alias=AliasChoices("singleURL", "singleUrl")
     )
     btns: list[ActionCardButton] | None = None
@@ -224,7 +255,7 @@ class _Message(_Model):
     #: Whether DingTalk lets this type @ people.
     can_mention: ClassVar[bool] = False
     at: At | None = None
-    msgUuid: Annotated[str | None, BeforeValidator(_uuid)] = None
+    msgUuid: Annotated[Unicode | None, BeforeValidator(_uuid)] = None
 
     def to_wire(self) -> dict[str, Any]:
         """The canonical DingTalk JSON object of this message."""
@@ -384,7 +415,18 @@ def parse_message(body: Any) -> Message:
         message = model.model_validate(body)
     except ValidationError as exc:
         raise _field_error(exc) from None
+    _check_storable(message)
     return message  # type: ignore[return-value]
+
+
+def _check_storable(message: _Message) -> None:
+    """Refuse a ``msgUuid`` its columns cannot hold (lone surrogates: :func:`_unicode`)."""
+    uuid = message.msgUuid
+    if uuid is not None:
+        if len(uuid) > MAX_MSG_UUID:
+            raise field_invalid("too_long", "msgUuid", limit=MAX_MSG_UUID)
+        if "\x00" in uuid:
+            raise field_invalid("nul", "msgUuid")
 
 
 def _field_error(exc: ValidationError) -> RobotError:
@@ -392,4 +434,6 @@ def _field_error(exc: ValidationError) -> RobotError:
     loc: tuple[str | int, ...] = tuple(error["loc"])
     if error["type"] == "gong_missing":
         loc = (*loc, str((error.get("ctx") or {})["field"]))
+    elif error["type"] in ("gong_surrogate", "string_unicode"):
+        return field_invalid("surrogate", *loc)
     return field_missing(*loc)

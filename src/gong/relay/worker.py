@@ -11,7 +11,9 @@ carries the same msgUuid, which the upstream deduplicates.
 Answers decide what follows: errcode 0 marks the deliveries sent (or digested); network
 errors, HTTP 5xx and errcode -1 are retried with exponential backoff; a throttle answer pauses
 the upstream for its block time; anything else (signature, keyword, token, …) dead-letters the
-send with the upstream's errcode and errmsg.
+send with the upstream's errcode and errmsg. Requests go through the outbound guard
+(:mod:`gong.relay.targets`): an upstream that points somewhere the relay may not send, or that
+answers with a redirect, dead-letters the send with the reason, and nothing is followed.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ from gong.domain.digest import Action, Plan, digest_of, entry_of, fits_alone, pl
 from gong.domain.errors import NotFound
 from gong.domain.models import Upstream, UpstreamSend
 from gong.domain.ports import Pacer
+from gong.outgoing.guard import Guard, TargetRefused
 from gong.protocol.messages import parse_message
+from gong.relay.targets import UpstreamRedirected, UpstreamTransport
 from gong.sdk.client import AsyncRobot
 from gong.sdk.errors import HTTPStatusError, RateLimitedError, RobotSendError
 from gong.storage.outbox import Outbox
@@ -48,11 +52,16 @@ BACKOFF_MS = 1_000
 
 
 class RelayWorker:
-    """Runs the lanes of every robot with something to deliver."""
+    """Runs the lanes of every robot with something to deliver.
+
+    Every request connects through ``guard`` (:func:`gong.relay.targets.upstream_guard`);
+    ``transport`` replaces the guarded connection (tests), redirects are refused either way.
+    """
 
     def __init__(
         self,
         *,
+        guard: Guard,
         outbox: Outbox,
         repository: Repository,
         pacer: Pacer,
@@ -65,6 +74,7 @@ class RelayWorker:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         on_outcome: Callable[[str], None] | None = None,
     ) -> None:
+        self.guard = guard
         self.outbox = outbox
         #: Called with ``sent``, ``retry``, ``throttled`` or ``failed`` after each attempt.
         self.on_outcome = on_outcome
@@ -270,6 +280,15 @@ class RelayWorker:
             self._outcome("failed")
             log.warning("relay: robot %d: send %d dead-lettered: %s", robot_id, send.id, exc)
             return later
+        except (TargetRefused, UpstreamRedirected, httpx.InvalidURL) as exc:
+            later = self.clock.now_ms()
+            reason = exc.message if isinstance(exc, TargetRefused) else str(exc)
+            if isinstance(exc, httpx.InvalidURL):
+                reason = f"the upstream URL is not valid: {reason}"
+            await self.outbox.mark_failed(send.id, None, reason, later)
+            self._outcome("failed")
+            log.warning("relay: robot %d: send %d not sent: %s", robot_id, send.id, reason)
+            return later
         later = self.clock.now_ms()
         await self.outbox.mark_sent(send, later)
         self._outcome("sent")
@@ -291,7 +310,7 @@ class RelayWorker:
             retries=0,  # the lane retries, with its own backoff and bookkeeping
             auto_at=False,  # forward what was accepted, as it was
             auto_uuid=False,
-            transport=self._transport,
+            transport=UpstreamTransport(self.guard, self._transport),
             clock=self.clock,
         )
         self._clients[robot_id] = (ident, client)

@@ -181,7 +181,10 @@ class _Webhook:
     def __init__(self, url: str, secret: str | None) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"not an http(s) webhook URL: {url!r}")
+            # Not the URL itself: its query string holds the access_token.
+            raise ValueError(
+                f"not an http(s) webhook URL (scheme {parts.scheme!r}, host {parts.hostname!r})"
+            )
         base, _, query = url.partition("?")
         kept = [
             p for p in query.split("&") if p and p.split("=", 1)[0] not in ("timestamp", "sign")

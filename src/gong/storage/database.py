@@ -1,4 +1,8 @@
-"""Opening the database: the async engine, SQLite's pragmas, and migrations at start."""
+"""Opening the database: the async engine, SQLite's pragmas, and migrations at start.
+
+Every engine hides SQL parameters from its errors and logs (``hide_parameters``): they hold
+robot tokens, secrets and password hashes, and an error's text ends up in the log.
+"""
 
 from __future__ import annotations
 
@@ -39,10 +43,15 @@ def create_engine(settings: Settings, *, pool_size: int = 8) -> AsyncEngine:
             pool_size=pool_size,
             max_overflow=pool_size,
             connect_args={"timeout": 30, "check_same_thread": False},
+            hide_parameters=True,
         )
         _install_sqlite_pragmas(engine, settings.sqlite_synchronous)
         return engine
-    kwargs: dict[str, Any] = {"pool_size": pool_size, "max_overflow": pool_size}
+    kwargs: dict[str, Any] = {
+        "pool_size": pool_size,
+        "max_overflow": pool_size,
+        "hide_parameters": True,
+    }
     if url.startswith("postgresql"):
         kwargs["pool_pre_ping"] = True
     return create_async_engine(url, **kwargs)
@@ -58,7 +67,10 @@ def create_writer_engine(settings: Settings) -> Engine | None:
     if not url.startswith("sqlite"):
         return None
     engine = sa.create_engine(
-        url.replace("+aiosqlite", "", 1), poolclass=NullPool, connect_args={"timeout": 0}
+        url.replace("+aiosqlite", "", 1),
+        poolclass=NullPool,
+        connect_args={"timeout": 0},
+        hide_parameters=True,
     )
     _install_sqlite_pragmas(engine, settings.sqlite_synchronous, busy_timeout_ms=0)
     return engine
@@ -128,7 +140,7 @@ def _acquire_and_run(engine: AsyncEngine, lock: Path) -> None:
 
 async def _migrate_sqlite(url: str) -> None:
     # A private engine in this thread's own loop: SQLite DDL must not share the app's pool.
-    engine = create_async_engine(url, poolclass=NullPool)
+    engine = create_async_engine(url, poolclass=NullPool, hide_parameters=True)
     try:
         async with engine.begin() as conn:
             await conn.run_sync(_upgrade)

@@ -1,17 +1,22 @@
 """The database schema, shared by SQLite and PostgreSQL. Times are milliseconds since the epoch.
 
 Migrations in ``gong/storage/migrations`` create and evolve exactly these tables; a test checks
-that a migrated database matches this metadata.
+that a migrated database matches this metadata. Column widths that bound what senders send are
+stated once in :mod:`gong.protocol` (``MAX_MSG_UUID``), which refuses longer values with 400402
+before anything is written.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
+from gong.protocol.messages import MAX_MSG_UUID
+
 __all__ = [
     "admin_tokens",
     "app_secrets",
     "groups",
+    "limiter_keys",
     "members",
     "message_mentions",
     "message_uuids",
@@ -137,7 +142,7 @@ messages = sa.Table(
     sa.Column("mentions", sa.Text, nullable=False, server_default="[]"),
     sa.Column("at_all", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("unresolved", sa.Text, nullable=False, server_default="[]"),
-    sa.Column("msg_uuid", sa.String(200), nullable=True),
+    sa.Column("msg_uuid", sa.String(MAX_MSG_UUID), nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     # Only this account sees the message (migration 0004_outgoing); NULL: the whole group.
     sa.Column("visible_to_user_id", sa.Integer, nullable=True),
@@ -149,7 +154,7 @@ message_uuids = sa.Table(
     "message_uuids",
     metadata,
     sa.Column("robot_id", sa.Integer, primary_key=True),
-    sa.Column("msg_uuid", sa.String(200), primary_key=True),
+    sa.Column("msg_uuid", sa.String(MAX_MSG_UUID), primary_key=True),
     sa.Column("expires_at", sa.BigInteger, nullable=False),
     sa.Index("ix_message_uuids_expires_at", "expires_at"),
 )
@@ -248,7 +253,7 @@ overflow_messages = sa.Table(
     sa.Column("sender_name", sa.String(200), nullable=False),
     sa.Column("msgtype", sa.String(32), nullable=False),
     sa.Column("content", sa.Text, nullable=False),
-    sa.Column("msg_uuid", sa.String(200), nullable=True),
+    sa.Column("msg_uuid", sa.String(MAX_MSG_UUID), nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("summary_id", sa.BigInteger, nullable=True),
     sa.Index("ix_overflow_messages_summary_id_robot_id", "summary_id", "robot_id"),
@@ -363,4 +368,21 @@ outgoing_calls = sa.Table(
     sa.Column("answer_message_id", sa.BigInteger, nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Index("ix_outgoing_calls_robot_id_id", "robot_id", "id"),
+)
+
+# -- limiter state kept in the database (migration 0005_limiter) ----------------------------------
+
+#: One row per key of :class:`~gong.storage.limits.DatabaseLimiter`: the times counted in the
+#: key's sliding window (``hits``, milliseconds separated by spaces) and the end of its block. It
+#: holds the sign-in lockout when Redis is not configured; its keys are HMAC digests, never a
+#: username or an address. A row may be deleted once ``expires_at`` has passed.
+limiter_keys = sa.Table(
+    "limiter_keys",
+    metadata,
+    sa.Column("key", sa.String(128), nullable=False),
+    sa.Column("hits", sa.Text, nullable=False),
+    sa.Column("blocked_until", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("key", name="pk_limiter_keys"),
+    sa.Index("ix_limiter_keys_expires_at", "expires_at"),
 )

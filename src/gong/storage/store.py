@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from gong.domain.models import HeldMessage, NewMessage
 from gong.domain.ports import StoreResult
+from gong.protocol.errors import Errors, RobotError
 from gong.storage.outbox import Outbox
 from gong.storage.repository import RefusalWrite
-from gong.storage.writer import Writer
+from gong.storage.writer import Writer, refused_by_database
 
 __all__ = ["WriterStore"]
+
+log = logging.getLogger(__name__)
 
 
 class WriterStore:
@@ -26,7 +30,25 @@ class WriterStore:
         self.on_relay = on_relay
 
     async def store(self, message: NewMessage) -> StoreResult:
-        result: StoreResult = await self._writer.submit(message)
+        """Store durably; returns only after the message is committed.
+
+        Raises:
+            RobotError: 400402 ``message_unstorable`` when the database refused this message
+                for what it holds (resending it cannot succeed, so it is not ``-1``); the
+                protocol checks should have caught it, so the cause is logged.
+        """
+        try:
+            result: StoreResult = await self._writer.submit(message)
+        except Exception as exc:
+            if not refused_by_database(exc):
+                raise
+            log.warning(
+                "the database refused a message of robot %s in group %d: %s",
+                message.robot_id,
+                message.group_id,
+                exc,
+            )
+            raise RobotError(Errors.MESSAGE_UNSTORABLE) from exc
         if message.relay and self.on_relay is not None and not result.duplicate:
             self.on_relay(message.robot_id)
         return result

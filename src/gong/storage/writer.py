@@ -5,8 +5,21 @@ A request submits its write and awaits the future; the writer wakes on the next 
 (not on a timer) and keeps yielding turns while more writes join (a few at most), then takes all
 pending writes, runs each record type's batch handler in one transaction, and commits. While it
 commits, new writes queue up for the next batch, so batches grow with load and latency stays at
-about one commit. If a batch fails, its writes are retried one by one, so one bad write never
-fails the others.
+about one commit.
+
+A failing batch never fails its neighbours. The happy path is one transaction; only on failure:
+
+- a batch whose connection was lost is tried once more, whole, on a fresh connection;
+- if the database is unreachable (or locked past the deadline) every write of the batch fails
+  with that error, since smaller batches would fail the same way — no storm of retries;
+- otherwise the batch is split in halves and each half committed on its own, recursively, until
+  every good write is committed and each bad write fails alone (with ``k`` bad writes in ``n``,
+  about ``2·k·log2(n)`` transactions instead of ``n``).
+
+A write is acknowledged (its future resolved) only once a transaction holding it has committed.
+The error of a write that fails alone is the handler's own exception; :func:`refused_by_database`
+tells callers whether the database refused the write for what it holds (resending it cannot
+succeed) rather than for its own state.
 
 Batch handlers are plain synchronous functions of a SQLAlchemy ``Connection``. On SQLite the
 whole transaction (``BEGIN IMMEDIATE`` … ``COMMIT``) runs inline on the event loop's thread: a
@@ -25,10 +38,10 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-__all__ = ["BatchHandler", "Writer", "WriterClosed"]
+__all__ = ["BatchHandler", "Writer", "WriterClosed", "refused_by_database"]
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +125,35 @@ class _InlineRunner:
 def _is_busy(exc: OperationalError) -> bool:
     text = str(exc.orig).lower()
     return "locked" in text or "busy" in text
+
+
+#: SQLSTATE classes of a statement refused for the values it carries: 22 data exception (value
+#: too long, a character the encoding cannot hold, …), 23 integrity constraint violation.
+_REFUSAL_CLASSES = ("22", "23")
+
+
+def refused_by_database(exc: BaseException) -> bool:
+    """Whether the database refused a write for what it holds, so that resending it cannot
+    succeed: a data exception or a constraint violation, on either backend."""
+    if isinstance(exc, (DataError, IntegrityError)):
+        return True
+    if isinstance(exc, DBAPIError):
+        # asyncpg's errors reach SQLAlchemy as a plain DBAPIError carrying the SQLSTATE.
+        state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        return isinstance(state, str) and state.startswith(_REFUSAL_CLASSES)
+    return False
+
+
+def _lost_connection(exc: BaseException) -> bool:
+    """The connection broke (database restarted, network dropped): a fresh one may succeed."""
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """The database cannot be used now, whatever is written: any smaller batch fails alike."""
+    if isinstance(exc, OperationalError) and _is_busy(exc):
+        return True  # locked by another process past the busy deadline
+    return isinstance(exc, OSError) or _lost_connection(exc)
 
 
 class _AsyncRunner:
@@ -230,18 +272,33 @@ class Writer:
             if self._closing and not self._pending:
                 return
 
-    async def _commit(self, batch: list[_Pending]) -> None:
+    async def _commit(self, batch: list[_Pending], *, half: bool = False) -> None:
+        """Commit a batch; on failure, find its bad writes (see the module's docstring)."""
+        failure = await self._attempt(batch)
+        if failure is not None and _lost_connection(failure):
+            log.warning("batch of %d writes lost its connection; trying again", len(batch))
+            failure = await self._attempt(batch)
+        if failure is None:
+            return
+        if len(batch) == 1 or _unreachable(failure):
+            for pending in batch:
+                self._fail(pending, failure)
+            return
+        if not half:
+            log.warning(
+                "batch of %d writes failed (%s); committing it in halves", len(batch), failure
+            )
+        middle = len(batch) // 2
+        await self._commit(batch[:middle], half=True)
+        await self._commit(batch[middle:], half=True)
+
+    async def _attempt(self, batch: list[_Pending]) -> Exception | None:
+        """Run one transaction for ``batch``; on commit answer every write, else return why not."""
         started = time.perf_counter()
         try:
             results = await self._runner.run(self._transaction([p.item for p in batch]))
         except Exception as exc:
-            if len(batch) == 1:
-                self._fail(batch[0], exc)
-                return
-            log.warning("batch of %d writes failed (%s); retrying one by one", len(batch), exc)
-            for pending in batch:
-                await self._commit([pending])
-            return
+            return exc
         self.batches += 1
         self.writes += len(batch)
         if self._observe is not None:
@@ -249,6 +306,7 @@ class Writer:
         for pending, result in zip(batch, results, strict=True):
             if pending.future is not None and not pending.future.done():
                 pending.future.set_result(result)
+        return None
 
     def _transaction(self, items: list[Any]) -> Transaction:
         by_type: dict[type, list[int]] = {}
@@ -268,5 +326,6 @@ class Writer:
     def _fail(self, pending: _Pending, exc: Exception) -> None:
         if pending.future is None:
             log.error("dropped a best-effort write %r: %s", type(pending.item).__name__, exc)
-        elif not pending.future.done():
+            return
+        if not pending.future.done():
             pending.future.set_exception(exc)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Mapping, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -26,9 +25,10 @@ from gong.storage.changefeed import ChangeFeed
 from gong.web.api.deps import NotAuthenticated
 from gong.web.api.previews import router as previews_router
 from gong.web.api.routes import router as api_router
+from gong.web.deadline import BodyDeadline, Deadlines
 from gong.web.events import EventStream
 from gong.web.integrations import register_integrations
-from gong.web.observe import Observed
+from gong.web.observe import AccessLogged, ASGIApp, Observed
 from gong.web.pages import install as install_pages
 from gong.web.robot_api import Receive, RobotSend, Scope, Send
 from gong.web.session_api import SessionSend
@@ -88,9 +88,12 @@ def build_api() -> FastAPI:
 
     @api.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(
-            exc.status_code, "http_error"
-        )
+        code = {
+            400: "bad_request",
+            404: "not_found",
+            405: "method_not_allowed",
+            408: "request_timeout",
+        }.get(exc.status_code, "http_error")
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             # One path may have several routes (one per method): allow all of them.
@@ -162,9 +165,10 @@ class GongApp:
         self._robot_send: RobotSend | None = None
         self._session_send: SessionSend | None = None
         self._feed: ChangeFeed | None = None
-        self._render_pool: ThreadPoolExecutor | None = None
         self._events: EventStream | None = None
         self._framework: Observed | None = None
+        #: The lean handlers by path (``/robot/send``, …), wrapped with the access log if it is on.
+        self._lean: dict[str, ASGIApp] = {}
         self.web: Web | None = None
         #: The admin token created at this start, if one was (shown once, never stored).
         self.new_admin_token: str | None = None
@@ -182,18 +186,30 @@ class GongApp:
         runtime = await Runtime.open(self.settings, **self._overrides)
         self._runtime = runtime
         self.api.state.runtime = runtime
-        self._robot_send = RobotSend(runtime)
-        self._session_send = SessionSend(runtime)
+        # One body-read deadline (one timer) for every endpoint that reads a body.
+        deadlines = Deadlines(self.settings.body_timeout)
+        self._robot_send = RobotSend(runtime, deadlines)
+        self._session_send = SessionSend(runtime, deadlines)
         if runtime.redis is None and self._overrides["broker"] is None:
             # No shared broker: publish what other processes (the CLI) store.
             self._feed = ChangeFeed(runtime.engine, runtime.broker)
             runtime.hub.on_stored = self._feed.stored_here
             await self._feed.start()
-        self._render_pool = register_integrations(self._robot_send, runtime)
+        register_integrations(self._robot_send, runtime)
         self.web = await open_web(runtime)
         self.api.state.web = self.web
         self._events = EventStream(self.web)
-        self._framework = Observed(self.api, runtime.metrics, access_log=self.settings.access_log)
+        self._framework = Observed(
+            BodyDeadline(self.api, deadlines), runtime.metrics, access_log=self.settings.access_log
+        )
+        lean: dict[str, ASGIApp] = {
+            "/robot/send": self._robot_send,
+            "/robot/sendBySession": self._session_send,
+            "/events": self._events,
+        }
+        if self.settings.access_log:
+            lean = {path: AccessLogged(handler) for path, handler in lean.items()}
+        self._lean = lean
         self.new_admin_token = await ensure_admin_token(runtime.repository, self.settings)
         if self.new_admin_token:
             print(f"Gong admin token (shown once): {self.new_admin_token}", flush=True)
@@ -205,9 +221,6 @@ class GongApp:
         if self._feed is not None:
             await self._feed.stop()
             self._feed = None
-        if self._render_pool is not None:
-            self._render_pool.shutdown(wait=False, cancel_futures=True)
-            self._render_pool = None
         if self.web is not None:
             self.web.stop()  # open event streams end now
             self.web.unwatch_signals()
@@ -217,16 +230,9 @@ class GongApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if kind == "http" and scope["path"] == "/robot/send" and self._robot_send is not None:
-            await self._robot_send(scope, receive, send)
-        elif (
-            kind == "http"
-            and scope["path"] == "/robot/sendBySession"
-            and self._session_send is not None
-        ):
-            await self._session_send(scope, receive, send)
-        elif kind == "http" and scope["path"] == "/events" and self._events is not None:
-            await self._events(scope, receive, send)
+        lean = self._lean.get(scope["path"]) if kind == "http" else None
+        if lean is not None:
+            await lean(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         elif self._framework is not None:

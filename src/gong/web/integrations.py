@@ -11,9 +11,7 @@ live fan-out). An ignored event answers ``errcode`` 0 with the reason; refusals 
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qsl
 
 from pydantic import ValidationError
@@ -21,10 +19,12 @@ from pydantic import ValidationError
 from gong.domain.models import Robot, RobotView
 from gong.integrations import sources
 from gong.integrations.base import Delivery, Ignored, IntegrationConfig, Source, invalid
+from gong.integrations.render_pool import RenderPool
 from gong.protocol.errors import render_ignored, render_ok
 from gong.protocol.messages import Message
 from gong.protocol.security import check_ip
 from gong.runtime import Runtime
+from gong.web.deadline import Deadlines
 from gong.web.robot_api import BodyTooLarge, Receive, RobotSend, Scope, read_body
 
 __all__ = ["IntegrationHandler", "register_integrations"]
@@ -67,13 +67,20 @@ def document_of(raw: bytes, media: bytes) -> bytes:
 class IntegrationHandler:
     """The ``/robot/send`` reader of one integration kind."""
 
-    def __init__(self, runtime: Runtime, source: Source, executor: ThreadPoolExecutor) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        source: Source,
+        renders: RenderPool,
+        deadlines: Deadlines | None = None,
+    ) -> None:
         self.source = source
+        self.deadlines = deadlines or Deadlines(runtime.settings.body_timeout)
         self.hub = runtime.hub
         self.clock = runtime.clock
         self.settings = runtime.settings
         self.limit = runtime.settings.integration_max_body
-        self.executor = executor
+        self.renders = renders
         self._configs: dict[int, tuple[Robot, IntegrationConfig]] = {}
 
     def config(self, robot: Robot) -> IntegrationConfig:
@@ -95,7 +102,7 @@ class IntegrationHandler:
     ) -> bytes:
         headers, media, declared = _headers(scope)
         try:
-            raw = await read_body(receive, self.limit, declared)
+            raw = await read_body(receive, self.limit, declared, self.deadlines)
         except BodyTooLarge:
             raise invalid(
                 f"the body is larger than {self.limit} bytes (GONG_INTEGRATION_MAX_BODY)"
@@ -119,20 +126,21 @@ class IntegrationHandler:
         return render_ok()
 
     async def _process(self, delivery: Delivery, config: IntegrationConfig) -> Message:
-        if self.source.blocking:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self.executor, self.source.process, delivery, config)
+        if self.source.blocking:  # templates: off the event loop, rendered by the pool's workers
+            return await self.renders.run(self.source.process, delivery, config)
         return self.source.process(delivery, config)
 
 
-def register_integrations(robot_send: RobotSend, runtime: Runtime) -> ThreadPoolExecutor:
-    """Give every integration kind its handler on ``robot_send``; returns the render pool."""
+def register_integrations(robot_send: RobotSend, runtime: Runtime) -> None:
+    """Give every integration kind its handler on ``robot_send``; templates render in the
+    runtime's render pool."""
     settings = runtime.settings
-    executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gong-template")
     found = sources(
         template_time_limit=settings.template_time_limit,
         template_max_output=settings.template_max_output,
+        template_renderer=runtime.renders.render_text,
     )
     for kind, source in found.items():
-        robot_send.kinds[kind] = IntegrationHandler(runtime, source, executor)
-    return executor
+        robot_send.kinds[kind] = IntegrationHandler(
+            runtime, source, runtime.renders, robot_send.deadlines
+        )

@@ -25,6 +25,7 @@ from gong.protocol.messages import parse_message
 from gong.protocol.security import check
 from gong.runtime import Runtime
 from gong.web.clientip import ClientIP
+from gong.web.deadline import BodyTimeout, Deadlines
 
 __all__ = [
     "INTEGRATION_STATUS",
@@ -61,6 +62,7 @@ INTEGRATION_STATUS = {
     "ip": 403,
     "robot_disabled": 403,
     "group_dissolved": 410,
+    "body_timeout": 408,
     "rate_limited": 429,
     "system_busy": 503,
 }
@@ -83,11 +85,19 @@ class ClientGone(Exception):
 
 
 async def send_json(
-    send: Send, body: bytes, status: int = 200, request_id: str | None = None
+    send: Send,
+    body: bytes,
+    status: int = 200,
+    request_id: str | None = None,
+    *,
+    close: bool = False,
 ) -> None:
+    """The answer; ``close`` ends the connection after it (the body was not read to its end)."""
     headers = [*_JSON_HEADERS, (b"content-length", b"%d" % len(body))]
     if request_id is not None:
         headers.append((b"x-request-id", request_id.encode()))
+    if close:
+        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -102,28 +112,38 @@ async def _drain(receive: Receive, budget: int = MAX_DRAIN) -> None:
         budget -= len(message.get("body", b""))
 
 
-async def read_body(receive: Receive, limit: int, declared: int | None) -> bytes:
-    """The whole request body; past ``limit`` bytes it is drained and refused."""
-    if declared is not None and declared > limit:
-        await _drain(receive)
-        raise BodyTooLarge
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientGone
-        chunk = message.get("body", b"")
-        more = message.get("more_body", False)
-        if chunk:
-            size += len(chunk)
-            if size > limit:
-                if more:
-                    await _drain(receive)
+async def read_body(
+    receive: Receive, limit: int, declared: int | None, deadlines: Deadlines
+) -> bytes:
+    """The whole request body; past ``limit`` bytes it is drained and refused.
+
+    Raises:
+        RobotError: ``body_timeout``, the body did not arrive within ``deadlines.seconds``.
+    """
+    try:
+        with deadlines.reading():
+            if declared is not None and declared > limit:
+                await _drain(receive)
                 raise BodyTooLarge
-            chunks.append(chunk)
-        if not more:
-            break
+            chunks: list[bytes] = []
+            size = 0
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise ClientGone
+                chunk = message.get("body", b"")
+                more = message.get("more_body", False)
+                if chunk:
+                    size += len(chunk)
+                    if size > limit:
+                        if more:
+                            await _drain(receive)
+                        raise BodyTooLarge
+                    chunks.append(chunk)
+                if not more:
+                    break
+    except BodyTimeout:
+        raise RobotError(Errors.BODY_TIMEOUT) from None
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
@@ -173,8 +193,10 @@ def is_json(content_type: bytes | None) -> bool:
 class RobotSend:
     """The ASGI handler of ``/robot/send``."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, deadlines: Deadlines | None = None) -> None:
         self.runtime = runtime
+        #: The body-read deadline, shared with the integration handlers.
+        self.deadlines = deadlines or Deadlines(runtime.settings.body_timeout)
         self.directory = runtime.directory
         self.hub = runtime.hub
         self.clock = runtime.clock
@@ -188,7 +210,7 @@ class RobotSend:
         started = time.perf_counter()
         rid = new_request_id(_header(scope, b"x-request-id"))
         token = request_id.set(rid)
-        status, errcode, reason = 200, 0, "ok"
+        status, errcode, reason, close = 200, 0, "ok", False
         try:
             if scope["method"] == "HEAD" and await self._integration_head(scope):
                 await send_json(send, b"", request_id=rid)
@@ -197,6 +219,7 @@ class RobotSend:
         except RobotError as error:
             body = render(error, self.dialect)
             status, errcode, reason = error.status, error.errcode(self.dialect), error.error.name
+            close = error.error is Errors.BODY_TIMEOUT
         except ClientGone:
             return
         except BackendUnavailable as exc:
@@ -209,7 +232,7 @@ class RobotSend:
             errcode, reason = Errors.SYSTEM_BUSY.code, "internal"
         finally:
             request_id.reset(token)
-        await send_json(send, body, status, rid)
+        await send_json(send, body, status, rid, close=close)
         self.metrics.robot_call(errcode, reason, time.perf_counter() - started)
 
     async def _integration_head(self, scope: Scope) -> bool:
@@ -263,7 +286,7 @@ class RobotSend:
             elif name == b"content-length":
                 declared = int(value) if value.isdigit() else None
         try:
-            raw = await read_body(receive, MAX_BODY, declared)
+            raw = await read_body(receive, MAX_BODY, declared, self.deadlines)
         except BodyTooLarge:
             raise RobotError(Errors.TOO_LARGE) from None
         if not is_json(content_type):

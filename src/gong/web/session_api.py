@@ -22,6 +22,7 @@ from gong.protocol.errors import Errors, RobotError, render, render_ok
 from gong.protocol.messages import parse_message
 from gong.runtime import Runtime
 from gong.web.clientip import ClientIP
+from gong.web.deadline import Deadlines
 from gong.web.robot_api import (
     MAX_BODY,
     BodyTooLarge,
@@ -51,16 +52,19 @@ def _session_of(query_string: bytes) -> str:
 class SessionSend:
     """The ASGI handler of ``/robot/sendBySession``."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, deadlines: Deadlines | None = None) -> None:
         self.runtime = runtime
+        self.deadlines = deadlines or Deadlines(runtime.settings.body_timeout)
         self.dialect = runtime.settings.errmsg_dialect
         self.client_ip = ClientIP(runtime.settings.trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        close = False
         try:
             body = await self._handle(scope, receive)
         except RobotError as error:
             body = render(error, self.dialect)
+            close = error.error is Errors.BODY_TIMEOUT
         except ClientGone:
             return
         except BackendUnavailable as exc:
@@ -69,7 +73,7 @@ class SessionSend:
         except Exception:
             log.exception("sendBySession failed")
             body = render(RobotError(Errors.SYSTEM_BUSY), self.dialect)
-        await send_json(send, body)
+        await send_json(send, body, close=close)
 
     async def _view(self, session: str) -> RobotView:
         if not _SESSION.fullmatch(session):
@@ -97,7 +101,7 @@ class SessionSend:
             elif name == b"content-length":
                 declared = int(value) if value.isdigit() else None
         try:
-            raw = await read_body(receive, MAX_BODY, declared)
+            raw = await read_body(receive, MAX_BODY, declared, self.deadlines)
         except BodyTooLarge:
             raw = None
         view = await self._view(_session_of(scope["query_string"]))

@@ -1,5 +1,6 @@
 """The web app's running parts, built once at start from the :class:`~gong.runtime.Runtime`:
-accounts, the inbox, sessions, templates, and the signal that the server is stopping."""
+accounts, the inbox, sessions, the sign-in lockout, templates, and the signal that the server is
+stopping."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from gong.domain.users import User
 from gong.runtime import Runtime
 from gong.storage.accounts import Accounts
 from gong.storage.inbox import Inbox
+from gong.web.lockout import SignInLockout, open_lockout
 from gong.web.render import environment, message_view, preview
 from gong.web.sessions import Session, Sessions
 
@@ -109,6 +111,7 @@ class Web:
     accounts: Accounts
     inbox: Inbox
     sessions: Sessions
+    lockout: SignInLockout
     env: Environment
     frames: Frames
     stopping: asyncio.Future[None]
@@ -172,6 +175,7 @@ async def open_web(runtime: Runtime) -> Web:
             max_age_s=settings.session_days * 86_400,
             secure=settings.base_url.startswith("https://"),
         ),
+        lockout=await open_lockout(runtime, accounts),
         env=env,
         frames=Frames(env),
         stopping=asyncio.get_running_loop().create_future(),

@@ -2,8 +2,8 @@
 
 Nothing is posted and no signature is checked; the answer is the message (or why the event
 would be ignored), so a template or a robot's filters can be tried before a sender is pointed
-at the robot. Rendering runs in a worker thread, under the same time and size limits as a
-template robot's deliveries.
+at the robot. Templates render in the render pool's worker processes, under the same limits as
+a template robot's deliveries; a busy pool answers 503.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import orjson
 from fastapi import APIRouter
 from pydantic import ValidationError
 
-from gong.domain.errors import Invalid
+from gong.domain.errors import Invalid, Unavailable
 from gong.domain.models import RobotKind
 from gong.integrations import Ignored, IntegrationConfig, Source, preview, sources
-from gong.protocol.errors import Dialect, RobotError
+from gong.protocol.errors import Dialect, Errors, RobotError
 from gong.runtime import Runtime
 from gong.web.api.deps import Admin, RuntimeDep
 from gong.web.api.routes import RobotId
@@ -36,6 +36,7 @@ router = APIRouter(
         401: {"model": ErrorBody, "description": "No valid admin token"},
         404: {"model": ErrorBody, "description": "No such robot"},
         422: {"model": ErrorBody, "description": "The payload or the template is not valid"},
+        503: {"model": ErrorBody, "description": "The template renderer is busy; retry later"},
     },
 )
 
@@ -44,22 +45,31 @@ def _sources(runtime: Runtime) -> dict[RobotKind, Source]:
     return sources(
         template_time_limit=runtime.settings.template_time_limit,
         template_max_output=runtime.settings.template_max_output,
+        template_renderer=runtime.renders.render_text,
     )
 
 
 async def _preview(
-    source: Source, config: IntegrationConfig, payload: Any, headers: Mapping[str, str]
+    runtime: Runtime,
+    source: Source,
+    config: IntegrationConfig,
+    payload: Any,
+    headers: Mapping[str, str],
 ) -> PreviewOut:
     try:
         document = orjson.dumps(payload)
     except orjson.JSONEncodeError as exc:  # e.g. a lone surrogate in a string
         raise Invalid(f"the payload cannot be encoded as JSON: {exc}") from None
     try:
-        message = await asyncio.to_thread(preview, source, config, document, headers)
+        run = runtime.renders.run if source.blocking else asyncio.to_thread
+        message = await run(preview, source, config, document, headers)
     except Ignored as ignored:
         return PreviewOut(message=None, ignored=ignored.reason, bytes=0)
     except RobotError as error:
-        raise Invalid(error.params.get("detail") or error.errmsg(Dialect.MODERN)) from None
+        detail = error.params.get("detail") or error.errmsg(Dialect.MODERN)
+        if error.error is Errors.SYSTEM_BUSY:
+            raise Unavailable(detail) from None
+        raise Invalid(detail) from None
     wire = message.to_wire()
     return PreviewOut(message=wire, bytes=len(orjson.dumps(wire)))
 
@@ -68,7 +78,8 @@ async def _preview(
 async def preview_template(body: TemplatePreviewIn, runtime: RuntimeDep) -> PreviewOut:
     """Render `payload` through `template` as a template robot would; nothing is posted."""
     config = IntegrationConfig(template=body.template)
-    return await _preview(_sources(runtime)[RobotKind.TEMPLATE], config, body.payload, body.headers)
+    source = _sources(runtime)[RobotKind.TEMPLATE]
+    return await _preview(runtime, source, config, body.payload, body.headers)
 
 
 @router.post("/robots/{robot_id}/preview")
@@ -83,4 +94,4 @@ async def preview_robot(robot_id: RobotId, body: RobotPreviewIn, runtime: Runtim
         config = IntegrationConfig.model_validate(robot.settings)
     except ValidationError:
         raise Invalid(f"robot {robot_id}'s integration settings are not valid") from None
-    return await _preview(source, config, body.payload, body.headers)
+    return await _preview(runtime, source, config, body.payload, body.headers)

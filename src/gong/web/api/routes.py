@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from gong.domain.models import DeliveryState, Outgoing
-from gong.domain.robots import check_outgoing_settings
-from gong.integrations.config import merge_settings
+from gong.domain.errors import Conflict, Invalid
+from gong.domain.models import DeliveryState, Outgoing, Robot, Upstream
+from gong.domain.robots import check_outgoing_settings, check_settings
+from gong.integrations.config import allowed_settings, check_robot_settings, merge_settings
+from gong.relay.targets import checked_upstream
 from gong.runtime import Runtime
 from gong.web.api.deps import Admin, RuntimeDep
 from gong.web.api.schemas import (
@@ -28,6 +30,7 @@ from gong.web.api.schemas import (
     RobotIn,
     RobotOut,
     RobotPatch,
+    UpstreamIn,
     robot_out,
 )
 
@@ -132,6 +135,13 @@ async def checked_outgoing(runtime: Runtime, body: OutgoingIn | None) -> Outgoin
     return outgoing
 
 
+async def checked_relay(runtime: Runtime, body: UpstreamIn | None) -> Upstream | None:
+    """The relay upstream of a request, once its form and where it points are allowed."""
+    if body is None:
+        return None
+    return await checked_upstream(runtime.relay.guard, body.to_domain())
+
+
 @router.post("/groups/{group_id}/robots", tags=["robots"], status_code=status.HTTP_201_CREATED)
 async def create_robot(group_id: GroupId, body: RobotIn, runtime: RuntimeDep) -> RobotOut:
     """Create a robot; the answer carries its `webhook`, `access_token` and `secret`."""
@@ -147,7 +157,7 @@ async def create_robot(group_id: GroupId, body: RobotIn, runtime: RuntimeDep) ->
         avatar_url=body.avatar_url,
         enabled=body.enabled,
         settings=body.settings.given() if body.settings else None,
-        upstream=body.upstream.to_domain() if body.upstream is not None else None,
+        upstream=await checked_relay(runtime, body.upstream),
         outgoing=await checked_outgoing(runtime, body.outgoing),
     )
     await runtime.changed()
@@ -166,16 +176,49 @@ async def get_robot(robot_id: RobotId, runtime: RuntimeDep) -> RobotOut:
     return robot_out(robot, runtime.settings, stats, deliveries, held=held)
 
 
+def check_fits(robot: Robot, body: RobotPatch, settings: dict[str, Any] | None) -> None:
+    """Refuse, as a conflict, a change that is valid on its own but not for this robot.
+
+    The schema cannot know the stored robot: whether keywords, signing or a setting fit its
+    kind, and what security a custom robot keeps, depend on it. (``settings`` is the robot's
+    settings with the change applied.)
+
+    Raises:
+        Conflict: naming the rule, as :func:`gong.domain.robots.check_settings` and
+            :func:`gong.integrations.config.check_robot_settings` word it.
+    """
+    try:
+        check_settings(
+            kind=robot.kind,
+            keywords=robot.keywords if body.keywords is None else body.keywords,
+            signing=(robot.secret is not None) if body.signing is None else body.signing,
+            ip_allow=robot.ip_allow if body.ip_allow is None else body.ip_allow,
+            rate_limit=robot.rate_limit,
+        )
+        if body.settings is not None and settings is not None:
+            taken = allowed_settings(robot.kind)
+            given = body.settings.given().items()
+            foreign = {k: v for k, v in given if v is not None and k not in taken}
+            if foreign:
+                check_robot_settings(robot.kind, foreign)
+            elif not settings.get("template"):
+                check_robot_settings(robot.kind, {})  # a template robot keeps its template
+    except Invalid as exc:
+        raise Conflict(exc.message) from None
+
+
 @router.patch("/robots/{robot_id}", tags=["robots"])
 async def update_robot(robot_id: RobotId, body: RobotPatch, runtime: RuntimeDep) -> RobotOut:
     """Change security, rate-limit and other settings; unset fields keep their value.
 
-    `settings` changes only the integration settings it names; a null one is removed.
+    `settings` changes only the integration settings it names; a null one is removed. A change
+    that does not fit the robot (its kind, the security a custom robot keeps) is a 409.
     """
+    current = await runtime.repository.get_robot(robot_id)
     merged = None
     if body.settings is not None:
-        current = await runtime.repository.get_robot(robot_id)
         merged = merge_settings(current.settings, body.settings.given())
+    check_fits(current, body, merged)
     robot = await runtime.repository.update_robot(
         robot_id,
         name=body.name,
@@ -187,7 +230,7 @@ async def update_robot(robot_id: RobotId, body: RobotPatch, runtime: RuntimeDep)
         avatar_url=body.avatar_url,
         enabled=body.enabled,
         settings=merged,
-        upstream=body.upstream.to_domain() if body.upstream is not None else None,
+        upstream=await checked_relay(runtime, body.upstream),
         clear_upstream="upstream" in body.model_fields_set and body.upstream is None,
         outgoing=await checked_outgoing(runtime, body.outgoing),
         clear_outgoing="outgoing" in body.model_fields_set and body.outgoing is None,

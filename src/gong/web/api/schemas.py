@@ -1,10 +1,29 @@
-"""Request and response bodies of the management API."""
+"""Request and response bodies of the management API.
+
+The OpenAPI document is generated from these models and states what the API accepts: every rule
+the server checks on a request body is a constraint here (patterns from
+:mod:`gong.web.api.patterns`). The models enforce some; the rules that the domain checks with
+its own wording are stated for the schema only (:func:`checked`, ``json_schema_extra``), and
+``tests/fuzz/test_patterns.py`` holds the two to each other. A request the schema allows is
+refused only for the data it meets (404, 409, and 422 for a relay loop or a dissolved group) or
+for what no JSON Schema can state — a Jinja2 template that does not compile or render, a PEM key
+that does not load, a host that is not a valid IDNA name or does not resolve to an allowed
+address; the descriptions name those (docs/management-api.md lists them).
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StrictBool,
+    StrictInt,
+)
 
 from gong.config import Settings
 from gong.domain.models import (
@@ -23,8 +42,12 @@ from gong.domain.models import (
     Upstream,
     UpstreamSend,
 )
+from gong.integrations.config import allowed_settings
+from gong.protocol.messages import MAX_MSG_UUID
+from gong.web.api import patterns
 
 __all__ = [
+    "PERSON_MESSAGE",
     "DeliveryOut",
     "DeliveryPage",
     "ErrorBody",
@@ -58,13 +81,38 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _whole_number(value: Any) -> Any:
+    """``60.0`` is the integer 60 in JSON (and in JSON Schema's ``integer``): take it as such."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+#: A JSON integer: no string or boolean, and ``60.0`` counts as 60.
+WholeNumber = Annotated[StrictInt, BeforeValidator(_whole_number)]
+
+
+def checked(pattern: str) -> dict[str, JsonValue]:
+    """A rule the server checks itself (with its own wording when it refuses), stated for the
+    schema: the ``pattern`` in an ``allOf``, beside any the model enforces."""
+    return {"allOf": [{"pattern": pattern}]}
+
+
+#: Not only spaces, for long texts that the server checks itself (as a ``pattern`` beside a
+#: large ``maxLength`` it would cost test generators seconds per operation).
+NOT_BLANK: dict[str, JsonValue] = {"not": {"type": "string", "pattern": patterns.BLANK}}
+#: The form the model itself enforces for a URL (its wording when it refuses).
+_URL_FORM = r"^https?://[^\x00-\x20\x7f]+$"
 #: A name: 1 to 200 characters, not only spaces.
-Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=patterns.NOT_BLANK)]
 #: A keyword: 1 to 64 characters, not only spaces.
-Keyword = Annotated[str, Field(min_length=1, max_length=64, pattern=r"\S")]
+Keyword = Annotated[str, Field(min_length=1, max_length=64, pattern=patterns.NOT_BLANK)]
 #: An IPv4 address or CIDR range, e.g. ``203.0.113.7`` or ``203.0.113.0/24``.
-IPv4Entry = Annotated[
-    str, Field(pattern=r"^\s*\d{1,3}(\.\d{1,3}){3}(/\d{1,2})?\s*$", max_length=40)
+IPv4Entry = Annotated[str, Field(pattern=patterns.IPV4_ENTRY, max_length=40)]
+#: A list of event names (``only_events``, ``exclude_events``).
+EventNames = Annotated[
+    list[Annotated[str, Field(json_schema_extra=checked(patterns.EVENT_NAME))]],
+    Field(max_length=50),
 ]
 
 
@@ -101,6 +149,20 @@ class GroupOut(BaseModel):
 
 
 class MemberIn(_In):
+    """A member needs a mobile or a userId (not only spaces); either is unique in its group."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "required": [key],
+                    "properties": {key: {"type": "string", "pattern": patterns.NOT_BLANK}},
+                }
+                for key in ("mobile", "userId")
+            ]
+        }
+    )
+
     name: Name
     mobile: str | None = Field(default=None, max_length=32)
     userId: str | None = Field(default=None, max_length=100)
@@ -127,11 +189,11 @@ class MemberOut(BaseModel):
 
 
 class RateLimitIn(_In):
-    limit: StrictInt = Field(
+    limit: WholeNumber = Field(
         default=20, ge=0, le=1_000_000, description="Messages per window; 0 = unlimited."
     )
-    window_s: StrictInt = Field(default=60, ge=0, le=86_400, description="Window in seconds.")
-    block_s: StrictInt = Field(
+    window_s: WholeNumber = Field(default=60, ge=0, le=86_400, description="Window in seconds.")
+    block_s: WholeNumber = Field(
         default=600, ge=0, le=86_400, description="Block after the limit, in seconds."
     )
 
@@ -140,47 +202,67 @@ class RateLimitIn(_In):
 
 
 class IntegrationSettingsIn(_In):
-    """Integration robot settings (docs/integrations/README.md); in a PATCH, null removes one."""
+    """Integration robot settings (docs/integrations/README.md); in a PATCH, null removes one.
+
+    Which settings a robot takes depends on its kind: a robot's own kind when it is created
+    (the schema of ``RobotIn`` says which), the stored robot's when it is changed (a setting its
+    kind does not take is a 409).
+    """
 
     source_secret: str | None = Field(
         default=None,
         max_length=256,
+        json_schema_extra=checked(patterns.SOURCE_SECRET),
         description="The secret the source signs with or sends (GitHub, GitLab, Codeup, JIRA, "
-        "Trello, Grafana, Alertmanager, template). Not for travis.",
+        "Trello, Grafana, Alertmanager, template). Not for travis. Printable characters, no "
+        "spaces at its ends (unassigned, private-use and format characters are refused too).",
     )
-    only_events: list[str] | None = Field(
-        default=None, max_length=50, description="Show only these events (names, families, globs)."
+    only_events: EventNames | None = Field(
+        default=None,
+        description="Show only these events (names, families, globs; 1 to 100 characters, no "
+        "spaces).",
     )
-    exclude_events: list[str] | None = Field(
-        default=None, max_length=50, description="Never show these events."
-    )
+    exclude_events: EventNames | None = Field(default=None, description="Never show these events.")
     template: str | None = Field(
-        default=None, max_length=64_000, description="template robots: the Jinja2 template."
+        default=None,
+        max_length=64_000,
+        json_schema_extra=NOT_BLANK,
+        description="template robots (required there): the Jinja2 template; it must compile.",
     )
     event_field: str | None = Field(
         default=None,
         max_length=200,
+        json_schema_extra=checked(patterns.NOT_BLANK),
         description="template robots: dotted path of the payload field that names the event.",
     )
     travis_public_key: str | None = Field(
         default=None,
         max_length=10_000,
-        description="travis robots: PEM public key to verify with (default: Travis CI's keys).",
+        json_schema_extra=NOT_BLANK,
+        description="travis robots: PEM public key to verify with (default: Travis CI's keys); "
+        "it must load as an RSA public key.",
     )
-    travis_verify: bool | None = Field(
+    travis_verify: StrictBool | None = Field(
         default=None, description="travis robots: check the Signature header (default true)."
     )
     trello_callback_url: str | None = Field(
         default=None,
         max_length=2_000,
+        json_schema_extra=checked(patterns.TRELLO_URL),
         description="trello robots: the callback URL as registered with Trello, when it is not "
         "the robot's webhook URL.",
     )
     grafana_signature_header: str | None = Field(
-        default=None, max_length=100, description="grafana robots: the HMAC header name."
+        default=None,
+        max_length=100,
+        json_schema_extra=checked(patterns.HEADER_NAME),
+        description="grafana robots: the HMAC header name.",
     )
     grafana_timestamp_header: str | None = Field(
-        default=None, max_length=100, description="grafana robots: the timestamp header name."
+        default=None,
+        max_length=100,
+        json_schema_extra=checked(patterns.HEADER_NAME),
+        description="grafana robots: the timestamp header name.",
     )
 
     def given(self) -> dict[str, Any]:
@@ -193,27 +275,34 @@ class UpstreamIn(_In):
 
     url: str = Field(
         max_length=2000,
-        pattern=r"^https?://[^\x00-\x20\x7f]+$",
+        pattern=_URL_FORM,
+        json_schema_extra=checked(patterns.UPSTREAM_URL),
         description="The upstream webhook, e.g. `https://oapi.dingtalk.com/robot/send?"
-        "access_token=…` (or another Gong robot's).",
+        "access_token=…` (or another Gong robot's; not the robot's own, and not one that relays "
+        "back to it). Its host must resolve, and only to addresses Gong may send to (loopback "
+        "and private ones unless `GONG_OUTGOING_ALLOW_PRIVATE=1`).",
     )
     secret: str | None = Field(
         default=None,
         max_length=200,
         pattern=r"^[^\x00-\x20\x7f]*$",
-        description="The upstream robot's `SEC…` signing secret.",
+        json_schema_extra=checked(patterns.SECRET),
+        description="The upstream robot's `SEC…` signing secret (empty: none).",
     )
-    limit: StrictInt = Field(
+    limit: WholeNumber = Field(
         default=19, ge=0, le=1000, description="Sends per window; 0 = unpaced. DingTalk allows 20."
     )
-    window_s: StrictInt = Field(default=60, ge=1, le=3600, description="Window length in seconds.")
-    block_s: StrictInt = Field(
+    window_s: WholeNumber = Field(
+        default=60, ge=1, le=3600, description="Window length in seconds."
+    )
+    block_s: WholeNumber = Field(
         default=600, ge=0, le=86400, description="Pause after a throttle answer, in seconds."
     )
     keyword: str = Field(
         default="",
         max_length=64,
         pattern=r"^[^\x00-\x1f\x7f]*$",
+        json_schema_extra=checked(patterns.ONE_LINE),
         description="Put in every digest title (keyword security).",
     )
 
@@ -242,14 +331,17 @@ class OutgoingIn(_In):
 
     url: str = Field(
         max_length=2000,
-        pattern=r"^https?://[^\x00-\x20\x7f]+$",
-        description="The robot's service, e.g. `https://bot.internal/dingtalk`. Loopback and "
-        "private addresses are refused unless `GONG_OUTGOING_ALLOW_PRIVATE=1`.",
+        pattern=_URL_FORM,
+        json_schema_extra=checked(patterns.OUTGOING_URL),
+        description="The robot's service, e.g. `https://bot.internal/dingtalk`. Its host must be "
+        "a valid (IDNA) name or address that resolves, and only to addresses Gong may call: "
+        "loopback and private ones are refused unless `GONG_OUTGOING_ALLOW_PRIVATE=1`.",
     )
     token: str = Field(
         min_length=1,
         max_length=200,
         pattern=r"^[^\x00-\x20\x7f]+$",
+        json_schema_extra=checked(patterns.TOKEN),
         description="Sent in the `token` header of every callback, for the service to check.",
     )
 
@@ -283,7 +375,50 @@ class OutgoingCallOut(BaseModel):
         return cls(**call.to_json())
 
 
+def _kind_rules() -> list[JsonValue]:
+    """One branch per robot kind, for ``RobotIn``'s schema: what a robot of that kind needs and
+    takes (:func:`gong.domain.robots.check_settings`,
+    :func:`gong.integrations.config.check_robot_settings`).
+
+    A custom robot (the default kind) needs a security setting — keywords, signing or an IP
+    allow list — and takes no integration setting; an integration robot takes no keywords and
+    no signing, and only its kind's settings; a template robot needs its template.
+    """
+    branches: list[JsonValue] = []
+    for kind in RobotKind:
+        taken = allowed_settings(kind)
+        settings: dict[str, Any] = {
+            "properties": {
+                key: {"type": "null"}
+                for key in sorted(IntegrationSettingsIn.model_fields)
+                if key not in taken
+            }
+        }
+        branch: dict[str, Any] = {"properties": {"kind": {"const": kind.value}}}
+        if kind is RobotKind.CUSTOM:
+            branch["anyOf"] = [
+                {"required": ["keywords"], "properties": {"keywords": {"minItems": 1}}},
+                {"required": ["signing"], "properties": {"signing": {"const": True}}},
+                {"required": ["ip_allow"], "properties": {"ip_allow": {"minItems": 1}}},
+            ]
+        else:
+            branch["required"] = ["kind"]
+            branch["properties"].update(keywords={"maxItems": 0}, signing={"const": False})
+        if kind is RobotKind.TEMPLATE:
+            branch["required"] = ["kind", "settings"]
+            settings.update(type="object", required=["template"])
+            settings["properties"]["template"] = {"type": "string"}
+        branch["properties"]["settings"] = settings
+        branches.append(branch)
+    return branches
+
+
 class RobotIn(_In):
+    """A new robot. What its kind needs and takes is part of the schema (one ``anyOf`` branch
+    per kind): a custom robot needs keywords, signing or an IP allow list, as on DingTalk."""
+
+    model_config = ConfigDict(json_schema_extra={"anyOf": _kind_rules()})
+
     name: Name
     kind: RobotKind = RobotKind.CUSTOM
     keywords: list[Keyword] = Field(default_factory=list, max_length=10)
@@ -301,6 +436,13 @@ class RobotIn(_In):
 
 
 class RobotPatch(_In):
+    """Changes to a robot; fields left out keep their value.
+
+    What fits depends on the stored robot, so it is checked against it and a change that does
+    not fit is a 409: keywords and signing on an integration robot, a setting its kind does not
+    take, a custom robot left without any security setting, a template robot without a template.
+    """
+
     name: Name | None = None
     keywords: list[Keyword] | None = Field(default=None, max_length=10)
     signing: StrictBool | None = None
@@ -395,16 +537,51 @@ def robot_out(
     )
 
 
+def _as_delivered(value: Any) -> Any:
+    """A payload as a delivery's body parser (orjson) reads it: an integer past 64 bits is a
+    float. (A number past a double's range is refused there, and here.)"""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if -(2**63) <= value < 2**64:
+            return value
+        try:
+            return float(value)
+        except OverflowError:
+            return value
+    if isinstance(value, list):
+        return [_as_delivered(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _as_delivered(item) for key, item in value.items()}
+    return value
+
+
+#: Any JSON value, read as a template robot reads a delivery.
+Payload = Annotated[Any, BeforeValidator(_as_delivered)]
+
+
 class TemplatePreviewIn(_In):
-    template: str = Field(max_length=64_000, description="The Jinja2 template.")
-    payload: Any = Field(description="The JSON payload to render, as a sender would post it.")
+    """A template and a payload to try it on. The answer is 422 when the template does not
+    compile, fails, or does not render ``payload`` into a DingTalk message (JSON, at most 20000
+    bytes): whether it does is what a preview is for, and no schema can say."""
+
+    template: str = Field(
+        max_length=64_000,
+        json_schema_extra=NOT_BLANK,
+        description="The Jinja2 template.",
+    )
+    payload: Payload = Field(
+        description="The JSON payload to render (any JSON value, null too), as a sender would "
+        "post it."
+    )
     headers: dict[str, str] = Field(
         default_factory=dict, description="Request headers the template may read."
     )
 
 
 class RobotPreviewIn(_In):
-    payload: Any = Field(description="A saved payload, as the robot's source posts it.")
+    """A saved payload to try an integration robot on. The answer is 422 when the payload is not
+    what the robot's source sends (or the robot is a custom one: nothing to preview)."""
+
+    payload: Payload = Field(description="A saved payload, as the robot's source posts it.")
     headers: dict[str, str] = Field(
         default_factory=dict,
         description="The source's headers that name the event, e.g. X-GitHub-Event.",
@@ -417,6 +594,92 @@ class PreviewOut(BaseModel):
     )
     ignored: str | None = Field(default=None, description="Why nothing would be posted.")
     bytes: int = Field(description="Size of the message's JSON; DingTalk's limit is 20000.")
+
+
+def _person_message() -> dict[str, Any]:
+    """The JSON Schema of a message a person posts: ``text`` or ``markdown`` in DingTalk's shape,
+    read by :func:`gong.protocol.messages.parse_message` with its leniency (numbers for mobiles
+    and ``msgUuid``, ``null`` lists, ``isAtAll`` as ``0``/``1``/``"true"``/…)."""
+    # The body is read with orjson, which reads an integer past 64 bits as a float.
+    integer = {"type": "integer", "minimum": -(2**63), "maximum": 2**64 - 1}
+    names = {
+        "type": "array",
+        "items": {"anyOf": [{"type": "string"}, integer]},
+        "description": "Strings, or integers written as such (13800000001, not 13800000001.0).",
+    }
+    at = {
+        "anyOf": [
+            {"type": "null"},
+            {
+                "type": "object",
+                "properties": {
+                    "atMobiles": {"anyOf": [{"type": "null"}, names]},
+                    "atUserIds": {"anyOf": [{"type": "null"}, names]},
+                    "atDingtalkIds": {"anyOf": [{"type": "null"}, names]},
+                    "isAtAll": {
+                        "anyOf": [
+                            {"type": ["boolean", "null"]},
+                            {"enum": [0, 1]},
+                            {
+                                "type": "string",
+                                "pattern": "^(?:|[01]|[tTfFyYnN]|[nN][oO]|[oO][nN]|[oO][fF][fF]"
+                                "|[yY][eE][sS]|[tT][rR][uU][eE]|[fF][aA][lL][sS][eE])$",
+                            },
+                        ]
+                    },
+                },
+            },
+        ],
+        "description": "Who to notify: `atMobiles`, `atUserIds`, `isAtAll`.",
+    }
+    uuid = {
+        "anyOf": [
+            {"type": "null"},
+            {"type": "string", "maxLength": MAX_MSG_UUID, "pattern": "^[^\\x00]*$"},
+            integer,
+        ],
+        "description": "Accepted and not used: a person's message is never a duplicate. An "
+        "integer is written as such (5, not 5.0).",
+    }
+    text = {"type": "string", "minLength": 1}
+    return {
+        "type": "object",
+        "description": "At most 20000 bytes of JSON.",
+        "oneOf": [
+            {
+                "title": "text",
+                "required": ["msgtype", "text"],
+                "properties": {
+                    "msgtype": {"const": "text"},
+                    "text": {
+                        "type": "object",
+                        "required": ["content"],
+                        "properties": {"content": text},
+                    },
+                    "at": at,
+                    "msgUuid": uuid,
+                },
+            },
+            {
+                "title": "markdown",
+                "required": ["msgtype", "markdown"],
+                "properties": {
+                    "msgtype": {"const": "markdown"},
+                    "markdown": {
+                        "type": "object",
+                        "required": ["title", "text"],
+                        "properties": {"title": text, "text": text},
+                    },
+                    "at": at,
+                    "msgUuid": uuid,
+                },
+            },
+        ],
+    }
+
+
+#: The request body of ``POST /api/groups/{id}/messages`` (the route reads it itself).
+PERSON_MESSAGE = _person_message()
 
 
 class MessageOut(BaseModel):

@@ -27,6 +27,7 @@ _TITLES = {
     401: "Sign in",
     403: "Not allowed",
     404: "Not found",
+    408: "Request timed out",
     409: "Conflict",
     422: "Not valid",
     429: "Too many requests",

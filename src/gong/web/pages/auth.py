@@ -1,9 +1,10 @@
 """Sign-in and sign-out.
 
-Sign-in attempts go through the runtime's :class:`~gong.domain.ports.Limiter`, keyed per client
-IP and per username (``login_attempts`` a minute, then a 5-minute pause), so with the Redis
-limiter the limit holds across every instance. A successful sign-in starts a new session (a new
-CSRF token), so a session fixed before sign-in is worth nothing after it.
+Sign-in attempts are counted per client IP and per username by the web app's
+:class:`~gong.web.lockout.SignInLockout` (``login_attempts`` a minute, then a 5-minute pause), in
+Redis or the database, so the lockout holds across instances and restarts. A successful sign-in
+starts a new session (a new CSRF token), so a session fixed before sign-in is worth nothing
+after it.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import cast
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from gong.domain.models import RateLimit
 from gong.web.clientip import ClientIP
+from gong.web.lockout import LOCKOUT_S
 from gong.web.pages.common import (
     CsrfFailed,
     checked_form,
@@ -32,7 +33,7 @@ __all__ = ["LOGIN_BLOCK_S", "router"]
 router = APIRouter(include_in_schema=False)
 
 #: How long sign-in stays refused after too many attempts.
-LOGIN_BLOCK_S = 300
+LOGIN_BLOCK_S = LOCKOUT_S
 
 
 def _login_page(
@@ -88,17 +89,13 @@ async def login(request: Request) -> Response:
 
     if not username or not password:
         return again("Enter your username and password.", 400)
-    limit = RateLimit(runtime.settings.login_attempts, 60, LOGIN_BLOCK_S)
-    now = runtime.clock.now_ms()
     ip = ClientIP(runtime.settings.trusted_proxies)(cast(dict[str, object], request.scope))
-    for key in (f"login:ip:{ip}", f"login:user:{username[:64]}"):
-        decision = await runtime.limiter.acquire(key, limit, now)
-        if not decision.allowed:
-            return again("Too many sign-in attempts. Wait a few minutes, then try again.", 429)
+    if not await web.lockout.admit(ip, username, runtime.clock.now_ms()):
+        return again("Too many sign-in attempts. Wait a few minutes, then try again.", 429)
     user = await web.accounts.find_user(username)
     if not await verify_password(user.password_hash if user else None, password) or user is None:
         return again("Wrong username or password.", 401)
-    await runtime.limiter.reset(f"login:user:{username[:64]}")
+    await web.lockout.signed_in(username)
     await web.accounts.record_login(user.id)
     response = redirect(next_url)
     response.set_cookie(

@@ -15,7 +15,7 @@ from gong.domain.users import User
 from gong.protocol.errors import Dialect, RobotError
 from gong.protocol.messages import parse_message
 from gong.web.api.deps import NotAuthenticated, require_admin
-from gong.web.api.schemas import ErrorBody
+from gong.web.api.schemas import PERSON_MESSAGE, ErrorBody
 from gong.web.pages.common import (
     ViewerDep,
     checked_form,
@@ -165,19 +165,6 @@ async def _poster(request: Request, as_user: str | None) -> tuple[User, Session 
     return user, None
 
 
-_PERSON_MESSAGE = {
-    "type": "object",
-    "required": ["msgtype"],
-    "properties": {
-        "msgtype": {"type": "string", "enum": sorted(PEOPLE_TYPES)},
-        "text": {"type": "object", "properties": {"content": {"type": "string"}}},
-        "markdown": {
-            "type": "object",
-            "properties": {"title": {"type": "string"}, "text": {"type": "string"}},
-        },
-        "at": {"type": "object"},
-    },
-}
 _POSTED = {
     "type": "object",
     "required": ["id", "group_id", "callbacks"],
@@ -211,7 +198,7 @@ def _error(description: str) -> dict[str, Any]:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": _PERSON_MESSAGE}},
+            "content": {"application/json": {"schema": PERSON_MESSAGE}},
         }
     },
 )
