@@ -150,6 +150,6 @@ class RedisBroker:
                 await self._local.close()
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
