@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from gong.domain.models import RobotKind
 from gong.protocol.errors import Errors, RobotError
 from gong.protocol.messages import (
+    MAX_BODY_BYTES,
     ActionCard,
     ActionCardMessage,
     Markdown,
@@ -71,7 +72,7 @@ __all__ = [
 ]
 
 #: DingTalk refuses bodies above this many bytes; every built message stays at or below it.
-MAX_MESSAGE_BYTES = 20_000
+MAX_MESSAGE_BYTES = MAX_BODY_BYTES
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -21,7 +21,7 @@ from gong.domain.models import RobotKind, RobotView
 from gong.domain.ports import BackendUnavailable
 from gong.logs import new_request_id, request_id
 from gong.protocol.errors import Errors, RobotError, render, render_ok
-from gong.protocol.messages import parse_message
+from gong.protocol.messages import MAX_BODY_BYTES, parse_message
 from gong.protocol.security import check
 from gong.runtime import Runtime
 from gong.web.clientip import ClientIP
@@ -45,8 +45,8 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
-#: DingTalk's limit on the request body, in bytes.
-MAX_BODY = 20_000
+#: DingTalk's limit on the request body, in bytes (stated once, in the protocol).
+MAX_BODY = MAX_BODY_BYTES
 #: How much of a refused oversized body is read and dropped before answering.
 MAX_DRAIN = 16 * 1024 * 1024
 
