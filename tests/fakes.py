@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from gong.protocol.signing import verify
+from tests.helpers import serve_in_thread, stop_server
 
 OK = b'{"errcode":0,"errmsg":"ok"}'
 BUSY = '{"errcode":-1,"errmsg":"系统繁忙"}'.encode()
@@ -87,18 +88,12 @@ class FakeDingTalk:
                 raw = self.rfile.read(length)
                 fake._handle(self, raw)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
+        self._server = serve_in_thread(Handler)
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        stop_server(self._server)
+        self._server = None
 
     def _handle(self, handler: BaseHTTPRequestHandler, raw: bytes) -> None:
         query = {k: v[-1] for k, v in parse_qs(urlsplit(handler.path).query).items()}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,6 +27,7 @@ from gong.relay.targets import checked_upstream, upstream_guard
 from gong.web.app import GongApp, create_app
 from tests.conftest import make_client
 from tests.fakes import OK, FakeDingTalk
+from tests.helpers import serve_in_thread, stop_server
 from tests.outgoing.addresses import HINT, REFUSED, refusals
 from tests.relay.conftest import UPSTREAM_SECRET, Relay, open_relay
 
@@ -366,17 +366,11 @@ class Redirector:
                 self.end_headers()
                 self.wfile.write(OK)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
+        self._server = serve_in_thread(Handler)
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        stop_server(self._server)
 
 
 @pytest.fixture
