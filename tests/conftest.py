@@ -22,7 +22,15 @@ from gong.clock import ManualClock
 from gong.config import Settings
 from gong.domain.models import Robot
 from gong.web.app import GongApp, create_app
-from tests.helpers import ADMIN_TOKEN, PG_ADMIN_URL, REDIS_URL, need, port_open, run_sync
+from tests.helpers import (
+    ADMIN_TOKEN,
+    PG_ADMIN_URL,
+    REDIS_URL,
+    create_robot,
+    need,
+    port_open,
+    run_sync,
+)
 
 # -- PostgreSQL ------------------------------------------------------------------------------------
 
@@ -166,15 +174,13 @@ def make_robot(app: GongApp) -> MakeRobot:
     state: dict[str, int] = {}
 
     async def make(**kwargs: Any) -> Robot:
-        repo = app.runtime.repository
+        groups = app.runtime.groups
         if "group" not in state:
-            group = await repo.create_group("ops")
-            await repo.add_member(group.id, name="张三", mobile="13800000001", user_id="zhangsan")
-            await repo.add_member(group.id, name="李四", mobile="13800000002", user_id="lisi")
+            group = await groups.create("ops")
+            await groups.add_member(group.id, name="张三", mobile="13800000001", user_id="zhangsan")
+            await groups.add_member(group.id, name="李四", mobile="13800000002", user_id="lisi")
             state["group"] = group.id
         kwargs.setdefault("name", "robot")
-        robot = await repo.create_robot(state["group"], **kwargs)
-        await app.runtime.changed()
-        return robot
+        return await create_robot(app.runtime, state["group"], **kwargs)
 
     return make

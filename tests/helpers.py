@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import signal
@@ -21,6 +22,8 @@ from typing import Any
 import httpx
 import pytest
 
+from gong.domain.models import Robot
+from gong.domain.specs import RobotPatch, RobotSpec
 from gong.protocol.signing import signed_query
 
 PG_ADMIN_URL = os.environ.get("GONG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -183,3 +186,29 @@ def stop_server(server: ThreadingHTTPServer | None) -> None:
     if server is not None:
         server.shutdown()
         server.server_close()
+
+
+async def create_robot(
+    runtime: Any, group_id: int, *, check_addresses: bool = True, **kw: Any
+) -> Robot:
+    """Create a robot through the administration service (``kw`` as :class:`RobotSpec` takes;
+    ``settings=None`` is taken as no settings). ``check_addresses=False`` skips the check of
+    where an upstream or outgoing URL points (as if private addresses were allowed when it was
+    saved), so a test can store a target the call-time guard then refuses."""
+    if kw.get("settings") is None:
+        kw.pop("settings", None)
+    robots = runtime.robots
+    if not check_addresses:
+        robots = dataclasses.replace(
+            robots, check_upstream_address=_anywhere, check_outgoing_address=_anywhere
+        )
+    return await robots.create(RobotSpec(group_id, **kw))
+
+
+async def _anywhere(url: str) -> None:
+    """No address check."""
+
+
+async def update_robot(runtime: Any, robot_id: int, **kw: Any) -> Robot:
+    """Change a robot through the administration service (``kw`` as :class:`RobotPatch` takes)."""
+    return await runtime.robots.update(robot_id, RobotPatch(**kw))

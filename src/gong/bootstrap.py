@@ -9,18 +9,19 @@ from dataclasses import dataclass
 
 from gong.clock import Clock
 from gong.config import Settings
+from gong.domain.groups import Groups
 from gong.domain.models import Robot
+from gong.domain.passwords import hash_password
+from gong.domain.robot_admin import Robots
+from gong.domain.specs import RobotSpec
 from gong.protocol.signing import signed_query
 from gong.storage.accounts import Accounts
-from gong.storage.repository import Repository
-from gong.web.passwords import hash_password
 
 __all__ = [
     "DEMO_MESSAGE",
     "WEB_ADMIN",
     "Demo",
     "curl_command",
-    "ensure_admin_token",
     "ensure_demo",
     "ensure_web_admin",
 ]
@@ -36,13 +37,6 @@ WEB_ADMIN = "admin"
 DEMO_ADMIN_MOBILE = "13800000001"
 
 
-async def ensure_admin_token(repository: Repository, settings: Settings) -> str | None:
-    """Create the first admin token if there is none; returns it (the only time it is seen)."""
-    if settings.admin_token or await repository.admin_token_count() > 0:
-        return None
-    return await repository.create_admin_token("first start")
-
-
 @dataclass(frozen=True, slots=True)
 class Demo:
     group_id: int
@@ -50,25 +44,25 @@ class Demo:
     created: bool
 
 
-async def ensure_demo(repository: Repository) -> Demo:
+def _demo_robot(group_id: int) -> RobotSpec:
+    return RobotSpec(group_id, name=DEMO_ROBOT, keywords=[DEMO_KEYWORD], signing=True)
+
+
+async def ensure_demo(groups: Groups, robots: Robots) -> Demo:
     """On a database with no groups, create the demo group, two members and a robot secured
     with a keyword and signing; otherwise find the demo robot again."""
-    existing = await repository.list_groups()
+    existing = await groups.list()
     if not existing:
-        group = await repository.create_group(DEMO_GROUP)
-        await repository.add_member(group.id, name="张三", mobile="13800000001", user_id="zhangsan")
-        await repository.add_member(group.id, name="李四", mobile="13800000002", user_id="lisi")
-        robot = await repository.create_robot(
-            group.id, name=DEMO_ROBOT, keywords=[DEMO_KEYWORD], signing=True
-        )
+        group = await groups.create(DEMO_GROUP)
+        await groups.add_member(group.id, name="张三", mobile="13800000001", user_id="zhangsan")
+        await groups.add_member(group.id, name="李四", mobile="13800000002", user_id="lisi")
+        robot = await robots.create(_demo_robot(group.id))
         return Demo(group.id, robot, created=True)
     for group in existing:
-        for robot in await repository.list_robots(group.id):
+        for robot in await robots.list(group.id):
             if robot.name == DEMO_ROBOT and robot.enabled:
                 return Demo(group.id, robot, created=False)
-    robot = await repository.create_robot(
-        existing[0].id, name=DEMO_ROBOT, keywords=[DEMO_KEYWORD], signing=True
-    )
+    robot = await robots.create(_demo_robot(existing[0].id))
     return Demo(existing[0].id, robot, created=True)
 
 
@@ -80,17 +74,16 @@ def curl_command(settings: Settings, robot: Robot, clock: Clock, body: str = DEM
     return f"curl -s {shlex.quote(url)} -H 'Content-Type: application/json' -d {shlex.quote(body)}"
 
 
-async def ensure_web_admin(repository: Repository, demo: Demo | None) -> str | None:
+async def ensure_web_admin(accounts: Accounts, groups: Groups, demo: Demo | None) -> str | None:
     """On a database without web accounts, create the admin account ``admin`` with a random
     password, linked to the demo group's first member; returns the password (the only time it
     is seen: only its hash is stored)."""
-    accounts = Accounts(repository.engine, repository.clock)
     if await accounts.user_count() > 0:
         return None
     password = secrets.token_urlsafe(12)
     user = await accounts.create_user(WEB_ADMIN, await hash_password(password), is_admin=True)
     if demo is not None:
-        member = await repository.find_member(demo.group_id, mobile=DEMO_ADMIN_MOBILE)
+        member = await groups.find_member(demo.group_id, mobile=DEMO_ADMIN_MOBILE)
         if member is not None:
             await accounts.link(user.id, member.id)
     return password

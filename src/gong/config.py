@@ -15,6 +15,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gong.protocol.errors import Dialect
+from gong.protocol.limits import MAX_BODY_BYTES
 
 __all__ = ["Settings"]
 
@@ -77,7 +78,7 @@ class Settings(BaseSettings):
     )
     integration_max_body: int = Field(
         default=5_000_000,
-        ge=20_000,
+        ge=MAX_BODY_BYTES,
         description="Largest body accepted from integration senders (GitHub, GitLab, …), in bytes.",
     )
     body_timeout: float = Field(

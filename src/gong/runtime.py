@@ -14,10 +14,15 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gong.administration import administration
 from gong.clock import Clock, SystemClock
 from gong.config import Settings
+from gong.domain.admin_tokens import AdminTokens
 from gong.domain.errors import NotFound
+from gong.domain.groups import Groups
 from gong.domain.ports import Broker, Limiter, Pacer
+from gong.domain.posting import Posting
+from gong.domain.robot_admin import Robots
 from gong.domain.service import Hub
 from gong.integrations.render_pool import RenderPool
 from gong.metrics import Metrics
@@ -31,9 +36,12 @@ from gong.relay.worker import RelayWorker
 from gong.storage.accounts import Accounts
 from gong.storage.database import create_writer_engine, open_database
 from gong.storage.directory import Directory
+from gong.storage.history import SqlHistory
+from gong.storage.inbox import Inbox
+from gong.storage.messages import write_handlers
 from gong.storage.outbox import Outbox
 from gong.storage.outgoing import OutgoingStore
-from gong.storage.repository import Repository, write_handlers
+from gong.storage.robots import SqlRobots
 from gong.storage.store import WriterStore
 from gong.storage.writer import Writer
 
@@ -76,7 +84,16 @@ class Runtime:
     settings: Settings
     clock: Clock
     engine: AsyncEngine
-    repository: Repository
+    #: Robots as stored (the send path reads them through ``directory``).
+    robot_store: SqlRobots
+    #: Administration: every change to groups, members, robots and admin tokens goes here.
+    groups: Groups
+    robots: Robots
+    tokens: AdminTokens
+    history: SqlHistory
+    inbox: Inbox
+    #: People's posts (the composer, the messages API, ``gong post``).
+    posting: Posting
     writer: Writer
     directory: Directory
     limiter: Limiter
@@ -122,7 +139,7 @@ class Runtime:
                 await redis_broker.start()
                 broker = redis_broker
         engine = await open_database(settings)
-        repository = Repository(engine, clock)
+        robot_store = SqlRobots(engine)
         metrics = Metrics()
         writer = Writer(
             engine,
@@ -137,7 +154,7 @@ class Runtime:
         relay = RelayWorker(
             guard=upstream_guard(settings),
             outbox=outbox,
-            repository=repository,
+            robots=robot_store,
             pacer=pacer,
             clock=clock,
             poll_seconds=settings.relay_poll_seconds,
@@ -156,7 +173,16 @@ class Runtime:
             dedup_ms=settings.dedup_hours * 3_600_000,
             on_counted=metrics.stored,
         )
-        directory = Directory(repository, settings.config_refresh_seconds)
+        directory = Directory(robot_store, settings.config_refresh_seconds, clock=clock)
+
+        async def changed(robot_id: int | None) -> None:
+            # The send path sees a change when this returns; the relay looks at once (a robot
+            # may have gained an upstream).
+            await directory.changed()
+            if robot_id is not None:
+                relay.notify()
+
+        admin = administration(engine, settings, clock, on_change=changed, limiter=limiter)
         outgoing = OutgoingStore(engine)
         accounts = Accounts(engine, clock)
         callbacks = Callbacks(
@@ -167,11 +193,25 @@ class Runtime:
             store=outgoing,
             key=lambda: accounts.secret("outgoing_ids"),
         )
+        inbox = Inbox(engine)
         runtime = cls(
             settings=settings,
             clock=clock,
             engine=engine,
-            repository=repository,
+            robot_store=robot_store,
+            groups=admin.groups,
+            robots=admin.robots,
+            tokens=admin.tokens,
+            history=admin.history,
+            inbox=inbox,
+            posting=Posting(
+                hub=hub,
+                groups=admin.groups.store,
+                robots=robot_store,
+                read_marks=inbox,
+                callbacks=callbacks,
+                clock=clock,
+            ),
             writer=writer,
             directory=directory,
             limiter=limiter,
@@ -205,7 +245,7 @@ class Runtime:
 
     async def _scrape_gauges(self) -> None:
         """Gauges read from the database when /metrics is scraped."""
-        kinds = await self.repository.robot_kinds()
+        kinds = await self.robot_store.robot_kinds()
         self.metrics.set_gauge(
             "gong_robots", "Robots by kind", {(k,): float(n) for k, n in kinds.items()}, ("kind",)
         )
@@ -241,11 +281,6 @@ class Runtime:
                 result[name] = redact(f"unavailable: {type(exc).__name__}: {exc}")[:200]
         return result
 
-    async def changed(self) -> None:
-        """Await after a change to robots, groups or members made in this process: the send path
-        sees it when this returns."""
-        await self.directory.changed()
-
     async def close(self) -> None:
         """Finish pending writes, stop background tasks, close connections."""
         await self.callbacks.close()
@@ -278,7 +313,7 @@ class Runtime:
             await asyncio.sleep(PRUNE_EVERY_S)
             try:
                 now = self.clock.now_ms()
-                await self.repository.prune(keep_refusals=self.settings.refusals_kept, now_ms=now)
+                await self.history.prune(keep_refusals=self.settings.refusals_kept, now_ms=now)
                 await self.outbox.prune(now, self.settings.relay_retention_days * 86_400_000)
                 await self.outgoing.prune(now)
             except Exception as exc:
@@ -298,7 +333,7 @@ class Runtime:
         posted = 0
         for robot_id in await self.outbox.robots_with_held():
             try:
-                robot = await self.repository.get_robot(robot_id)
+                robot = await self.robot_store.get_robot(robot_id)
                 view = await self.directory.get(robot.access_token)
             except NotFound:
                 view = None

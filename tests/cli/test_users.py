@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from gong.cli import app
 from gong.config import Settings
+from gong.domain.passwords import verify_password
 from gong.storage.accounts import Accounts
 from gong.storage.database import open_database
-from gong.web.passwords import verify_password
 from tests.helpers import ServerProcess
 
 runner = CliRunner()

@@ -42,11 +42,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from gong.config import Settings
 from gong.domain.models import RobotKind
+from gong.domain.passwords import hash_password_sync
 from gong.storage.accounts import Accounts
 from gong.web.app import GongApp, build_api
 from gong.web.pages import install
-from gong.web.passwords import hash_password_sync
-from tests.helpers import ADMIN_TOKEN, ServerProcess, gong_cli
+from tests.helpers import ADMIN_TOKEN, ServerProcess, create_robot, gong_cli
 
 pytestmark = pytest.mark.slow
 
@@ -177,6 +177,9 @@ class _FuzzedGong(GongApp):
         await super().startup()
         self.runtime.callbacks.guard = _AnyHost()  # type: ignore[assignment]
         self.runtime.relay.guard = _AnyHost()  # type: ignore[assignment]
+        # The administration checks where a URL points when it is saved, with guards of its own.
+        self.runtime.robots.check_outgoing_address = _AnyHost().check_url
+        self.runtime.robots.check_upstream_address = _AnyHost().check_url
         self.runtime.callbacks._transport = httpx.MockTransport(
             lambda _request: httpx.Response(200, json={"msgtype": "empty"})
         )
@@ -187,16 +190,16 @@ async def seed(settings: Settings) -> None:
     app = GongApp(settings)
     await app.startup()
     try:
-        repo = app.runtime.repository
-        group = await repo.create_group("fuzz")
-        await repo.create_group("patched")
-        await repo.add_member(group.id, name="m", mobile="13800000001", user_id="m")
-        await repo.add_member(group.id, name="doomed", mobile="13800000002")
-        await repo.create_robot(group.id, name="r", keywords=["k"])
-        await repo.create_robot(
-            group.id, name="t", kind=RobotKind.TEMPLATE, settings={"template": ANY_PAYLOAD}
+        runtime = app.runtime
+        group = await runtime.groups.create("fuzz")
+        await runtime.groups.create("patched")
+        await runtime.groups.add_member(group.id, name="m", mobile="13800000001", user_id="m")
+        await runtime.groups.add_member(group.id, name="doomed", mobile="13800000002")
+        await create_robot(runtime, group.id, name="r", keywords=["k"])
+        await create_robot(
+            runtime, group.id, name="t", kind=RobotKind.TEMPLATE, settings={"template": ANY_PAYLOAD}
         )
-        await repo.create_robot(group.id, name="doomed", keywords=["k"])
+        await create_robot(runtime, group.id, name="doomed", keywords=["k"])
         accounts = Accounts(app.runtime.engine, app.runtime.clock)
         await accounts.create_user(ACCOUNT, hash_password_sync("fuzz-password"), is_admin=True)
     finally:

@@ -22,6 +22,7 @@ from gong.protocol.errors import Errors
 from gong.protocol.signing import signed_query
 from gong.web.app import GongApp, create_app
 from tests.conftest import make_client
+from tests.helpers import create_robot
 
 CODES = {e.code for e in Errors.all()} | {e.legacy_code for e in Errors.all() if e.legacy_code}
 
@@ -113,6 +114,8 @@ class Target:
         self, loop: asyncio.AbstractEventLoop, app: GongApp, tokens: dict[str, str], secret: str
     ) -> None:
         self.loop, self.app, self.tokens, self.secret = loop, app, tokens, secret
+        #: (robot, msgUuid) pairs already stored: a repeat is acknowledged but not stored again.
+        self.seen: set[tuple[str, str]] = set()
         self.client = make_client(app)
 
     def call(self, method: str, query: str, body: bytes, content_type: str) -> httpx.Response:
@@ -122,7 +125,7 @@ class Target:
         )
 
     def stored(self) -> int:
-        return self.loop.run_until_complete(self.app.runtime.repository.count_messages())
+        return self.loop.run_until_complete(self.app.runtime.history.count_messages())
 
 
 @pytest.fixture(scope="module")
@@ -135,14 +138,16 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
 
     async def setup() -> tuple[dict[str, str], str]:
         await app.startup()
-        repo = app.runtime.repository
-        group = await repo.create_group("fuzz")
-        await repo.add_member(group.id, name="张三", mobile="13800000001", user_id="zs")
+        runtime = app.runtime
+        group = await runtime.groups.create("fuzz")
+        await runtime.groups.add_member(group.id, name="张三", mobile="13800000001", user_id="zs")
         unlimited = RateLimit(0, 60, 600)
-        keyword = await repo.create_robot(
-            group.id, name="k", keywords=["a", "e", "中", "1"], rate_limit=unlimited
+        keyword = await create_robot(
+            runtime, group.id, name="k", keywords=["a", "e", "中", "1"], rate_limit=unlimited
         )
-        signing = await repo.create_robot(group.id, name="s", signing=True, rate_limit=unlimited)
+        signing = await create_robot(
+            runtime, group.id, name="s", signing=True, rate_limit=unlimited
+        )
         assert signing.secret
         return {"keyword": keyword.access_token, "signing": signing.access_token}, signing.secret
 
@@ -206,4 +211,20 @@ def test_every_answer_is_a_dingtalk_envelope(
     before = target.stored()
     data = check_envelope(target.call(method, query, body, content_type))
     after = target.stored()
+    uuid = _msg_uuid(body)
+    if data["errcode"] == 0 and uuid is not None and (which, uuid) in target.seen:
+        assert after == before  # a repeated msgUuid is acknowledged, and stored once
+        return
     assert (after == before + 1) == (data["errcode"] == 0)
+    if data["errcode"] == 0 and uuid is not None:
+        target.seen.add((which, uuid))
+
+
+def _msg_uuid(body: bytes) -> str | None:
+    """The body's msgUuid as the robot remembers it, if it has one."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    value = data.get("msgUuid") if isinstance(data, dict) else None
+    return None if value in (None, "") else str(value)

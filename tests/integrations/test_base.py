@@ -9,20 +9,18 @@ import pytest
 from markdown_it import MarkdownIt
 
 from gong.integrations import sources
-from gong.integrations.base import (
-    MAX_MESSAGE_BYTES,
+from gong.integrations.config import redacted
+from gong.integrations.fitting import MAX_MESSAGE_BYTES, fit, fit_lines
+from gong.integrations.text import (
     cut,
     duration,
     escape,
     first_line,
-    fit,
-    fit_lines,
     link,
     markdown,
     quote,
     timestamp,
 )
-from gong.integrations.config import redacted
 from gong.protocol.messages import Text, TextMessage
 
 _MD = MarkdownIt("commonmark", {"html": False})

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gong.integrations.base import Event, Ignored, IntegrationConfig, check_filters
+from gong.integrations.source import Event, Ignored, IntegrationConfig, check_filters
 from gong.protocol.messages import Message
 from tests.integrations.conftest import MakeRobot, golden, last_message, send
 from tests.integrations.deliveries import GOLDEN, deliver

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from gong.clock import ManualClock
+from tests.helpers import create_robot
 from tests.integrations.conftest import MakeRobot, last_message, send
 from tests.integrations.deliveries import (
     SECRET,
@@ -191,10 +192,9 @@ async def test_head_on_a_custom_robot_is_not_post(
     client: httpx.AsyncClient, make_robot: MakeRobot, app: Any
 ) -> None:
     """Only integration robots answer HEAD with 200; custom robots keep DingTalk's answer."""
-    repo = app.runtime.repository
-    group = await repo.create_group("g")
-    custom = await repo.create_robot(group.id, name="c", keywords=["x"])
-    await app.runtime.changed()
+    runtime = app.runtime
+    group = await runtime.groups.create("g")
+    custom = await create_robot(runtime, group.id, name="c", keywords=["x"])
     answer = await client.head(f"/robot/send?access_token={custom.access_token}")
     assert answer.status_code == 200
     assert answer.headers["content-length"] != "0"

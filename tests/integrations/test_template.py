@@ -12,11 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from gong.integrations.base import Ignored
+from gong.integrations.source import Ignored
 from gong.integrations.template import render
 from gong.protocol.errors import Dialect, RobotError
 from gong.web.app import GongApp
-from tests.helpers import gong_cli
+from tests.helpers import create_robot, gong_cli
 from tests.integrations.conftest import MakeRobot, last_message
 from tests.integrations.deliveries import payload
 
@@ -51,10 +51,9 @@ async def test_template_robot_posts_with_mentions(
     make_robot: MakeRobot,
 ) -> None:
     robot = await make_robot("template", template=SIMPLE_DEPLOY)
-    await app.runtime.repository.add_member(
+    await app.runtime.groups.add_member(
         robot["group_id"], name="张三", mobile="13800000001", user_id=None
     )
-    await app.runtime.changed()
     body = {
         "service": "pay_svc",
         "env": "生产",
@@ -292,8 +291,8 @@ async def test_robot_preview_api(
     assert answer.json()["error"]["message"] == (
         "no X-GitHub-Event header: this is not a GitHub webhook delivery"
     )
-    group = await app.runtime.repository.get_group(robot["group_id"])
-    custom = await app.runtime.repository.create_robot(group.id, name="c", keywords=["k"])
+    group = await app.runtime.groups.get(robot["group_id"])
+    custom = await create_robot(app.runtime, group.id, name="c", keywords=["k"])
     answer = await client.post(
         f"/api/robots/{custom.id}/preview", json={"payload": {}}, headers=admin_headers
     )

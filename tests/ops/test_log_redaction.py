@@ -16,6 +16,7 @@ from gong.config import Settings
 from gong.logs import QUIET_LOGGERS, configure_logging, request_id
 from gong.web.app import GongApp, create_app
 from tests.conftest import make_client
+from tests.helpers import create_robot
 from tests.web.conftest import MakeRobot
 
 TOKEN = "0123456789abcdef" * 4
@@ -109,10 +110,9 @@ class _Lines(logging.Handler):
 
 
 async def test_the_access_log_covers_the_robot_api_path_only(logged_app: GongApp) -> None:
-    repo = logged_app.runtime.repository
-    group = await repo.create_group("ops")
-    robot = await repo.create_robot(group.id, name="ci", keywords=["CI"])
-    await logged_app.runtime.changed()
+    runtime = logged_app.runtime
+    group = await runtime.groups.create("ops")
+    robot = await create_robot(runtime, group.id, name="ci", keywords=["CI"])
     lines = _Lines()
     access = logging.getLogger("gong.access")
     access.addHandler(lines)

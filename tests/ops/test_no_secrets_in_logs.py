@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 from gong.protocol.signing import generate_secret, signed_query
-from gong.web.sessions import COOKIE
+from gong.web.auth.sessions import COOKIE
 from tests.fakes import Answer as UpstreamAnswer
 from tests.fakes import FakeDingTalk
 from tests.helpers import ADMIN_TOKEN, ServerProcess, free_port, gong_cli, now_ms

@@ -12,6 +12,7 @@ from gong.domain.models import Group, Member, Outgoing, RateLimit, Robot
 from gong.domain.users import User
 from gong.web.app import GongApp, create_app
 from tests.conftest import make_client
+from tests.helpers import create_robot
 from tests.outgoing.callback_server import CallbackServer
 from tests.web.webapp import make_user
 
@@ -66,20 +67,27 @@ class World:
 
 
 async def make_world(app: GongApp, url: str, *, signing: bool = True) -> World:
-    repo = app.runtime.repository
-    group = await repo.create_group("发布群")
-    zhang = await repo.add_member(group.id, name="张三", mobile="13800000001", user_id="zhangsan")
-    li = await repo.add_member(group.id, name="李四", mobile="13800000002")
-    wang = await repo.add_member(group.id, name="王五", mobile="13800000003", user_id="wangwu")
-    robot = await repo.create_robot(
+    """A group of three, and a robot calling back ``url`` (stored without the save-time address
+    check: the call-time guard decides)."""
+    runtime = app.runtime
+    group = await runtime.groups.create("发布群")
+    zhang = await runtime.groups.add_member(
+        group.id, name="张三", mobile="13800000001", user_id="zhangsan"
+    )
+    li = await runtime.groups.add_member(group.id, name="李四", mobile="13800000002")
+    wang = await runtime.groups.add_member(
+        group.id, name="王五", mobile="13800000003", user_id="wangwu"
+    )
+    robot = await create_robot(
+        runtime,
         group.id,
         name="ping-bot",
         keywords=["never"],
         signing=signing,
         outgoing=Outgoing(url=url, token="tok-123"),
         rate_limit=RateLimit(0, 60, 0),
+        check_addresses=False,
     )
-    await app.runtime.changed()
     return World(
         group=group,
         zhang=zhang,

@@ -16,8 +16,9 @@ from gong.domain.models import RateLimit
 from gong.domain.service import group_channel
 from gong.protocol.outgoing import OpaqueIds
 from gong.protocol.signing import sign
+from gong.schemas.records import MessageOut
 from gong.web.app import GongApp
-from tests.helpers import ADMIN_TOKEN
+from tests.helpers import ADMIN_TOKEN, create_robot, update_robot
 from tests.outgoing.callback_server import CallbackServer, text
 from tests.outgoing.conftest import World, make_world
 from tests.web.webapp import sign_in
@@ -38,7 +39,8 @@ async def post_as(
 
 
 async def newest(app: GongApp, world: World) -> dict[str, Any]:
-    return (await app.runtime.repository.list_messages(world.group.id, limit=1))[0].to_json()
+    [message] = await app.runtime.history.list_messages(world.group.id, limit=1)
+    return MessageOut.of(message).model_dump(mode="json")
 
 
 async def test_callback_carries_every_field_and_header_and_the_answer_is_posted_live(
@@ -180,7 +182,7 @@ async def test_admin_token_posts_as_a_named_account(
         ),
     ]
     assert [r.status_code for r, _ in refusals] == [code for _, code in refusals]
-    other = await out_app.runtime.repository.create_group("elsewhere")
+    other = await out_app.runtime.groups.create("elsewhere")
     hidden = await out_client.post(
         f"/api/groups/{other.id}/messages?as_user=li", json=ping, headers=ADMIN
     )
@@ -191,12 +193,11 @@ async def test_no_callback_without_mention_or_url_or_when_disabled(
     out_app: GongApp, out_client: httpx.AsyncClient, bot: CallbackServer
 ) -> None:
     world = await make_world(out_app, bot.url)
-    repo = out_app.runtime.repository
-    await repo.create_robot(world.group.id, name="ping", keywords=["x"])  # no outgoing URL
+    runtime = out_app.runtime
+    await create_robot(runtime, world.group.id, name="ping", keywords=["x"])  # no outgoing URL
     for words in ("ping-bot without an at", "@ping hello"):
         await post_as(out_client, out_app, world, {"msgtype": "text", "text": {"content": words}})
-    await repo.set_enabled(world.robot.id, False)
-    await out_app.runtime.changed()
+    await runtime.robots.set_enabled(world.robot.id, False)
     await post_as(
         out_client, out_app, world, {"msgtype": "text", "text": {"content": "@ping-bot x"}}
     )
@@ -213,7 +214,7 @@ async def test_session_webhook_answers_until_it_expires(
         out_client, out_app, world, {"msgtype": "text", "text": {"content": "@ping-bot long job"}}
     )
     await out_app.runtime.callbacks.idle()
-    count = await out_app.runtime.repository.count_messages(world.group.id)
+    count = await out_app.runtime.history.count_messages(world.group.id)
     assert count == 1  # empty: nothing posted
     hook = bot.wait(1)[0].json()["sessionWebhook"].replace("http://gong.test", "")
     later = {
@@ -259,17 +260,15 @@ async def test_session_webhook_applies_the_robot_state_and_rate_limit(
     out_app: GongApp, out_client: httpx.AsyncClient, bot: CallbackServer
 ) -> None:
     world = await make_world(out_app, bot.url)
-    repo = out_app.runtime.repository
-    await repo.update_robot(world.robot.id, rate_limit=RateLimit(1, 60, 0))
-    await out_app.runtime.changed()
+    runtime = out_app.runtime
+    await update_robot(runtime, world.robot.id, rate_limit=RateLimit(1, 60, 0))
     await post_as(out_client, out_app, world, {"msgtype": "text", "text": {"content": "@ping-bot"}})
     await out_app.runtime.callbacks.idle()
     hook = bot.wait(1)[0].json()["sessionWebhook"].replace("http://gong.test", "")
     one = {"msgtype": "text", "text": {"content": "one"}}
     assert (await out_client.post(hook, json=one)).json()["errcode"] == 0
     assert (await out_client.post(hook, json=one)).json()["errcode"] == 410100
-    await repo.set_enabled(world.robot.id, False)
-    await out_app.runtime.changed()
+    await runtime.robots.set_enabled(world.robot.id, False)
     assert (await out_client.post(hook, json=one)).json() == {
         "errcode": 400102,
         "errmsg": "机器人已停用",

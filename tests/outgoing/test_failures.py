@@ -11,6 +11,7 @@ import pytest
 
 from gong.domain.models import Outgoing
 from gong.web.app import GongApp
+from tests.helpers import update_robot
 from tests.outgoing.callback_server import Answer, CallbackServer, text
 from tests.outgoing.conftest import World, make_world
 from tests.outgoing.test_callbacks import ADMIN, post_as
@@ -97,7 +98,7 @@ async def test_retries_and_final_failures(
     assert len(bot.received) == expected[1]
     notes = [
         m
-        for m in await out_app.runtime.repository.list_messages(
+        for m in await out_app.runtime.history.list_messages(
             world.group.id, viewer=world.zhang_user.id
         )
         if m.sender_type == "system"
@@ -128,7 +129,7 @@ async def test_the_failure_note_is_seen_by_the_sender_only(
 ) -> None:
     bot.answers = [Answer(404)]
     world = await make_world(out_app, bot.url)
-    repo = out_app.runtime.repository
+    runtime = out_app.runtime
     assert out_app.web is not None
     inbox = out_app.web.inbox
     transport = httpx.ASGITransport(app=out_app)  # type: ignore[arg-type]
@@ -140,7 +141,7 @@ async def test_the_failure_note_is_seen_by_the_sender_only(
     # li reads the group first, so anything new would be unread for her
     await li.get(f"/groups/{world.group.id}", headers=HTML)
     await ping(out_app, zhang, world)
-    messages = await repo.list_messages(world.group.id, viewer=world.zhang_user.id)
+    messages = await runtime.history.list_messages(world.group.id, viewer=world.zhang_user.id)
     note, mine = messages[0], messages[1]
     assert (note.sender_type, note.visible_to_user_id) == ("system", world.zhang_user.id)
     assert note.content["text"]["content"] == "ping-bot did not answer: HTTP 404"
@@ -215,8 +216,7 @@ async def test_answer_past_the_robot_rate_limit_is_a_failure(
     world = await make_world(out_app, bot.url)
     from gong.domain.models import RateLimit
 
-    await out_app.runtime.repository.update_robot(world.robot.id, rate_limit=RateLimit(1, 60, 0))
-    await out_app.runtime.changed()
+    await update_robot(out_app.runtime, world.robot.id, rate_limit=RateLimit(1, 60, 0))
     await ping(out_app, out_client, world)
     await ping(out_app, out_client, world)
     first, second = reversed(await call_log(out_client, world))
@@ -245,7 +245,7 @@ async def test_robot_page_sets_the_callback_and_shows_the_log(
         data={"csrf_token": csrf, "outgoing_url": bot.url + "?v=2", "outgoing_token": "new-tok"},
     )
     assert saved.status_code == 303 and saved.headers["location"] == page + "?done=outgoing"
-    robot = await out_app.runtime.repository.get_robot(world.robot.id)
+    robot = await out_app.runtime.robots.get(world.robot.id)
     assert robot.outgoing == Outgoing(url=bot.url + "?v=2", token="new-tok")
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=out_app),  # type: ignore[arg-type]
@@ -262,7 +262,7 @@ async def test_robot_page_sets_the_callback_and_shows_the_log(
     assert refused.status_code == 422 and "must be an http(s) URL" in refused.text
     removed = await client.post(page + "/outgoing", data={"csrf_token": csrf, "remove": "1"})
     assert removed.headers["location"] == page + "?done=no-outgoing"
-    assert (await out_app.runtime.repository.get_robot(world.robot.id)).outgoing is None
+    assert (await out_app.runtime.robots.get(world.robot.id)).outgoing is None
     sign_in(client, out_app, world.zhang_user)
     assert (await client.get(page, headers=HTML)).status_code == 403  # admins only
     await client.aclose()

@@ -19,6 +19,7 @@ from gong.outgoing.guard import (
     refused_because,
 )
 from gong.web.app import GongApp
+from tests.helpers import create_robot
 from tests.outgoing.addresses import HINT, REFUSED, refusals
 from tests.outgoing.callback_server import CallbackServer, text
 from tests.outgoing.conftest import make_world
@@ -153,7 +154,7 @@ async def test_a_url_saved_earlier_is_checked_again_at_call_time(
     app: GongApp, client: httpx.AsyncClient, bot: CallbackServer
 ) -> None:
     """Saved while private addresses were allowed; now they are not: nothing is sent."""
-    world = await make_world(app, bot.url)  # the repository does not resolve: as if allowed
+    world = await make_world(app, bot.url)  # stored unchecked: as if allowed
     await post_as(client, app, world, {"msgtype": "text", "text": {"content": "@ping-bot hi"}})
     await app.runtime.callbacks.idle()
     assert bot.received == []
@@ -226,8 +227,8 @@ async def test_the_connection_goes_to_the_checked_address_with_the_host_named(
 
 
 async def test_outgoing_settings_are_checked(app: GongApp) -> None:
-    repo = app.runtime.repository
-    group = await repo.create_group("g")
+    runtime = app.runtime
+    group = await runtime.groups.create("g")
     cases = {
         "ftp://example.com/": "the outgoing URL must be an http(s) URL, got 'ftp://example.com/'",
         "http://user:pw@example.com/": "the outgoing URL cannot carry a user name or password",
@@ -238,12 +239,16 @@ async def test_outgoing_settings_are_checked(app: GongApp) -> None:
     }
     for url, message in cases.items():
         with pytest.raises(Invalid) as failed:
-            await repo.create_robot(
-                group.id, name="b", keywords=["k"], outgoing=Outgoing(url=url, token="t")
+            await create_robot(
+                runtime, group.id, name="b", keywords=["k"], outgoing=Outgoing(url=url, token="t")
             )
         assert str(failed.value) == message
     with pytest.raises(Invalid) as failed:
-        await repo.create_robot(
-            group.id, name="b", keywords=["k"], outgoing=Outgoing(url="http://e.com/", token=" ")
+        await create_robot(
+            runtime,
+            group.id,
+            name="b",
+            keywords=["k"],
+            outgoing=Outgoing(url="http://e.com/", token=" "),
         )
     assert "token cannot be empty" in str(failed.value)

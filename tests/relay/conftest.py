@@ -22,6 +22,7 @@ from gong.relay.targets import upstream_guard
 from gong.relay.worker import RelayWorker
 from gong.runtime import Runtime
 from tests.fakes import FakeDingTalk
+from tests.helpers import create_robot
 
 UPSTREAM_SECRET = "SEC" + "ab" * 32
 
@@ -86,7 +87,7 @@ class Relay:
         return RelayWorker(
             guard=self.worker.guard,
             outbox=self.runtime.outbox,
-            repository=self.runtime.repository,
+            robots=self.runtime.robot_store,
             pacer=MemoryPacer(),
             clock=self.clock,
             **kwargs,
@@ -102,26 +103,28 @@ async def open_relay(
     guard: Guard | None = None,
     **worker: Any,
 ) -> Relay:
-    """The robot is stored without the save-time check (the repository does not resolve), so a
-    test can give it an upstream the worker's guard then refuses."""
+    """The robot is stored without the save-time address check, so a test can give it an
+    upstream the worker's guard then refuses."""
     clock = ManualClock(1_800_000_000_000)
     settings = settings.model_copy(
         update={"relay_enabled": False, "outgoing_allow_private": allow_private}
     )
     runtime = await Runtime.open(settings, clock=clock)
-    group = await runtime.repository.create_group("ops")
-    await runtime.repository.add_member(group.id, name="张三", mobile="13800000001")
-    robot = await runtime.repository.create_robot(
+    group = await runtime.groups.create("ops")
+    await runtime.groups.add_member(group.id, name="张三", mobile="13800000001")
+    robot = await create_robot(
+        runtime,
         group.id,
         name="alerts",
         keywords=["alert"],
         rate_limit=RateLimit(0, 60, 600),
         upstream=upstream or Upstream(url=fake.url, secret=UPSTREAM_SECRET),
+        check_addresses=False,
     )
     made = RelayWorker(
         guard=guard or upstream_guard(settings),
         outbox=runtime.outbox,
-        repository=runtime.repository,
+        robots=runtime.robot_store,
         pacer=MemoryPacer(),
         clock=clock,
         **worker,

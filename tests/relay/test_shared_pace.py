@@ -9,6 +9,7 @@ from gong.relay.redis import RedisPacer
 from gong.relay.worker import RelayWorker
 from gong.runtime import redis_client
 from tests.fakes import FakeDingTalk
+from tests.helpers import create_robot
 from tests.relay.conftest import UPSTREAM_SECRET, open_relay
 from tests.relay.test_worker import most_in_any_window
 
@@ -22,19 +23,19 @@ async def test_two_workers_sharing_an_upstream_never_exceed_its_limit(
     try:
         # A second robot with the same upstream, relayed by a second worker with its own Redis
         # connection: as if it ran in another process.
-        other = await relay.runtime.repository.create_robot(
+        other = await create_robot(
+            relay.runtime,
             relay.robot.group_id,
             name="alerts-2",
             keywords=["alert"],
             rate_limit=RateLimit(0, 60, 600),
             upstream=Upstream(url=fake.url, secret=UPSTREAM_SECRET),
         )
-        await relay.runtime.changed()
         workers += [
             RelayWorker(
                 guard=relay.worker.guard,
                 outbox=relay.runtime.outbox,
-                repository=relay.runtime.repository,
+                robots=relay.runtime.robot_store,
                 pacer=RedisPacer(client, redis_prefix),
                 clock=relay.clock,
             )

@@ -90,7 +90,7 @@ async def test_the_api_refuses_every_internal_upstream(
         )
     }
     assert wrong == {}
-    assert await app.runtime.repository.list_robots() == []
+    assert await app.runtime.robots.list() == []
 
     # A PATCH is checked the same way, and leaves the upstream it had.
     robot = (
@@ -110,7 +110,7 @@ async def test_the_api_refuses_every_internal_upstream(
         "the upstream URL points at 2002:7f00:1::, a 6to4 address of 127.0.0.1, "
         "a loopback address" + HINT
     )
-    assert (await app.runtime.repository.get_robot(robot["id"])).upstream == Upstream(url=PUBLIC)
+    assert (await app.runtime.robots.get(robot["id"])).upstream == Upstream(url=PUBLIC)
 
 
 async def test_the_api_accepts_private_upstreams_when_allowed(

@@ -13,6 +13,7 @@ import pytest
 from gong.config import Settings
 from gong.domain.models import DeliveryState, Overflow, RateLimit, Upstream
 from gong.protocol.messages import encode
+from gong.schemas.records import SendOut
 from tests.fakes import (
     BUSY,
     KEYWORD,
@@ -22,6 +23,7 @@ from tests.fakes import (
     Answer,
     FakeDingTalk,
 )
+from tests.helpers import update_robot
 from tests.relay.conftest import UPSTREAM_SECRET, Relay, open_relay
 
 T0 = 1_800_000_000_000
@@ -69,7 +71,7 @@ async def test_a_message_is_forwarded_signed_with_a_msg_uuid(
     assert delivery.state is DeliveryState.SENT
     assert delivery.message_id is not None
     assert delivery.send is not None
-    assert delivery.send.to_json() == {
+    assert SendOut.of(delivery.send).model_dump(mode="json") == {
         "id": delivery.send.id,
         "kind": "single",
         "msgUuid": uuid,
@@ -252,7 +254,7 @@ async def test_a_restarted_worker_keeps_the_pace(relay: Relay) -> None:
 
 async def test_removing_the_upstream_fails_what_is_queued(relay: Relay) -> None:
     await relay.post_alerts(2)
-    await relay.runtime.repository.update_robot(relay.robot.id, clear_upstream=True)
+    await update_robot(relay.runtime, relay.robot.id, clear_upstream=True)
     assert await relay.worker.step(relay.robot.id) is None
     counts = await relay.runtime.outbox.counts(relay.robot.id)
     assert counts == {"pending": 0, "sent": 0, "digested": 0, "failed": 2}
@@ -285,10 +287,9 @@ async def test_the_digest_title_carries_the_upstream_keyword(
 
 
 async def test_held_overflow_messages_are_relayed_too(relay: Relay) -> None:
-    await relay.runtime.repository.update_robot(
-        relay.robot.id, rate_limit=RateLimit(2, 60, 600), overflow=Overflow.DIGEST
+    await update_robot(
+        relay.runtime, relay.robot.id, rate_limit=RateLimit(2, 60, 600), overflow=Overflow.DIGEST
     )
-    await relay.runtime.changed()
     for i in range(4):
         result = await relay.post_alerts(1, start=i)
         assert result is None

@@ -45,7 +45,7 @@ async def _post(
     body: dict[str, object] = {"msgtype": "text", "text": {"content": text}}
     if at is not None:
         body["at"] = at
-    members = await runtime.repository.list_members(group.id)
+    members = await runtime.groups.members(group.id)
     result = await runtime.hub.post_as_user(
         group_id=group.id, user_id=None, name=name, message=parse_message(body), members=members
     )
@@ -54,11 +54,11 @@ async def _post(
 
 
 async def _group(runtime: Runtime, name: str) -> tuple[Group, Member, Member]:
-    group = await runtime.repository.create_group(name)
-    a = await runtime.repository.add_member(
+    group = await runtime.groups.create(name)
+    a = await runtime.groups.add_member(
         group.id, name="张三", mobile="13800000001", user_id="zhangsan"
     )
-    b = await runtime.repository.add_member(group.id, name="李四", mobile="13800000002")
+    b = await runtime.groups.add_member(group.id, name="李四", mobile="13800000002")
     return group, a, b
 
 
@@ -127,14 +127,14 @@ async def test_links(runtime: Runtime, accounts: Accounts, inbox: Inbox) -> None
         await inbox.visible_group(other, ops.id)
     await accounts.unlink(zhang.id)
     assert [g.name for g in await inbox.groups_of(user)] == ["dev"]
-    await runtime.repository.remove_member(zhang_dev.id)  # removing the member drops the link
+    await runtime.groups.remove_member(zhang_dev.id)  # removing the member drops the link
     assert await inbox.groups_of(user) == []
 
 
 async def test_unread_and_mentions(runtime: Runtime, accounts: Accounts, inbox: Inbox) -> None:
     ops, zhang, li = await _group(runtime, "ops")
     quiet, zhang_quiet, _ = await _group(runtime, "quiet")
-    empty = await runtime.repository.create_group("empty")
+    empty = await runtime.groups.create("empty")
     user = await accounts.create_user("zhang", "h")
     await accounts.link(user.id, zhang.id)
     await accounts.link(user.id, zhang_quiet.id)

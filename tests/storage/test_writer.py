@@ -17,8 +17,8 @@ from gong.domain.models import NewMessage, SenderType
 from gong.domain.ports import StoreResult
 from gong.protocol.errors import Dialect, Errors, RobotError
 from gong.storage.database import create_writer_engine, open_database
+from gong.storage.messages import write_handlers
 from gong.storage.outbox import Outbox
-from gong.storage.repository import write_handlers
 from gong.storage.schema import messages
 from gong.storage.store import WriterStore
 from gong.storage.writer import Writer, WriterClosed, refused_by_database
@@ -112,7 +112,7 @@ async def test_stop_commits_what_was_submitted_and_refuses_more(sqlite_settings:
 
 
 def test_the_fast_sqlite_insert_lists_every_column_in_order() -> None:
-    from gong.storage.repository import _MESSAGE_COLUMNS, message_row
+    from gong.storage.messages import _MESSAGE_COLUMNS, message_row
 
     assert tuple(c.name for c in messages.c if c.name != "id") == _MESSAGE_COLUMNS
     assert tuple(message_row(_message(1, 1))) == _MESSAGE_COLUMNS

@@ -12,10 +12,10 @@ import sqlalchemy as sa
 
 from gong.clock import ManualClock
 from gong.config import Settings
+from gong.domain.passwords import hash_password_sync
 from gong.storage.schema import limiter_keys
 from gong.web.app import GongApp, create_app
-from gong.web.passwords import hash_password_sync
-from gong.web.sessions import COOKIE
+from gong.web.auth.sessions import COOKIE
 from tests.conftest import make_client
 from tests.helpers import ADMIN_TOKEN
 from tests.web.webapp import HTML, PASSWORD, csrf_of, make_user, sign_in

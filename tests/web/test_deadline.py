@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from gong.protocol.errors import Errors, RobotError
-from gong.web.deadline import BodyDeadline, BodyTimeout, Deadlines, RequestTimeout
-from gong.web.robot_api import read_body
+from gong.web.hooks.deadline import BodyDeadline, BodyTimeout, Deadlines, RequestTimeout
+from gong.web.hooks.robot_api import read_body
 
 Message = MutableMapping[str, Any]
 SHORT = 0.05

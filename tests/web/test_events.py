@@ -209,7 +209,7 @@ async def test_heartbeat(live: Live, client: httpx.AsyncClient) -> None:
 
 
 async def test_reset_after_a_long_absence(live: Live, client: httpx.AsyncClient) -> None:
-    from gong.web.events import MAX_BACKLOG
+    from gong.web.live.events import MAX_BACKLOG
 
     start = await _newest(live)
     async with httpx.AsyncClient(base_url=live.server.url) as c:

@@ -13,7 +13,7 @@ from gong.config import Settings
 from gong.storage.database import open_database
 from gong.storage.limits import DatabaseLimiter
 from gong.storage.schema import limiter_keys
-from gong.web.lockout import LOCKOUT_S, SignInLockout
+from gong.web.auth.lockout import LOCKOUT_S, SignInLockout
 
 SECRET = b"s" * 32
 PASSWORD_AS_USERNAME = "Tr0ub4dor&3-typed-in-the-wrong-box"

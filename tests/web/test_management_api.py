@@ -51,7 +51,7 @@ async def test_unauthenticated(client: httpx.AsyncClient, headers: dict[str, str
 
 
 async def test_stored_admin_token_works(app: GongApp, client: httpx.AsyncClient) -> None:
-    token = await app.runtime.repository.create_admin_token("ci")
+    token = await app.runtime.tokens.create("ci")
     response = await client.get("/api/groups", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
 
@@ -170,7 +170,7 @@ async def test_a_patch_that_does_not_fit_the_robot_is_a_conflict(
     assert answer.status_code == 409, answer.text
     assert answer.json()["error"]["code"] == "conflict"
     assert message in answer.json()["error"]["message"]
-    assert await app.runtime.repository.get_robot(robot.id) == robot
+    assert await app.runtime.robots.get(robot.id) == robot
 
 
 async def test_changes_take_effect_on_the_send_path(

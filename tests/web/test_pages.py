@@ -16,7 +16,7 @@ from gong.domain.users import User
 from gong.web.app import GongApp
 from gong.web.pages.robots import REASONS
 from tests.conftest import make_client
-from tests.helpers import ADMIN_TOKEN
+from tests.helpers import ADMIN_TOKEN, create_robot
 from tests.web.webapp import HTML, csrf_of, make_user, sign_in
 
 
@@ -32,15 +32,16 @@ class World:
 
 @pytest.fixture
 async def world(app: GongApp) -> World:
-    repo = app.runtime.repository
-    ops = await repo.create_group("ops")
-    dev = await repo.create_group("dev")
-    zhang = await repo.add_member(ops.id, name="张三", mobile="13800000001", user_id="zhangsan")
-    li = await repo.add_member(ops.id, name="李四", mobile="13800000002")
-    await repo.add_member(dev.id, name="王五", mobile="13800000003")
+    runtime = app.runtime
+    ops = await runtime.groups.create("ops")
+    dev = await runtime.groups.create("dev")
+    zhang = await runtime.groups.add_member(
+        ops.id, name="张三", mobile="13800000001", user_id="zhangsan"
+    )
+    li = await runtime.groups.add_member(ops.id, name="李四", mobile="13800000002")
+    await runtime.groups.add_member(dev.id, name="王五", mobile="13800000003")
     admin = await make_user(app, "root", admin=True)
     user = await make_user(app, "zhang", members=(zhang.id,))
-    await app.runtime.changed()
     return World(ops, dev, zhang, li, admin, user)
 
 
@@ -57,9 +58,8 @@ def _articles(html: str) -> list[str]:
 
 
 async def test_conversation_list(app: GongApp, client: httpx.AsyncClient, world: World) -> None:
-    repo = app.runtime.repository
-    robot = await repo.create_robot(world.ops.id, name="CI", keywords=["CI"])
-    await app.runtime.changed()
+    runtime = app.runtime
+    robot = await create_robot(runtime, world.ops.id, name="CI", keywords=["CI"])
     ok = '{"errcode":0,"errmsg":"ok"}'
     assert (
         await _robot_send(
@@ -110,10 +110,9 @@ async def test_conversation_list(app: GongApp, client: httpx.AsyncClient, world:
 
 
 async def test_conversation_page(app: GongApp, client: httpx.AsyncClient, world: World) -> None:
-    robot = await app.runtime.repository.create_robot(
-        world.ops.id, name="CI", keywords=["CI"], rate_limit=RateLimit(0, 60, 600)
+    robot = await create_robot(
+        app.runtime, world.ops.id, name="CI", keywords=["CI"], rate_limit=RateLimit(0, 60, 600)
     )
-    await app.runtime.changed()
     for i in range(35):
         await _robot_send(
             client, robot.access_token, {"msgtype": "text", "text": {"content": f"CI build {i}"}}
@@ -155,8 +154,7 @@ async def test_conversation_page(app: GongApp, client: httpx.AsyncClient, world:
 
 async def test_read_and_mute(app: GongApp, client: httpx.AsyncClient, world: World) -> None:
     csrf = sign_in(client, app, world.user)
-    robot = await app.runtime.repository.create_robot(world.ops.id, name="CI", keywords=["CI"])
-    await app.runtime.changed()
+    robot = await create_robot(app.runtime, world.ops.id, name="CI", keywords=["CI"])
     for _ in range(3):
         await _robot_send(
             client, robot.access_token, {"msgtype": "text", "text": {"content": "CI"}}
@@ -192,14 +190,14 @@ async def test_people_post(app: GongApp, client: httpx.AsyncClient, world: World
         "text": {"content": "@13800000002 please look @CI"},
         "at": {"atMobiles": ["13800000002"]},
     }
-    robot = await app.runtime.repository.create_robot(world.ops.id, name="CI", keywords=["x"])
+    robot = await create_robot(app.runtime, world.ops.id, name="CI", keywords=["x"])
     assert (await client.post(url, json=body)).status_code == 403  # no CSRF header
     posted = await client.post(url, json=body, headers={"X-CSRF-Token": csrf})
     assert (posted.status_code, posted.json()) == (
         201,
         {"id": 1, "group_id": world.ops.id, "callbacks": []},
     )
-    message = await app.runtime.repository.get_message(1)
+    message = await app.runtime.history.get_message(1)
     assert (message.sender_type, message.sender_name, message.sender_user_id) == (
         "user",
         "张三",
@@ -239,7 +237,7 @@ async def test_people_post(app: GongApp, client: httpx.AsyncClient, world: World
         f"/api/groups/{world.dev.id}/messages", json=body, headers={"X-CSRF-Token": csrf}
     )
     assert other.status_code == 404
-    await app.runtime.repository.update_group(world.ops.id, dissolved=True)
+    await app.runtime.groups.update(world.ops.id, dissolved=True)
     closed = await client.post(url, json=body, headers={"X-CSRF-Token": csrf})
     assert closed.status_code == 422
     assert robot.name == "CI"
@@ -247,14 +245,11 @@ async def test_people_post(app: GongApp, client: httpx.AsyncClient, world: World
 
 async def test_person_posts_reports_robot_mentions(app: GongApp, world: World) -> None:
     from gong.protocol.messages import parse_message
-    from gong.web.posting import person_posts
 
     assert app.web is not None
-    robot = await app.runtime.repository.create_robot(world.ops.id, name="CI", keywords=["x"])
-    await app.runtime.repository.create_robot(world.ops.id, name="Deploy", keywords=["x"])
-    posted = await person_posts(
-        app.runtime,
-        app.web.inbox,
+    robot = await create_robot(app.runtime, world.ops.id, name="CI", keywords=["x"])
+    await create_robot(app.runtime, world.ops.id, name="Deploy", keywords=["x"])
+    posted = await app.runtime.posting.post(
         user=world.user,
         group=world.ops,
         member=world.zhang,
@@ -319,7 +314,7 @@ async def test_robot_pages(app: GongApp, client: httpx.AsyncClient, world: World
     )
     assert created.status_code == 303
     robot_id = int(created.headers["location"].split("/")[2].split("?")[0])
-    robot = await app.runtime.repository.get_robot(robot_id)
+    robot = await app.runtime.robots.get(robot_id)
     assert (robot.keywords, robot.ip_allow, robot.rate_limit.limit, robot.rate_limit.block_s) == (
         ("CI", "构建"),
         ("203.0.113.0/24", "127.0.0.1"),
@@ -335,7 +330,7 @@ async def test_robot_pages(app: GongApp, client: httpx.AsyncClient, world: World
     assert "&#34;content&#34;: &#34;CI Hello from Gong&#34;" in page.text  # the curl line
     integration = await client.post(new, data={"csrf_token": csrf, "name": "gh", "kind": "github"})
     assert integration.status_code == 303  # integration kinds need no custom security setting
-    github = await app.runtime.repository.get_robot(robot_id + 1)
+    github = await app.runtime.robots.get(robot_id + 1)
     assert github.kind == "github"
 
     avatar = await client.get(f"/robots/{robot_id}/avatar")
@@ -346,8 +341,7 @@ async def test_robot_pages(app: GongApp, client: httpx.AsyncClient, world: World
 
 
 async def test_robot_actions(app: GongApp, client: httpx.AsyncClient, world: World) -> None:
-    robot = await app.runtime.repository.create_robot(world.ops.id, name="CI", keywords=["CI"])
-    await app.runtime.changed()
+    robot = await create_robot(app.runtime, world.ops.id, name="CI", keywords=["CI"])
     csrf = sign_in(client, app, world.admin)
     async with make_client(app, "198.51.100.9") as outsider:
         wrong = await _robot_send(
@@ -355,7 +349,7 @@ async def test_robot_actions(app: GongApp, client: httpx.AsyncClient, world: Wor
         )
     assert '"errcode":310000' in wrong
     for _ in range(50):  # refusals are written in the background
-        if await app.runtime.repository.list_refusals(robot.id):
+        if await app.runtime.history.list_refusals(robot.id):
             break
         await asyncio.sleep(0.02)
     page = await client.get(f"/robots/{robot.id}", headers=HTML)
@@ -368,7 +362,7 @@ async def test_robot_actions(app: GongApp, client: httpx.AsyncClient, world: Wor
     assert rotated.headers["location"] == f"/robots/{robot.id}?done=token"
     ok = {"msgtype": "text", "text": {"content": "CI"}}
     assert '"errcode":300005' in await _robot_send(client, robot.access_token, ok)
-    robot = await app.runtime.repository.get_robot(robot.id)
+    robot = await app.runtime.robots.get(robot.id)
     assert await _robot_send(client, robot.access_token, ok) == '{"errcode":0,"errmsg":"ok"}'
 
     await client.post(f"/robots/{robot.id}/disable", data={"csrf_token": csrf})
@@ -376,7 +370,7 @@ async def test_robot_actions(app: GongApp, client: httpx.AsyncClient, world: Wor
     await client.post(f"/robots/{robot.id}/enable", data={"csrf_token": csrf})
     secret = await client.post(f"/robots/{robot.id}/secret", data={"csrf_token": csrf})
     assert secret.headers["location"] == f"/robots/{robot.id}?done=secret"
-    assert (await app.runtime.repository.get_robot(robot.id)).secret is not None
+    assert (await app.runtime.robots.get(robot.id)).secret is not None
 
     saved = await client.post(
         f"/robots/{robot.id}",
@@ -393,7 +387,7 @@ async def test_robot_actions(app: GongApp, client: httpx.AsyncClient, world: Wor
         },
         headers=HTML,
     )
-    assert saved.status_code == 422
+    assert saved.status_code == 409  # valid on its own, not for this robot: a conflict
     assert "a custom robot needs at least one security setting" in saved.text
     saved = await client.post(
         f"/robots/{robot.id}",
@@ -410,7 +404,7 @@ async def test_robot_actions(app: GongApp, client: httpx.AsyncClient, world: Wor
         },
     )
     assert saved.headers["location"] == f"/robots/{robot.id}?done=saved"
-    robot = await app.runtime.repository.get_robot(robot.id)
+    robot = await app.runtime.robots.get(robot.id)
     assert (robot.name, robot.secret, robot.rate_limit.unlimited) == ("CI bot", None, True)
     bad_number = await client.post(
         f"/robots/{robot.id}",
@@ -464,7 +458,7 @@ async def test_groups_members_and_accounts(
     )
     assert twice.status_code == 409
     await client.post(f"/members/{world.li.id}/remove", data={"csrf_token": csrf})
-    assert [m.name for m in await app.runtime.repository.list_members(world.ops.id)] == [
+    assert [m.name for m in await app.runtime.groups.members(world.ops.id)] == [
         "张三",
         "赵六",
     ]
@@ -475,7 +469,7 @@ async def test_groups_members_and_accounts(
     group_id = int(made.headers["location"].split("/")[2])
     await client.post(f"/groups/{group_id}/settings", data={"csrf_token": csrf, "name": "renamed"})
     await client.post(f"/groups/{group_id}/dissolve", data={"csrf_token": csrf})
-    group = await app.runtime.repository.get_group(group_id)
+    group = await app.runtime.groups.get(group_id)
     assert (group.name, group.dissolved) == ("renamed", True)
     empty = await client.post("/groups", data={"csrf_token": csrf, "name": " "}, headers=HTML)
     assert empty.status_code == 422

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from gong.domain.models import Member, Overflow, RateLimit, Robot, RobotKind
-from gong.web.posting import compose, mentioned_robots
+from gong.domain.posting import compose, mentioned_robots
 
 
 def _robot(robot_id: int, name: str) -> Robot:

@@ -13,6 +13,7 @@ import orjson
 import pytest
 
 from gong.domain.models import SenderType, StoredMessage
+from gong.domain.service import message_event
 from gong.protocol.messages import parse_message
 from gong.web.render import environment, message_view, preview, text_html
 
@@ -169,7 +170,7 @@ def test_rendered_html(name: str) -> None:
 def test_live_events_render_like_stored_messages() -> None:
     """The hub's live event of a message renders exactly as the stored message does."""
     message = MESSAGES["markdown"]
-    event = orjson.loads(orjson.dumps({**message.to_json(), "type": "message"}))
+    event = orjson.loads(orjson.dumps(message_event(message.id, message)))
     template = environment().get_template("_message.html")
     assert template.render(m=message_view(event)) == template.render(m=message_view(message))
 

@@ -15,6 +15,7 @@ from gong.protocol.errors import Dialect
 from gong.protocol.signing import sign, signed_query
 from gong.web.app import GongApp, create_app
 from tests.conftest import make_client
+from tests.helpers import create_robot
 from tests.web.conftest import MakeRobot
 
 OK = b'{"errcode":0,"errmsg":"ok"}'
@@ -87,7 +88,7 @@ def assert_body(response: httpx.Response, expected: str | bytes) -> None:
 async def test_success(client: httpx.AsyncClient, make_robot: MakeRobot, app: GongApp) -> None:
     robot = await make_robot(keywords=["CI"])
     assert_body(await post(client, f"access_token={robot.access_token}"), OK)
-    [message] = await app.runtime.repository.list_messages(robot.group_id)
+    [message] = await app.runtime.history.list_messages(robot.group_id)
     assert message.payload == TEXT
     assert message.sender_name == "robot"
 
@@ -119,8 +120,7 @@ async def test_dissolved_group(
     client: httpx.AsyncClient, make_robot: MakeRobot, app: GongApp
 ) -> None:
     robot = await make_robot(keywords=["CI"])
-    await app.runtime.repository.update_group(robot.group_id, dissolved=True)
-    await app.runtime.changed()
+    await app.runtime.groups.update(robot.group_id, dissolved=True)
     assert_body(await post(client, f"access_token={robot.access_token}"), E_DISSOLVED)
 
 
@@ -454,7 +454,7 @@ async def test_rate_limit_window_and_block(
     for _ in range(20):
         assert_body(await post(client, query), OK)
     assert_body(await post(client, query), E_RATE)
-    assert await app.runtime.repository.count_messages(robot.group_id) == 40
+    assert await app.runtime.history.count_messages(robot.group_id) == 40
 
 
 async def test_refused_calls_do_not_count(client: httpx.AsyncClient, make_robot: MakeRobot) -> None:
@@ -494,7 +494,7 @@ async def test_msg_uuid_idempotency(
     for _ in range(3):
         assert_body(await post(client, query, body), OK)
     assert_body(await post(client, query, {**TEXT, "msgUuid": "deploy-43"}), OK)
-    stored = await app.runtime.repository.list_messages(robot.group_id)
+    stored = await app.runtime.history.list_messages(robot.group_id)
     assert [m.msg_uuid for m in stored] == ["deploy-43", "deploy-42"]
 
 
@@ -512,7 +512,7 @@ async def test_mentions_are_resolved(
         },
     }
     assert_body(await post(client, f"access_token={robot.access_token}", body), OK)
-    [message] = await app.runtime.repository.list_messages(robot.group_id)
+    [message] = await app.runtime.history.list_messages(robot.group_id)
     assert message.mentions == [
         {"member_id": 1, "name": "张三", "via": "mobile", "value": "13800000001", "in_text": True},
         {"member_id": 2, "name": "李四", "via": "userId", "value": "lisi", "in_text": False},
@@ -550,9 +550,10 @@ async def test_legacy_dialect(tmp_path: Any, clock: ManualClock) -> None:
     app = create_app(settings, clock=clock)
     await app.startup()
     try:
-        repo = app.runtime.repository
-        group = await repo.create_group("g")
-        robot = await repo.create_robot(
+        runtime = app.runtime
+        group = await runtime.groups.create("g")
+        robot = await create_robot(
+            runtime,
             group.id,
             name="r",
             keywords=["CI"],
@@ -594,10 +595,8 @@ async def test_trusted_proxy_reveals_the_client(tmp_path: Any, clock: ManualCloc
     app = create_app(settings, clock=clock)
     await app.startup()
     try:
-        group = await app.runtime.repository.create_group("g")
-        robot = await app.runtime.repository.create_robot(
-            group.id, name="r", ip_allow=["192.0.2.1"]
-        )
+        group = await app.runtime.groups.create("g")
+        robot = await create_robot(app.runtime, group.id, name="r", ip_allow=["192.0.2.1"])
         query = f"access_token={robot.access_token}"
         async with (
             make_client(app, "127.0.0.1") as proxy,

@@ -6,10 +6,10 @@ import re
 
 import httpx
 
+from gong.domain.passwords import hash_password_sync
 from gong.domain.users import User
 from gong.web.app import GongApp
-from gong.web.passwords import hash_password_sync
-from gong.web.sessions import COOKIE
+from gong.web.auth.sessions import COOKIE
 
 PASSWORD = "correct horse battery"
 HTML = {"Accept": "text/html"}

@@ -27,9 +27,10 @@ app = typer.Typer(
 def _add_server_commands() -> None:
     from gong.cli.config import config_app
     from gong.cli.groups import group_app, member_app
+    from gong.cli.history import messages_command, refusals_command
     from gong.cli.post import outgoing_command, post_command
     from gong.cli.relay import deliveries_command
-    from gong.cli.robots import messages_command, refusals_command, robot_app
+    from gong.cli.robots import robot_app
     from gong.cli.serve import admin_app, init_command, serve_command, sign_command
     from gong.cli.templates import template_app
     from gong.cli.users import user_app

@@ -1,4 +1,5 @@
-"""Shared plumbing of the CLI: settings, the repository, output as JSON or for people."""
+"""Shared plumbing of the CLI: settings, the administration services, output as JSON or for
+people."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 import typer
+from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
@@ -17,15 +19,16 @@ from gong.config import Settings
 from gong.domain.errors import GongError
 
 if TYPE_CHECKING:
-    from gong.storage.repository import Repository
+    from gong.administration import Administration
 
 __all__ = [
     "JsonOpt",
     "emit",
     "fail",
-    "open_repository",
+    "open_admin",
     "run",
     "settings",
+    "shown",
     "table",
 ]
 
@@ -42,19 +45,16 @@ def settings() -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def open_repository(config: Settings | None = None) -> AsyncIterator[Repository]:
-    """The configured database, migrated, as a repository; closed on exit."""
-    # Imported here so commands that need no database (sign, send) start fast.
-    from gong.clock import SystemClock
-    from gong.storage.database import open_database
-    from gong.storage.repository import Repository
+async def open_admin(config: Settings | None = None) -> AsyncIterator[Administration]:
+    """The configured database, migrated, with the administration services; closed on exit.
 
-    config = config or settings()
-    engine = await open_database(config, pool_size=2)
-    try:
-        yield Repository(engine, SystemClock())
-    finally:
-        await engine.dispose()
+    A change made here reaches running servers through the configuration version they poll.
+    """
+    # Imported here so commands that need no database (sign, send) start fast.
+    from gong.administration import open_administration
+
+    async with open_administration(config or settings()) as admin:
+        yield admin
 
 
 def run(action: Callable[[], Awaitable[T]], *, as_json: bool = False) -> T:
@@ -73,6 +73,12 @@ def fail(message: str, *, code: str = "error", as_json: bool = False, status: in
     else:
         err.print(f"[red]error:[/red] {message}", markup=True)
     raise typer.Exit(status)
+
+
+def shown(record: BaseModel) -> dict[str, Any]:
+    """A record's outward shape (:mod:`gong.schemas.records`) as JSON: what the API answers."""
+    data: dict[str, Any] = record.model_dump(mode="json")
+    return data
 
 
 def emit(data: Any, *, as_json: bool, human: Callable[[], None] | None = None) -> None:

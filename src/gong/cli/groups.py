@@ -6,8 +6,12 @@ from typing import Any
 
 import typer
 
-from gong.cli.common import JsonOpt, emit, open_repository, out, run, table
+from gong.cli.common import JsonOpt, emit, open_admin, out, run, shown, table
 from gong.domain.models import Group, Member
+from gong.schemas.records import (
+    GroupOut,
+    MemberOut,
+)
 
 __all__ = ["group_app", "member_app"]
 
@@ -16,23 +20,13 @@ member_app = typer.Typer(help="Add, list and remove the members of a group.", no
 
 
 def group_json(group: Group) -> dict[str, Any]:
-    return {
-        "id": group.id,
-        "name": group.name,
-        "dissolved": group.dissolved,
-        "created_at": group.created_at,
-    }
+    """The group as the management API shows it."""
+    return shown(GroupOut.of(group))
 
 
 def member_json(member: Member) -> dict[str, Any]:
-    return {
-        "id": member.id,
-        "group_id": member.group_id,
-        "name": member.name,
-        "mobile": member.mobile,
-        "userId": member.user_id,
-        "created_at": member.created_at,
-    }
+    """The member as the management API shows it."""
+    return shown(MemberOut.of(member))
 
 
 @group_app.command("create")
@@ -40,8 +34,8 @@ def group_create(name: str, as_json: bool = JsonOpt) -> None:
     """Create a group; prints its id."""
 
     async def action() -> Group:
-        async with open_repository() as repo:
-            return await repo.create_group(name)
+        async with open_admin() as admin:
+            return await admin.groups.create(name)
 
     group = run(action, as_json=as_json)
     emit(
@@ -56,8 +50,8 @@ def group_list(as_json: bool = JsonOpt) -> None:
     """List every group."""
 
     async def action() -> list[Group]:
-        async with open_repository() as repo:
-            return await repo.list_groups()
+        async with open_admin() as admin:
+            return await admin.groups.list()
 
     groups = run(action, as_json=as_json)
     emit(
@@ -74,8 +68,8 @@ def group_dissolve(group_id: int, as_json: bool = JsonOpt) -> None:
     """Dissolve a group: its robots answer 400013 from now on."""
 
     async def action() -> Group:
-        async with open_repository() as repo:
-            return await repo.update_group(group_id, dissolved=True)
+        async with open_admin() as admin:
+            return await admin.groups.update(group_id, dissolved=True)
 
     group = run(action, as_json=as_json)
     emit(group_json(group), as_json=as_json, human=lambda: out.print(f"group {group.id} dissolved"))
@@ -94,8 +88,10 @@ def member_add(
     """Add a member to a group."""
 
     async def action() -> Member:
-        async with open_repository() as repo:
-            return await repo.add_member(group_id, name=name, mobile=mobile, user_id=user_id)
+        async with open_admin() as admin:
+            return await admin.groups.add_member(
+                group_id, name=name, mobile=mobile, user_id=user_id
+            )
 
     member = run(action, as_json=as_json)
     emit(
@@ -110,8 +106,8 @@ def member_list(group_id: int, as_json: bool = JsonOpt) -> None:
     """List a group's members."""
 
     async def action() -> list[Member]:
-        async with open_repository() as repo:
-            return await repo.list_members(group_id)
+        async with open_admin() as admin:
+            return await admin.groups.members(group_id)
 
     members = run(action, as_json=as_json)
     emit(
@@ -129,8 +125,8 @@ def member_remove(member_id: int, as_json: bool = JsonOpt) -> None:
     """Remove a member."""
 
     async def action() -> None:
-        async with open_repository() as repo:
-            await repo.remove_member(member_id)
+        async with open_admin() as admin:
+            await admin.groups.remove_member(member_id)
 
     run(action, as_json=as_json)
     emit(

@@ -8,8 +8,11 @@ from typing import Any
 
 import typer
 
-from gong.cli.common import JsonOpt, emit, out, run, settings, table
+from gong.cli.common import JsonOpt, emit, out, run, settings, shown, table
 from gong.domain.errors import NotFound
+from gong.schemas.records import (
+    OutgoingCallOut,
+)
 
 __all__ = ["outgoing_command", "post_command"]
 
@@ -29,23 +32,21 @@ def post_command(
     config = settings().model_copy(update={"relay_enabled": False})
 
     async def action() -> dict[str, Any]:
+        from gong.domain.posting import compose
         from gong.protocol.messages import parse_message
         from gong.runtime import Runtime
         from gong.storage.accounts import Accounts
-        from gong.storage.inbox import Inbox
-        from gong.web.posting import compose, person_posts
 
         runtime = await Runtime.open(config)
         try:
             user = await Accounts(runtime.engine, runtime.clock).find_user(username)
             if user is None:
                 raise NotFound(f"no account {username!r} (gong user list)")
-            inbox = Inbox(runtime.engine)
-            group, member = await inbox.visible_group(user, group_id)
-            members = await runtime.repository.list_members(group.id)
+            group, member = await runtime.inbox.visible_group(user, group_id)
+            members = await runtime.groups.members(group.id)
             message = parse_message(compose(text, members, markdown=markdown))
-            posted = await person_posts(
-                runtime, inbox, user=user, group=group, member=member, message=message
+            posted = await runtime.posting.post(
+                user=user, group=group, member=member, message=message
             )
             limit = config.outgoing_attempts * (
                 config.outgoing_timeout_seconds + config.outgoing_backoff_seconds * 4
@@ -54,7 +55,7 @@ def post_command(
                 await asyncio.wait(posted.callbacks, timeout=limit + 5)
             names = {r.id: r.name for r in posted.robots}
             calls = [
-                {"robot": names.get(c.robot_id, ""), **c.to_json()}
+                {"robot": names.get(c.robot_id, ""), **shown(OutgoingCallOut.of(c))}
                 for task in posted.callbacks
                 if task.done() and not task.cancelled() and (c := task.result()) is not None
             ]
@@ -82,14 +83,14 @@ def outgoing_command(
     as_json: bool = JsonOpt,
 ) -> None:
     """A robot's outgoing callbacks, newest first: answered, no answer, or failed and why."""
-    from gong.cli.common import open_repository
+    from gong.cli.common import open_admin
     from gong.storage.outgoing import OutgoingStore
 
     async def action() -> list[dict[str, Any]]:
-        async with open_repository() as repo:
-            await repo.get_robot(robot_id)
-            calls = await OutgoingStore(repo.engine).calls(robot_id, limit=limit)
-        return [c.to_json() for c in calls]
+        async with open_admin() as admin:
+            await admin.robots.get(robot_id)
+            calls = await OutgoingStore(admin.engine).calls(robot_id, limit=limit)
+        return [shown(OutgoingCallOut.of(c)) for c in calls]
 
     calls = run(action, as_json=as_json)
     emit(

@@ -7,8 +7,11 @@ from typing import Any
 
 import typer
 
-from gong.cli.common import JsonOpt, emit, open_repository, out, run, table
+from gong.cli.common import JsonOpt, emit, open_admin, out, run, shown, table
 from gong.domain.models import Delivery, DeliveryState
+from gong.schemas.records import (
+    DeliveryOut,
+)
 from gong.storage.outbox import Outbox
 
 __all__ = ["deliveries_command"]
@@ -42,9 +45,9 @@ def deliveries_command(
     """A relayed robot's delivery records, newest first: pending, sent, digested, or failed."""
 
     async def action() -> tuple[list[Delivery], dict[str, int]]:
-        async with open_repository() as repo:
-            await repo.get_robot(robot_id)
-            outbox = Outbox(repo.engine)
+        async with open_admin() as admin:
+            await admin.robots.get(robot_id)
+            outbox = Outbox(admin.engine)
             found = await outbox.deliveries(robot_id, state=state, limit=limit)
             return found, await outbox.counts(robot_id)
 
@@ -52,7 +55,7 @@ def deliveries_command(
     data: dict[str, Any] = {
         "robot_id": robot_id,
         "counts": counts,
-        "deliveries": [d.to_json() for d in deliveries],
+        "deliveries": [shown(DeliveryOut.of(d)) for d in deliveries],
     }
 
     def human() -> None:

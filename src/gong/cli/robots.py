@@ -1,41 +1,41 @@
-"""``gong robot …``, ``gong messages`` and ``gong refusals``."""
+"""``gong robot …``: create, show, change and delete robots."""
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 from typing import Any
 
-import orjson
 import typer
 
-from gong.cli.common import JsonOpt, emit, fail, open_repository, out, run, settings, table
+from gong.cli.common import JsonOpt, emit, open_admin, out, run, settings, shown, table
+from gong.cli.robot_options import (
+    OUTGOING_HELP,
+    OUTGOING_TOKEN_HELP,
+    UPSTREAM_BLOCK_HELP,
+    UPSTREAM_HELP,
+    UPSTREAM_KEYWORD_HELP,
+    UPSTREAM_LIMIT_HELP,
+    UPSTREAM_SECRET_HELP,
+    UPSTREAM_WINDOW_HELP,
+    integration_settings,
+    outgoing_target,
+    upstream_target,
+)
 from gong.config import Settings
-from gong.domain.errors import Invalid
 from gong.domain.models import (
     DEFAULT_RATE_LIMIT,
-    Outgoing,
     Overflow,
     RateLimit,
-    Refusal,
     Robot,
     RobotKind,
-    StoredMessage,
-    Upstream,
 )
-from gong.domain.robots import check_outgoing_settings
-from gong.integrations.config import merge_settings
-from gong.outgoing.guard import Guard
-from gong.relay.targets import checked_upstream, upstream_guard
+from gong.domain.specs import RobotPatch, RobotSpec
+from gong.schemas.records import (
+    robot_out,
+)
 from gong.storage.outbox import Outbox
 
-__all__ = [
-    "integration_settings",
-    "messages_command",
-    "refusals_command",
-    "robot_app",
-    "robot_json",
-]
+__all__ = ["robot_app", "robot_json"]
 
 robot_app = typer.Typer(help="Create, inspect and secure robots.", no_args_is_help=True)
 
@@ -47,39 +47,8 @@ def robot_json(
     deliveries: dict[str, int] | None = None,
     held: int | None = None,
 ) -> dict[str, Any]:
-    upstream = robot.upstream
-    outgoing = robot.outgoing
-    data: dict[str, Any] = {
-        "id": robot.id,
-        "group_id": robot.group_id,
-        "name": robot.name,
-        "kind": str(robot.kind),
-        "enabled": robot.enabled,
-        "webhook": config.webhook_url(robot.access_token),
-        "access_token": robot.access_token,
-        "secret": robot.secret,
-        "keywords": list(robot.keywords),
-        "ip_allow": list(robot.ip_allow),
-        "rate_limit": {
-            "limit": robot.rate_limit.limit,
-            "window_s": robot.rate_limit.window_s,
-            "block_s": robot.rate_limit.block_s,
-        },
-        "overflow": str(robot.overflow),
-        "avatar_url": robot.avatar_url,
-        "settings": {k: v for k, v in robot.settings.items() if k not in ("upstream", "outgoing")},
-        "upstream": None if upstream is None else upstream.to_settings(),
-        "outgoing": None if outgoing is None else outgoing.to_settings(),
-        "created_at": robot.created_at,
-        "updated_at": robot.updated_at,
-    }
-    if stats is not None:
-        data["stats"] = stats
-    if held is not None:
-        data["held"] = held
-    if deliveries is not None:
-        data["deliveries"] = deliveries
-    return data
+    """The robot as the management API shows it (secrets included: the CLI is an admin's)."""
+    return shown(robot_out(robot, config, stats, deliveries, held=held))
 
 
 def _masked(url: str) -> str:
@@ -140,66 +109,6 @@ def _print_robot(
         out.print(f"  calls:     {stats['accepted']} accepted, {stats['refused']} refused{kept}")
     if deliveries is not None:
         out.print("  relayed:   " + ", ".join(f"{n} {state}" for state, n in deliveries.items()))
-
-
-OUTGOING_HELP = "Call this URL when a person @-mentions the robot (DingTalk's Outgoing)."
-OUTGOING_TOKEN_HELP = "The token header of each callback (default: a new random one)."  # noqa: S105
-UPSTREAM_HELP = "Relay every accepted message to this webhook (DingTalk or Gong)."
-UPSTREAM_SECRET_HELP = "The upstream robot's SEC… signing secret."  # noqa: S105
-UPSTREAM_LIMIT_HELP = "Upstream sends per window (default 19; DingTalk allows 20; 0 = unpaced)."
-UPSTREAM_WINDOW_HELP = "The upstream's window in seconds (default 60)."
-UPSTREAM_BLOCK_HELP = "Pause after a throttle answer, in seconds (default 600)."
-UPSTREAM_KEYWORD_HELP = "A keyword put in every digest title (keyword-secured upstreams)."
-
-
-async def _outgoing(
-    config: Settings, url: str | None, token: str | None, current: Outgoing | None = None
-) -> Outgoing | None:
-    """The outgoing target from the options, over the current one, checked (where it points
-    included); None when nothing was given."""
-    if url is None and token is None:
-        return None
-    if url is None and current is None:
-        raise Invalid("--outgoing-token needs --outgoing-url URL")
-    outgoing = check_outgoing_settings(
-        Outgoing(
-            url=url if url is not None else current.url if current else "",
-            token=token
-            if token is not None
-            else current.token
-            if current is not None
-            else secrets.token_urlsafe(24),
-        )
-    )
-    await Guard(config).check_url(outgoing.url)
-    return outgoing
-
-
-def _upstream(
-    url: str | None,
-    secret: str | None,
-    limit: int | None,
-    window: int | None,
-    block: int | None,
-    keyword: str | None,
-    current: Upstream | None = None,
-) -> Upstream | None:
-    """The upstream from the options, over the current one; None when nothing was given."""
-    if url is None and current is None:
-        if any(v is not None for v in (secret, limit, window, block, keyword)):
-            raise Invalid("--upstream-… options need --upstream URL")
-        return None
-    if url is None and all(v is None for v in (secret, limit, window, block, keyword)):
-        return None
-    base = current or Upstream(url="")
-    return Upstream(
-        url=url if url is not None else base.url,
-        secret=secret if secret is not None else base.secret,
-        limit=limit if limit is not None else base.limit,
-        window_s=window if window is not None else base.window_s,
-        block_s=block if block is not None else base.block_s,
-        keyword=keyword if keyword is not None else base.keyword,
-    )
 
 
 @robot_app.command("create")
@@ -273,7 +182,7 @@ def robot_create(
     )
 
     async def action() -> Robot:
-        relay = _upstream(
+        relay = upstream_target(
             upstream,
             upstream_secret,
             upstream_limit,
@@ -281,79 +190,26 @@ def robot_create(
             upstream_block,
             upstream_keyword,
         )
-        if relay is not None:
-            relay = await checked_upstream(upstream_guard(config), relay)
-        async with open_repository(config) as repo:
-            return await repo.create_robot(
-                group_id,
-                name=name,
-                kind=kind,
-                keywords=keyword,
-                signing=sign,
-                ip_allow=ip,
-                rate_limit=RateLimit(rate_limit, rate_window, block),
-                overflow=overflow,
-                avatar_url=avatar,
-                settings=extra,
-                upstream=relay,
-                outgoing=await _outgoing(config, outgoing_url, outgoing_token),
+        async with open_admin(config) as admin:
+            return await admin.robots.create(
+                RobotSpec(
+                    group_id,
+                    name=name,
+                    kind=kind,
+                    keywords=keyword,
+                    signing=sign,
+                    ip_allow=ip,
+                    rate_limit=RateLimit(rate_limit, rate_window, block),
+                    overflow=overflow,
+                    avatar_url=avatar,
+                    settings=extra or {},
+                    upstream=relay,
+                    outgoing=outgoing_target(outgoing_url, outgoing_token),
+                )
             )
 
     robot = run(action, as_json=as_json)
     emit(robot_json(robot, config), as_json=as_json, human=lambda: _print_robot(robot, config))
-
-
-def _setting_value(raw: str, as_json: bool) -> Any:
-    if raw.startswith("@"):
-        return _read(Path(raw[1:]), as_json)
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return raw
-
-
-def _read(path: Path, as_json: bool) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"cannot read {path}: {exc}", as_json=as_json)
-    raise AssertionError("unreachable")
-
-
-#: Robot settings with options of their own, which ``--set`` may not write around.
-_OWN_OPTIONS = {"upstream": "--upstream URL", "outgoing": "--outgoing-url URL"}
-
-
-def integration_settings(
-    *,
-    source_secret: str | None,
-    template: Path | None,
-    only_events: list[str] | None,
-    exclude_events: list[str] | None,
-    pairs: list[str],
-    as_json: bool,
-    unset: list[str] | None = None,
-) -> dict[str, Any]:
-    """The integration settings named on the command line (None for each ``--unset`` key)."""
-    found: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            fail(f"--set {pair!r}: write KEY=VALUE", as_json=as_json)
-        if key.strip() in _OWN_OPTIONS:  # those are checked (and guarded) by their options
-            fail(f"--set {key.strip()}: use {_OWN_OPTIONS[key.strip()]}", as_json=as_json)
-        found[key.strip()] = _setting_value(value, as_json)
-    if source_secret is not None:
-        found["source_secret"] = source_secret
-    if template is not None:
-        found["template"] = _read(template, as_json)
-    if only_events:
-        found["only_events"] = list(only_events)
-    if exclude_events:
-        found["exclude_events"] = list(exclude_events)
-    for key in unset or []:
-        found[key] = None
-    return found
 
 
 @robot_app.command("list")
@@ -365,8 +221,8 @@ def robot_list(
     config = settings()
 
     async def action() -> list[Robot]:
-        async with open_repository(config) as repo:
-            return await repo.list_robots(group)
+        async with open_admin(config) as admin:
+            return await admin.robots.list(group)
 
     robots = run(action, as_json=as_json)
     emit(
@@ -396,10 +252,10 @@ def robot_show(robot_id: int, as_json: bool = JsonOpt) -> None:
     config = settings()
 
     async def action() -> tuple[Robot, dict[str, int], dict[str, int] | None, int]:
-        async with open_repository(config) as repo:
-            robot = await repo.get_robot(robot_id)
-            stats = await repo.robot_stats(robot_id)
-            outbox = Outbox(repo.engine)
+        async with open_admin(config) as admin:
+            robot = await admin.robots.get(robot_id)
+            stats = await admin.robots.stats(robot_id)
+            outbox = Outbox(admin.engine)
             held = await outbox.held_count(robot_id)
             deliveries = await outbox.counts(robot_id)
             if robot.upstream is None and not any(deliveries.values()):
@@ -424,10 +280,10 @@ def robot_rotate(
     config = settings()
 
     async def action() -> Robot:
-        async with open_repository(config) as repo:
+        async with open_admin(config) as admin:
             if secret:
-                return await repo.rotate_secret(robot_id)
-            return await repo.rotate_token(robot_id)
+                return await admin.robots.rotate_secret(robot_id)
+            return await admin.robots.rotate_token(robot_id)
 
     robot = run(action, as_json=as_json)
     emit(robot_json(robot, config), as_json=as_json, human=lambda: _print_robot(robot, config))
@@ -437,8 +293,8 @@ def _set_enabled(robot_id: int, enabled: bool, as_json: bool) -> None:
     config = settings()
 
     async def action() -> Robot:
-        async with open_repository(config) as repo:
-            return await repo.set_enabled(robot_id, enabled)
+        async with open_admin(config) as admin:
+            return await admin.robots.set_enabled(robot_id, enabled)
 
     robot = run(action, as_json=as_json)
     emit(
@@ -525,11 +381,11 @@ def robot_update(
     )
 
     async def action() -> Robot:
-        async with open_repository(config) as repo:
-            current = await repo.get_robot(robot_id)
+        async with open_admin(config) as admin:
+            current = await admin.robots.get(robot_id)
             relay = None
             if not no_upstream:
-                relay = _upstream(
+                relay = upstream_target(
                     upstream,
                     upstream_secret,
                     upstream_limit,
@@ -538,8 +394,6 @@ def robot_update(
                     upstream_keyword,
                     current.upstream,
                 )
-                if relay is not None:
-                    relay = await checked_upstream(upstream_guard(config), relay)
             limit = None
             if rate_limit is not None or rate_window is not None or block is not None:
                 old = current.rate_limit
@@ -548,22 +402,24 @@ def robot_update(
                     old.window_s if rate_window is None else rate_window,
                     old.block_s if block is None else block,
                 )
-            return await repo.update_robot(
+            return await admin.robots.update(
                 robot_id,
-                name=name,
-                keywords=[] if clear_keywords else keyword,
-                signing=sign,
-                ip_allow=[] if clear_ips else ip,
-                rate_limit=limit,
-                overflow=overflow,
-                avatar_url=avatar,
-                settings=merge_settings(current.settings, patch) if patch else None,
-                upstream=relay,
-                clear_upstream=no_upstream,
-                outgoing=None
-                if no_outgoing
-                else await _outgoing(config, outgoing_url, outgoing_token, current.outgoing),
-                clear_outgoing=no_outgoing,
+                RobotPatch(
+                    name=name,
+                    keywords=[] if clear_keywords else keyword,
+                    signing=sign,
+                    ip_allow=[] if clear_ips else ip,
+                    rate_limit=limit,
+                    overflow=overflow,
+                    avatar_url=avatar,
+                    settings=patch or None,
+                    upstream=relay,
+                    clear_upstream=no_upstream,
+                    outgoing=None
+                    if no_outgoing
+                    else outgoing_target(outgoing_url, outgoing_token, current.outgoing),
+                    clear_outgoing=no_outgoing,
+                ),
             )
 
     robot = run(action, as_json=as_json)
@@ -575,8 +431,8 @@ def robot_delete(robot_id: int, as_json: bool = JsonOpt) -> None:
     """Delete a robot; its messages stay in the group."""
 
     async def action() -> None:
-        async with open_repository() as repo:
-            await repo.delete_robot(robot_id)
+        async with open_admin() as admin:
+            await admin.robots.delete(robot_id)
 
     run(action, as_json=as_json)
     emit(
@@ -584,70 +440,3 @@ def robot_delete(robot_id: int, as_json: bool = JsonOpt) -> None:
         as_json=as_json,
         human=lambda: out.print(f"robot {robot_id} deleted"),
     )
-
-
-def message_json(message: StoredMessage) -> dict[str, Any]:
-    return message.to_json()
-
-
-def messages_command(
-    group_id: int,
-    limit: int = typer.Option(20, "--limit", min=1, max=1000, help="How many, newest first."),
-    before: int | None = typer.Option(None, "--before", help="Only messages older than this id."),
-    as_json: bool = JsonOpt,
-) -> None:
-    """List a group's messages, newest first, each with its msgtype and payload as sent."""
-
-    async def action() -> list[StoredMessage]:
-        async with open_repository() as repo:
-            await repo.get_group(group_id)
-            return await repo.list_messages(group_id, before=before, limit=limit)
-
-    messages = run(action, as_json=as_json)
-    emit(
-        [message_json(m) for m in messages],
-        as_json=as_json,
-        human=lambda: table(
-            ["id", "from", "msgtype", "title"],
-            [(m.id, m.sender_name, m.msgtype, _title(m.content)) for m in messages],
-        ),
-    )
-
-
-def _title(content: dict[str, Any]) -> str:
-    from gong.protocol.messages import parse_message
-
-    try:
-        title = parse_message(content).title()
-    except Exception:
-        return ""
-    return title if len(title) <= 60 else title[:59] + "…"
-
-
-def refusals_command(
-    robot_id: int,
-    limit: int = typer.Option(20, "--limit", min=1, max=500),
-    as_json: bool = JsonOpt,
-) -> None:
-    """A robot's recent refused calls, newest first, with the reason."""
-
-    async def action() -> list[Refusal]:
-        async with open_repository() as repo:
-            await repo.get_robot(robot_id)
-            return await repo.list_refusals(robot_id, limit)
-
-    refusals = run(action, as_json=as_json)
-    emit(
-        [r.to_json() for r in refusals],
-        as_json=as_json,
-        human=lambda: table(
-            ["time", "ip", "errcode", "reason"],
-            [(_time(r.created_at), r.ip, r.errcode, r.reason) for r in refusals],
-        ),
-    )
-
-
-def _time(ms: int) -> str:
-    import datetime as dt
-
-    return dt.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")

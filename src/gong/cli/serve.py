@@ -11,7 +11,7 @@ from urllib.parse import quote_plus
 
 import typer
 
-from gong.cli.common import JsonOpt, emit, fail, open_repository, out, settings
+from gong.cli.common import JsonOpt, emit, fail, open_admin, out, settings
 from gong.clock import SystemClock
 from gong.config import Settings
 from gong.logs import configure_logging
@@ -29,14 +29,16 @@ async def _prepare(
     config: Settings, demo: bool
 ) -> tuple[str | None, Demo | None, str | None, bool]:
     """The admin token and, with ``demo``, the demo robot and web admin (new ones only)."""
-    from gong.bootstrap import ensure_admin_token, ensure_demo, ensure_web_admin
+    from gong.bootstrap import ensure_demo, ensure_web_admin
+    from gong.clock import SystemClock
     from gong.storage.accounts import Accounts
 
-    async with open_repository(config) as repo:
-        token = await ensure_admin_token(repo, config)
-        made = await ensure_demo(repo) if demo else None
-        password = await ensure_web_admin(repo, made) if demo else None
-        has_accounts = await Accounts(repo.engine, repo.clock).user_count() > 0
+    async with open_admin(config) as admin:
+        accounts = Accounts(admin.engine, SystemClock())
+        token = await admin.tokens.first()
+        made = await ensure_demo(admin.groups, admin.robots) if demo else None
+        password = await ensure_web_admin(accounts, admin.groups, made) if demo else None
+        has_accounts = await accounts.user_count() > 0
         return token, made, password, has_accounts
 
 
@@ -184,10 +186,10 @@ def admin_token(
     """Make a new admin API token (printed once; only its hash is stored)."""
 
     async def action() -> str:
-        async with open_repository() as repo:
+        async with open_admin() as admin:
             if revoke_others:
-                await repo.revoke_admin_tokens()
-            return await repo.create_admin_token("cli")
+                await admin.tokens.revoke_all()
+            return await admin.tokens.create("cli")
 
     token = asyncio.run(action())
     emit({"admin_token": token}, as_json=as_json, human=lambda: out.print(token))

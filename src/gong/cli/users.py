@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from gong.cli.common import JsonOpt, emit, open_repository, out, run, table
+from gong.cli.common import JsonOpt, emit, open_admin, out, run, table
 from gong.domain.errors import Invalid, NotFound
 from gong.domain.models import Member
 from gong.domain.users import User, check_password
 
 if TYPE_CHECKING:
+    from gong.administration import Administration
     from gong.storage.accounts import Accounts
-    from gong.storage.repository import Repository
 
 __all__ = ["user_app", "user_json"]
 
@@ -43,16 +43,16 @@ def user_json(user: User, members: list[Member] | None = None) -> dict[str, Any]
     return data
 
 
-def _accounts(repo: Repository) -> Accounts:
+def _accounts(admin: Administration) -> Accounts:
     # Imported here so commands that need no database start fast.
     from gong.clock import SystemClock
     from gong.storage.accounts import Accounts
 
-    return Accounts(repo.engine, SystemClock())
+    return Accounts(admin.engine, SystemClock())
 
 
 async def _hash(password: str) -> str:
-    from gong.web.passwords import hash_password
+    from gong.domain.passwords import hash_password
 
     return await hash_password(password)
 
@@ -65,17 +65,17 @@ def _read_password(from_stdin: bool) -> str:
     return check_password(password)
 
 
-async def _find_members(repo: Repository, specs: list[str]) -> list[Member]:
+async def _find_members(admin: Administration, specs: list[str]) -> list[Member]:
     found = []
     for spec in specs:
         group, sep, key = spec.partition(":")
         if not sep or not group.strip().isdigit() or not key.strip():
             raise Invalid(f"--member takes GROUP_ID:MOBILE, got {spec!r}")
         group_id = int(group)
-        member = await repo.find_member(group_id, mobile=key.strip())
+        member = await admin.groups.find_member(group_id, mobile=key.strip())
         if member is None:
             member = next(
-                (m for m in await repo.list_members(group_id) if m.user_id == key.strip()), None
+                (m for m in await admin.groups.members(group_id) if m.user_id == key.strip()), None
             )
         if member is None:
             raise NotFound(f"group {group_id} has no member with mobile or userId {key.strip()!r}")
@@ -97,9 +97,9 @@ def user_create(
 
     async def action() -> tuple[User, list[Member]]:
         password = _read_password(password_stdin)
-        async with open_repository() as repo:
-            members = await _find_members(repo, member)
-            accounts = _accounts(repo)
+        async with open_admin() as services:
+            members = await _find_members(services, member)
+            accounts = _accounts(services)
             user = await accounts.create_user(username, await _hash(password), is_admin=admin)
             for m in members:
                 await accounts.link(user.id, m.id)
@@ -122,12 +122,12 @@ def user_link(username: str, member: list[str] = MemberOpt, as_json: bool = Json
     """Link an account to group members (``--member GROUP_ID:MOBILE``)."""
 
     async def action() -> tuple[User, list[Member]]:
-        async with open_repository() as repo:
-            accounts = _accounts(repo)
+        async with open_admin() as services:
+            accounts = _accounts(services)
             user = await accounts.find_user(username)
             if user is None:
                 raise NotFound(f"there is no account called {username!r}")
-            members = await _find_members(repo, member)
+            members = await _find_members(services, member)
             for m in members:
                 await accounts.link(user.id, m.id)
             return user, await accounts.members_of(user.id)
@@ -152,8 +152,8 @@ def user_password(
 
     async def action() -> User:
         password = _read_password(password_stdin)
-        async with open_repository() as repo:
-            accounts = _accounts(repo)
+        async with open_admin() as services:
+            accounts = _accounts(services)
             user = await accounts.find_user(username)
             if user is None:
                 raise NotFound(f"there is no account called {username!r}")
@@ -172,8 +172,8 @@ def user_list(as_json: bool = JsonOpt) -> None:
     """List the accounts and the members they are linked to."""
 
     async def action() -> list[tuple[User, list[Member]]]:
-        async with open_repository() as repo:
-            accounts = _accounts(repo)
+        async with open_admin() as services:
+            accounts = _accounts(services)
             return [(u, await accounts.members_of(u.id)) for u in await accounts.list_users()]
 
     found = run(action, as_json=as_json)
@@ -200,8 +200,8 @@ def user_delete(username: str, as_json: bool = JsonOpt) -> None:
     """Delete an account (its member links and read state go with it)."""
 
     async def action() -> User:
-        async with open_repository() as repo:
-            accounts = _accounts(repo)
+        async with open_admin() as services:
+            accounts = _accounts(services)
             user = await accounts.find_user(username)
             if user is None:
                 raise NotFound(f"there is no account called {username!r}")

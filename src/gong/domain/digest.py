@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from gong.protocol.digest import DEFAULT_TITLE, UUID_RESERVE, Digest, DigestEntry, fold_one
-from gong.protocol.messages import MAX_BODY_BYTES, encode, parse_message
+from gong.protocol.limits import MAX_BODY_BYTES
+from gong.protocol.messages import encode, parse_message
 from gong.protocol.pacing import PaceState
 
 __all__ = [

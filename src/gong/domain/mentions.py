@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gong.domain.models import Member, Mention
-from gong.protocol.messages import MAX_AT_TARGETS, Message
+from gong.protocol.limits import MAX_AT_TARGETS
+from gong.protocol.messages import Message
 
 __all__ = ["Resolved", "mask_mobile", "resolve"]
 

@@ -7,6 +7,14 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from gong.protocol.limits import (
+    DEFAULT_UPSTREAM_BLOCK,
+    DEFAULT_UPSTREAM_LIMIT,
+    DEFAULT_UPSTREAM_WINDOW,
+    DINGTALK_RATE_BLOCK,
+    DINGTALK_RATE_LIMIT,
+    DINGTALK_RATE_WINDOW,
+)
 from gong.protocol.security import Security, parse_networks
 
 __all__ = [
@@ -69,9 +77,9 @@ class RateLimit:
     ``limit == 0`` or ``window_s == 0`` means unlimited; ``block_s == 0`` refuses only the excess.
     """
 
-    limit: int = 20
-    window_s: int = 60
-    block_s: int = 600
+    limit: int = DINGTALK_RATE_LIMIT
+    window_s: int = DINGTALK_RATE_WINDOW
+    block_s: int = DINGTALK_RATE_BLOCK
 
     @property
     def unlimited(self) -> bool:
@@ -85,17 +93,17 @@ DEFAULT_RATE_LIMIT = RateLimit()
 class Upstream:
     """Where a relayed robot forwards what it accepts: a DingTalk (or Gong) webhook.
 
-    Kept in ``Robot.settings["upstream"]``. ``limit`` sends in any ``window_s`` seconds (19 per
-    60 s by default: one below DingTalk's 20, so a send delayed on the network cannot tip the
-    upstream over); ``block_s`` is how long to pause after a throttle answer; ``keyword`` is put
-    in every digest's title for upstreams secured by keywords.
+    Stored under ``upstream`` in the robot's settings column. ``limit`` sends in any
+    ``window_s`` seconds (19 per 60 s by default: one below DingTalk's 20, so a send delayed on
+    the network cannot tip the upstream over); ``block_s`` is how long to pause after a throttle
+    answer; ``keyword`` is put in every digest's title for upstreams secured by keywords.
     """
 
     url: str
     secret: str | None = None
-    limit: int = 19
-    window_s: int = 60
-    block_s: int = 600
+    limit: int = DEFAULT_UPSTREAM_LIMIT
+    window_s: int = DEFAULT_UPSTREAM_WINDOW
+    block_s: int = DEFAULT_UPSTREAM_BLOCK
     keyword: str = ""
 
     @property
@@ -140,8 +148,8 @@ class Upstream:
 class Outgoing:
     """Where a robot is called back when a person @-mentions it (DingTalk's Outgoing mechanism).
 
-    Kept in ``Robot.settings["outgoing"]``. ``token`` is sent in the ``token`` header of every
-    callback; it is a secret, shown only to admins.
+    Stored under ``outgoing`` in the robot's settings column. ``token`` is sent in the ``token``
+    header of every callback; it is a secret, shown only to admins.
     """
 
     url: str
@@ -190,9 +198,15 @@ class Robot:
     rate_limit: RateLimit
     overflow: Overflow
     avatar_url: str
+    #: The kind's own settings (an integration's filters, a template, …), checked by the
+    #: integration's rules; never ``upstream`` or ``outgoing``, which have fields of their own.
     settings: dict[str, Any]
     created_at: int
     updated_at: int
+    #: The relay target, if the robot forwards its messages.
+    upstream: Upstream | None = None
+    #: The callback target, if the robot answers @-mentions.
+    outgoing: Outgoing | None = None
 
     @property
     def security(self) -> Security:
@@ -201,14 +215,23 @@ class Robot:
         )
 
     @property
-    def upstream(self) -> Upstream | None:
-        """The relay target, if the robot forwards its messages."""
-        return Upstream.from_settings(self.settings)
+    def stored_settings(self) -> dict[str, Any]:
+        """The settings as one JSON document, as storage keeps them."""
+        stored = dict(self.settings)
+        if self.upstream is not None:
+            stored["upstream"] = self.upstream.to_settings()
+        if self.outgoing is not None:
+            stored["outgoing"] = self.outgoing.to_settings()
+        return stored
 
-    @property
-    def outgoing(self) -> Outgoing | None:
-        """The callback target, if the robot answers @-mentions."""
-        return Outgoing.from_settings(self.settings)
+    @staticmethod
+    def split_settings(
+        stored: dict[str, Any],
+    ) -> tuple[dict[str, Any], Upstream | None, Outgoing | None]:
+        """The inverse of :attr:`stored_settings`: the kind's settings, the upstream, the
+        outgoing target (parsed once, when a row is read)."""
+        own = {k: v for k, v in stored.items() if k not in ("upstream", "outgoing")}
+        return own, Upstream.from_settings(stored), Outgoing.from_settings(stored)
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,26 +325,6 @@ class StoredMessage:
     #: Only this account sees the message; None: the whole group.
     visible_to_user_id: int | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "group_id": self.group_id,
-            "robot_id": self.robot_id,
-            "sender": {
-                "type": str(self.sender_type),
-                "name": self.sender_name,
-                "user_id": self.sender_user_id,
-            },
-            "msgtype": self.msgtype,
-            "payload": self.payload,
-            "content": self.content,
-            "mentions": self.mentions,
-            "at_all": self.at_all,
-            "unresolved": self.unresolved,
-            "msgUuid": self.msg_uuid,
-            "created_at": self.created_at,
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
@@ -332,17 +335,6 @@ class Refusal:
     reason: str
     ip: str
     created_at: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "robot_id": self.robot_id,
-            "errcode": self.errcode,
-            "errmsg": self.errmsg,
-            "reason": self.reason,
-            "ip": self.ip,
-            "created_at": self.created_at,
-        }
 
 
 class DeliveryState(enum.StrEnum):
@@ -373,22 +365,6 @@ class UpstreamSend:
     created_at: int
     sent_at: int | None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "msgUuid": self.msg_uuid,
-            "items": self.items,
-            "state": self.state,
-            "attempts": self.attempts,
-            "next_attempt_at": self.next_attempt_at if self.state == "pending" else None,
-            "last_attempt_at": self.last_attempt_at,
-            "errcode": self.errcode,
-            "errmsg": self.errmsg,
-            "created_at": self.created_at,
-            "sent_at": self.sent_at,
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
@@ -404,20 +380,6 @@ class Delivery:
     updated_at: int
     title: str = ""
     send: UpstreamSend | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "robot_id": self.robot_id,
-            "message_id": self.message_id,
-            "held_id": self.held_id,
-            "state": str(self.state),
-            "msgtype": self.content.get("msgtype"),
-            "title": self.title,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-            "send": self.send.to_json() if self.send is not None else None,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -448,19 +410,3 @@ class OutgoingCall:
     duration_ms: int
     answer_message_id: int | None
     created_at: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "robot_id": self.robot_id,
-            "group_id": self.group_id,
-            "message_id": self.message_id,
-            "sender_user_id": self.sender_user_id,
-            "state": self.state,
-            "attempts": self.attempts,
-            "http_status": self.http_status,
-            "error": self.error,
-            "duration_ms": self.duration_ms,
-            "answer_message_id": self.answer_message_id,
-            "created_at": self.created_at,
-        }

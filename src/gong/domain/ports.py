@@ -11,16 +11,30 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from gong.domain.models import HeldMessage, NewMessage, RateLimit
+from gong.domain.models import (
+    Group,
+    HeldMessage,
+    Member,
+    NewMessage,
+    RateLimit,
+    Refusal,
+    Robot,
+    RobotView,
+    StoredMessage,
+)
 from gong.protocol.pacing import PaceState
 
 __all__ = [
+    "AdminTokenStore",
     "BackendUnavailable",
     "Broker",
     "Decision",
+    "GroupStore",
+    "History",
     "Limiter",
     "MessageStore",
     "Pacer",
+    "RobotStore",
     "StoreResult",
     "Subscription",
 ]
@@ -114,3 +128,117 @@ class Broker(Protocol):
     async def publish(self, channel: str, event: bytes) -> None: ...
 
     async def subscribe(self, *channels: str) -> Subscription: ...
+
+
+# -- records ---------------------------------------------------------------------------------------
+#
+# Storage keeps records and answers queries; it checks nothing but what the database itself
+# enforces (a unique mobile in a group, a record that exists). The rules live in the services
+# (``gong.domain.groups``, ``gong.domain.robot_admin``). Every change bumps the configuration
+# version in the same transaction, so other processes notice it.
+
+
+class GroupStore(Protocol):
+    """Groups and their members."""
+
+    async def insert_group(self, name: str, now_ms: int) -> Group: ...
+
+    async def get_group(self, group_id: int) -> Group:
+        """Raises :class:`~gong.domain.errors.NotFound`."""
+        ...
+
+    async def list_groups(self) -> list[Group]: ...
+
+    async def update_group(
+        self, group_id: int, *, name: str | None = None, dissolved: bool | None = None
+    ) -> Group:
+        """Raises :class:`~gong.domain.errors.NotFound`."""
+        ...
+
+    async def insert_member(
+        self, group_id: int, name: str, mobile: str | None, user_id: str | None, now_ms: int
+    ) -> Member:
+        """Raises :class:`~gong.domain.errors.Conflict` when the mobile or userId is taken."""
+        ...
+
+    async def list_members(self, group_id: int) -> list[Member]: ...
+
+    async def get_member(self, member_id: int) -> Member:
+        """Raises :class:`~gong.domain.errors.NotFound`."""
+        ...
+
+    async def find_member(self, group_id: int, *, mobile: str) -> Member | None: ...
+
+    async def delete_member(self, member_id: int) -> None:
+        """Raises :class:`~gong.domain.errors.NotFound`."""
+        ...
+
+
+class RobotStore(Protocol):
+    """Robots, their call counts and the views the send path caches."""
+
+    async def insert_robot(self, robot: Robot) -> Robot:
+        """Store a new robot (its ``id`` is ignored and assigned); returns it as stored."""
+        ...
+
+    async def get_robot(self, robot_id: int) -> Robot:
+        """Raises :class:`~gong.domain.errors.NotFound`."""
+        ...
+
+    async def robot_by_token(self, access_token: str) -> Robot | None: ...
+
+    async def list_robots(self, group_id: int | None = None) -> list[Robot]: ...
+
+    async def save_robot(self, robot: Robot, fields: Sequence[str]) -> Robot:
+        """Write the named fields of ``robot`` (and ``updated_at``); returns it as stored.
+
+        Raises:
+            NotFound: the robot was deleted meanwhile.
+        """
+        ...
+
+    async def delete_robot(self, robot_id: int) -> None:
+        """Raises :class:`~gong.domain.errors.NotFound`."""
+        ...
+
+    async def robot_kinds(self) -> dict[str, int]: ...
+
+    async def robot_stats(self, robot_id: int) -> dict[str, int]: ...
+
+    async def robot_views(self, access_tokens: Sequence[str]) -> dict[str, RobotView]: ...
+
+    async def all_robot_views(self, limit: int) -> dict[str, RobotView]: ...
+
+    async def config_version(self) -> int: ...
+
+
+class History(Protocol):
+    """What was posted and refused, read back."""
+
+    async def list_messages(
+        self,
+        group_id: int,
+        *,
+        before: int | None = None,
+        after: int | None = None,
+        limit: int = 50,
+        viewer: int | None = None,
+    ) -> list[StoredMessage]: ...
+
+    async def get_message(self, message_id: int, viewer: int | None = None) -> StoredMessage: ...
+
+    async def count_messages(self, group_id: int | None = None) -> int: ...
+
+    async def list_refusals(self, robot_id: int, limit: int = 50) -> list[Refusal]: ...
+
+
+class AdminTokenStore(Protocol):
+    """Hashes of the management API's tokens."""
+
+    async def insert_token_hash(self, token_hash: str, label: str, now_ms: int) -> None: ...
+
+    async def token_hashes(self) -> list[str]: ...
+
+    async def delete_tokens(self) -> int: ...
+
+    async def count(self) -> int: ...

@@ -7,26 +7,29 @@ from urllib.parse import parse_qs, urlsplit
 
 from gong.domain.errors import Invalid
 from gong.domain.models import Outgoing, RateLimit, RobotKind, Upstream
-from gong.protocol.security import MAX_KEYWORD_LENGTH, MAX_KEYWORDS, parse_networks
+from gong.protocol.limits import (
+    MAX_IP_ALLOW,
+    MAX_KEYWORD_LENGTH,
+    MAX_KEYWORDS,
+    MAX_OUTGOING_TOKEN,
+    MAX_OUTGOING_URL,
+    MAX_RATE_BLOCK,
+    MAX_RATE_LIMIT,
+    MAX_RATE_WINDOW,
+    MAX_UPSTREAM_LIMIT,
+    MAX_UPSTREAM_SECRET,
+    MAX_UPSTREAM_URL,
+    MAX_UPSTREAM_WINDOW,
+    MIN_UPSTREAM_WINDOW,
+)
+from gong.protocol.security import parse_networks
 
 __all__ = [
-    "MAX_RATE_BLOCK",
-    "MAX_RATE_LIMIT",
-    "MAX_RATE_WINDOW",
-    "MAX_UPSTREAM_WINDOW",
     "check_outgoing_settings",
     "check_settings",
     "check_upstream",
     "upstream_token",
 ]
-
-MAX_RATE_LIMIT = 1_000_000
-MAX_RATE_WINDOW = 86_400
-MAX_RATE_BLOCK = 86_400
-MAX_UPSTREAM_LIMIT = 1_000
-#: The relay keeps an hour of send history; an upstream's window cannot be longer.
-MAX_UPSTREAM_WINDOW = 3_600
-MAX_UPSTREAM_URL = 2_000
 
 
 def check_settings(
@@ -54,6 +57,8 @@ def check_settings(
     for keyword in clean_keywords:
         if len(keyword) > MAX_KEYWORD_LENGTH:
             raise Invalid(f"keyword {keyword[:20]!r}… is longer than {MAX_KEYWORD_LENGTH}")
+    if len(ip_allow) > MAX_IP_ALLOW:
+        raise Invalid(f"at most {MAX_IP_ALLOW} IP allow-list entries, got {len(ip_allow)}")
     try:
         networks = parse_networks(ip_allow)
     except ValueError as exc:
@@ -118,14 +123,16 @@ def check_upstream(upstream: Upstream, own_token: str | None = None) -> Upstream
     if own_token is not None and upstream_token(url) == own_token:
         raise Invalid("a robot cannot relay to its own webhook")
     secret = (upstream.secret or "").strip() or None
-    if secret is not None and (len(secret) > 200 or not _printable(secret)):
-        raise Invalid("the upstream secret must be one word of at most 200 characters")
+    if secret is not None and (len(secret) > MAX_UPSTREAM_SECRET or not _printable(secret)):
+        raise Invalid(
+            f"the upstream secret must be one word of at most {MAX_UPSTREAM_SECRET} characters"
+        )
     keyword = upstream.keyword.strip()
     if len(keyword) > MAX_KEYWORD_LENGTH or not _printable(keyword.replace(" ", "")):
         raise Invalid(f"the upstream keyword must be one line of at most {MAX_KEYWORD_LENGTH}")
     for name, value, low, top in (
         ("upstream limit", upstream.limit, 0, MAX_UPSTREAM_LIMIT),
-        ("upstream window", upstream.window_s, 1, MAX_UPSTREAM_WINDOW),
+        ("upstream window", upstream.window_s, MIN_UPSTREAM_WINDOW, MAX_UPSTREAM_WINDOW),
         ("upstream block", upstream.block_s, 0, MAX_RATE_BLOCK),
     ):
         if not low <= value <= top:
@@ -138,10 +145,6 @@ def check_upstream(upstream: Upstream, own_token: str | None = None) -> Upstream
         block_s=upstream.block_s,
         keyword=keyword,
     )
-
-
-MAX_OUTGOING_URL = 2_000
-MAX_OUTGOING_TOKEN = 200
 
 
 def check_outgoing_settings(outgoing: Outgoing) -> Outgoing:

@@ -25,6 +25,7 @@ from gong.domain.digest import digest_of, entry_of
 from gong.domain.mentions import Resolved, resolve
 from gong.domain.models import (
     Member,
+    Mention,
     NewMessage,
     Overflow,
     RateLimit,
@@ -43,7 +44,6 @@ __all__ = [
     "limit_for",
     "message_channel",
     "message_event",
-    "stored_event",
     "user_channel",
 ]
 
@@ -80,32 +80,14 @@ def message_channel(group_id: int, visible_to_user_id: int | None) -> str:
     return group_channel(group_id)
 
 
-def stored_event(message: StoredMessage) -> dict[str, Any]:
-    """The live event of a message read back from storage (the same as :func:`message_event`)."""
-    event: dict[str, Any] = {
-        "type": "message",
-        "id": message.id,
-        "group_id": message.group_id,
-        "robot_id": message.robot_id,
-        "sender": {
-            "type": str(message.sender_type),
-            "name": message.sender_name,
-            "user_id": message.sender_user_id,
-        },
-        "msgtype": message.msgtype,
-        "content": message.content,
-        "mentions": message.mentions,
-        "at_all": message.at_all,
-        "unresolved": message.unresolved,
-        "created_at": message.created_at,
-    }
-    if message.visible_to_user_id is not None:
-        event["visible_to_user_id"] = message.visible_to_user_id
-    return event
+def message_event(message_id: int, message: NewMessage | StoredMessage) -> dict[str, Any]:
+    """The live event of message ``message_id`` (what SSE readers receive).
 
-
-def message_event(message_id: int, message: NewMessage) -> dict[str, Any]:
-    """The live event for a stored message (what SSE readers receive)."""
+    The one definition, for both ways a message is published: by the process that stored it
+    (``message`` is the :class:`NewMessage` it stored) and by the change feed of another process
+    (``message`` is the :class:`StoredMessage` read back). Both give the same event: the
+    mentions are in their stored JSON form either way.
+    """
     event: dict[str, Any] = {
         "type": "message",
         "id": message_id,
@@ -118,7 +100,7 @@ def message_event(message_id: int, message: NewMessage) -> dict[str, Any]:
         },
         "msgtype": message.msgtype,
         "content": message.content,
-        "mentions": [m.to_json() for m in message.mentions],
+        "mentions": [m.to_json() if isinstance(m, Mention) else m for m in message.mentions],
         "at_all": message.at_all,
         "unresolved": message.unresolved,
         "created_at": message.created_at,

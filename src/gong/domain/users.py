@@ -1,7 +1,7 @@
 """People who sign in to the web app, and the rules their names and passwords follow.
 
 A user is an admin (sees and manages every group) or a member (sees the groups where one of the
-group's members is linked to them). Passwords are stored only as hashes (``gong.web.passwords``).
+group's members is linked to them). Passwords are stored only as hashes (``gong.domain.passwords``).
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """Integration robots: a robot's kind decides how ``/robot/send`` reads its body.
 
 One module per source (``github``, ``gitlab``, ``codeup``, ``jira``, ``travis``, ``trello``,
-``alertmanager``, ``grafana``) and the ``template`` robot; ``base`` holds what they share (the
-:class:`~gong.integrations.base.Source` protocol, the event filter, text that fits 20 000 bytes),
-``git`` and ``alerts`` the wording that several sources use, and ``config`` the rules for a
-robot's integration settings.
+``alertmanager``, ``grafana``) and the ``template`` robot. What they share: ``source`` (the
+:class:`~gong.integrations.source.Source` protocol and the event filter), ``text`` (escaping,
+quoting and the message shapes) and ``fitting`` (cutting a message to fit 20 000 bytes);
+``git`` and ``alerts`` hold the wording that several sources use, and ``config`` the rules for a
+robot's integration settings. GitHub's and GitLab's payload models are in ``github_models`` and
+``gitlab_models``.
 """
 
 from __future__ import annotations
@@ -13,12 +15,12 @@ from collections.abc import Mapping
 
 from gong.domain.models import RobotKind
 from gong.integrations.alertmanager import Alertmanager
-from gong.integrations.base import Delivery, Ignored, IntegrationConfig, Source
 from gong.integrations.codeup import Codeup
 from gong.integrations.github import GitHub
 from gong.integrations.gitlab import GitLab
 from gong.integrations.grafana import Grafana
 from gong.integrations.jira import Jira
+from gong.integrations.source import Delivery, Ignored, IntegrationConfig, Source
 from gong.integrations.template import (
     DEFAULT_MAX_OUTPUT,
     DEFAULT_TIME_LIMIT,

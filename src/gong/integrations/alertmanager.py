@@ -14,7 +14,7 @@ from typing import Any
 
 from gong.domain.models import RobotKind
 from gong.integrations.alerts import Notification, Style, default_title, digest
-from gong.integrations.base import (
+from gong.integrations.source import (
     Builder,
     Delivery,
     Event,

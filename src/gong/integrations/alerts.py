@@ -16,9 +16,8 @@ from urllib.parse import urlsplit
 
 from pydantic import Field
 
-from gong.integrations.base import (
-    MAX_MESSAGE_BYTES,
-    Payload,
+from gong.integrations.source import Payload
+from gong.integrations.text import (
     action_card,
     cut,
     duration,
@@ -28,6 +27,7 @@ from gong.integrations.base import (
     plural,
     timestamp,
 )
+from gong.protocol.limits import MAX_BODY_BYTES
 from gong.protocol.messages import Message
 
 __all__ = [
@@ -214,7 +214,7 @@ def digest(
         shared = [intro, *lines] if intro else lines
         if shared:
             parts.append(_BREAK.join(shared))
-    budget = MAX_MESSAGE_BYTES - 3_000 - sum(len(p.encode()) + 2 for p in parts)
+    budget = MAX_BODY_BYTES - 3_000 - sum(len(p.encode()) + 2 for p in parts)
     used = 0
     shown = 0
     for alert in alerts:

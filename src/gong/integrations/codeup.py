@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from gong.domain.models import RobotKind
-from gong.integrations.base import (
+from gong.integrations.git import Change, push_message
+from gong.integrations.gitlab import PushEvent, User, event_name, gitlab_push, site_path
+from gong.integrations.source import (
     Builder,
     Delivery,
     Event,
@@ -20,13 +22,11 @@ from gong.integrations.base import (
     Source,
     bad_signature,
     dispatch,
-    escape,
     invalid,
     parse,
     same,
 )
-from gong.integrations.git import Change, push_message
-from gong.integrations.gitlab import PushEvent, User, event_name, gitlab_push, site_path
+from gong.integrations.text import escape
 from gong.protocol.messages import Message
 
 __all__ = ["Codeup"]

@@ -29,16 +29,22 @@ from urllib.parse import urlsplit
 
 from gong.domain.errors import Invalid
 from gong.domain.models import RobotKind
-from gong.integrations.base import IntegrationConfig
+from gong.integrations.source import IntegrationConfig
 from gong.integrations.template import template_error
 from gong.integrations.travis import load_public_key
 
 __all__ = [
     "INTEGRATION_KEYS",
+    "MAX_EVENTS",
+    "MAX_EVENT_FIELD",
+    "MAX_EVENT_NAME",
+    "MAX_HEADER_NAME",
+    "MAX_SOURCE_SECRET",
+    "MAX_TRAVIS_PUBLIC_KEY",
+    "MAX_TRELLO_CALLBACK_URL",
     "SECRET_KEYS",
     "allowed_settings",
     "check_robot_settings",
-    "merge_settings",
     "redacted",
 ]
 
@@ -63,8 +69,22 @@ def allowed_settings(kind: RobotKind) -> frozenset[str]:
     return keys - {"source_secret"} if kind is RobotKind.TRAVIS else keys
 
 
-_HEADER = re.compile(r"^[A-Za-z0-9-]{1,100}$")
+#: The most names in ``only_events`` or ``exclude_events``.
 MAX_EVENTS = 50
+#: The longest event name (or family, or glob), in characters.
+MAX_EVENT_NAME = 100
+#: The longest ``source_secret``, in characters.
+MAX_SOURCE_SECRET = 256
+#: The longest ``event_field`` (a dotted path), in characters.
+MAX_EVENT_FIELD = 200
+#: The longest ``travis_public_key`` (a PEM key), in characters.
+MAX_TRAVIS_PUBLIC_KEY = 10_000
+#: The longest ``trello_callback_url``, in characters.
+MAX_TRELLO_CALLBACK_URL = 2_000
+#: The longest Grafana header name, in characters.
+MAX_HEADER_NAME = 100
+
+_HEADER = re.compile(f"^[A-Za-z0-9-]{{1,{MAX_HEADER_NAME}}}$")
 
 
 def _events(key: str, value: Any) -> list[str]:
@@ -74,12 +94,14 @@ def _events(key: str, value: Any) -> list[str]:
     if len(names) > MAX_EVENTS:
         raise Invalid(f"{key} has {len(names)} entries; at most {MAX_EVENTS}")
     for name in names:
-        if not name or len(name) > 100 or any(c.isspace() for c in name):
-            raise Invalid(f"{key}: {name!r} is not an event name (1–100 characters, no spaces)")
+        if not name or len(name) > MAX_EVENT_NAME or any(c.isspace() for c in name):
+            raise Invalid(
+                f"{key}: {name!r} is not an event name (1–{MAX_EVENT_NAME} characters, no spaces)"
+            )
     return list(dict.fromkeys(names))
 
 
-def _text(key: str, value: Any, longest: int = 256) -> str:
+def _text(key: str, value: Any, longest: int) -> str:
     if not isinstance(value, str) or not value.strip():
         raise Invalid(f"{key} must be a non-empty string")
     if len(value) > longest:
@@ -91,7 +113,7 @@ def _check(kind: RobotKind, key: str, value: Any) -> Any:
     if key in ("only_events", "exclude_events"):
         return _events(key, value)
     if key == "source_secret":
-        secret = _text(key, value)
+        secret = _text(key, value, MAX_SOURCE_SECRET)
         if secret != secret.strip() or not secret.isprintable():
             raise Invalid("source_secret cannot have spaces at its ends or control characters")
         return secret
@@ -103,10 +125,10 @@ def _check(kind: RobotKind, key: str, value: Any) -> Any:
             raise Invalid(problem)
         return value
     if key == "event_field":
-        return _text(key, value, 200)
+        return _text(key, value, MAX_EVENT_FIELD)
     if key == "travis_public_key":
         try:
-            load_public_key(_text(key, value, 10_000))
+            load_public_key(_text(key, value, MAX_TRAVIS_PUBLIC_KEY))
         except ValueError as exc:
             raise Invalid(f"travis_public_key is not a PEM RSA public key: {exc}") from None
         return value
@@ -115,7 +137,7 @@ def _check(kind: RobotKind, key: str, value: Any) -> Any:
             raise Invalid("travis_verify must be true or false")
         return value
     if key == "trello_callback_url":
-        url = _text(key, value, 2_000)
+        url = _text(key, value, MAX_TRELLO_CALLBACK_URL)
         try:
             parts = urlsplit(url)
             hostname = parts.hostname
@@ -125,7 +147,7 @@ def _check(kind: RobotKind, key: str, value: Any) -> Any:
             raise Invalid("trello_callback_url must be an http(s) URL")
         return url
     # grafana_signature_header, grafana_timestamp_header
-    header = _text(key, value, 100)
+    header = _text(key, value, MAX_HEADER_NAME)
     if not _HEADER.match(header):
         raise Invalid(f"{key} must be an HTTP header name (letters, digits and -)")
     return header
@@ -159,17 +181,6 @@ def check_robot_settings(kind: RobotKind, settings: Mapping[str, Any]) -> dict[s
     if kind is RobotKind.TEMPLATE and not clean.get("template"):
         raise Invalid("a template robot needs a template")
     return clean
-
-
-def merge_settings(current: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
-    """``current`` with ``patch`` applied: given keys replace, keys given as None are removed."""
-    merged = dict(current)
-    for key, value in patch.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = value
-    return merged
 
 
 def redacted(settings: Mapping[str, Any]) -> dict[str, Any]:

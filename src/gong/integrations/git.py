@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from gong.integrations.base import (
-    MAX_MESSAGE_BYTES,
+from gong.integrations.text import (
     action_card,
     escape,
     first_line,
@@ -20,6 +19,7 @@ from gong.integrations.base import (
     quote,
     short_sha,
 )
+from gong.protocol.limits import MAX_BODY_BYTES
 from gong.protocol.messages import Message
 
 __all__ = ["MAX_COMMITS", "ZERO_SHA", "Change", "Commit", "Push", "branch_of", "push_message"]
@@ -76,7 +76,7 @@ class Push:
 
 
 def _commit_lines(commits: Sequence[Commit], total: int) -> list[str]:
-    budget = MAX_MESSAGE_BYTES - 4_000  # room for the heading and the JSON around the text
+    budget = MAX_BODY_BYTES - 4_000  # room for the heading and the JSON around the text
     lines: list[str] = []
     used = 0
     for commit in commits[:MAX_COMMITS]:

@@ -15,7 +15,7 @@ from typing import Any
 from gong.domain.models import RobotKind
 from gong.integrations.alertmanager import check_authorization
 from gong.integrations.alerts import Notification, Style, default_title, digest, is_test
-from gong.integrations.base import (
+from gong.integrations.source import (
     Builder,
     Delivery,
     Event,

@@ -14,7 +14,8 @@ from typing import Any
 from pydantic import Field
 
 from gong.domain.models import RobotKind
-from gong.integrations.base import (
+from gong.integrations.fitting import fit_lines
+from gong.integrations.source import (
     Builder,
     Delivery,
     Event,
@@ -23,20 +24,14 @@ from gong.integrations.base import (
     Named,
     Payload,
     Source,
-    action_card,
     bad_signature,
-    cut,
     dispatch,
-    escape,
-    fit_lines,
     hmac_hex,
     invalid,
-    link,
-    markdown,
     parse,
-    quote,
     same,
 )
+from gong.integrations.text import action_card, cut, escape, link, markdown, quote
 from gong.protocol.messages import Message
 
 __all__ = ["Jira", "adf_text"]

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
-from gong.integrations.base import invalid
+from gong.integrations.source import invalid
 from gong.integrations.template import render_text
 from gong.protocol.errors import Errors, RobotError
 

@@ -33,8 +33,9 @@ from jinja2.exceptions import SecurityError
 
 from gong.domain.models import RobotKind
 from gong.integrations.alertmanager import check_authorization
-from gong.integrations.base import (
-    MAX_MESSAGE_BYTES,
+from gong.integrations.fitting import fit
+from gong.integrations.sandbox import LimitedSandbox
+from gong.integrations.source import (
     Delivery,
     Event,
     Ignored,
@@ -42,16 +43,13 @@ from gong.integrations.base import (
     Source,
     bad_signature,
     check_filters,
-    cut,
-    escape,
-    first_line,
-    fit,
     hmac_hex,
     invalid,
     same,
 )
-from gong.integrations.sandbox import LimitedSandbox
+from gong.integrations.text import cut, escape, first_line
 from gong.protocol.errors import RobotError
+from gong.protocol.limits import MAX_BODY_BYTES
 from gong.protocol.messages import Message, parse_message
 
 __all__ = [
@@ -241,8 +239,10 @@ def render(
         raise Ignored(event, 'was left out by the template (msgtype "empty")')
     message = fit(parse_message(body))
     size = len(orjson.dumps(message.to_wire()))
-    if size > MAX_MESSAGE_BYTES:
-        raise invalid(f"the template's message is {size} bytes; DingTalk's limit is 20000")
+    if size > MAX_BODY_BYTES:
+        raise invalid(
+            f"the template's message is {size} bytes; DingTalk's limit is {MAX_BODY_BYTES}"
+        )
     return message
 
 

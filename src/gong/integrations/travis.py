@@ -22,23 +22,20 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pydantic import Field
 
 from gong.domain.models import RobotKind
-from gong.integrations.base import (
+from gong.integrations.git import Commit
+from gong.integrations.source import (
     Builder,
     Delivery,
     Event,
     IntegrationConfig,
     Payload,
     Source,
-    action_card,
     bad_signature,
     dispatch,
-    duration,
-    escape,
     invalid,
-    link,
     parse,
 )
-from gong.integrations.git import Commit
+from gong.integrations.text import action_card, duration, escape, link
 from gong.protocol.messages import Message
 
 __all__ = ["TRAVIS_COM_KEY", "TRAVIS_ORG_KEY", "Travis", "load_public_key"]

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import Field
 
 from gong.domain.models import RobotKind
-from gong.integrations.base import (
+from gong.integrations.source import (
     Builder,
     Delivery,
     Event,
@@ -25,17 +25,13 @@ from gong.integrations.base import (
     Named,
     Payload,
     Source,
-    action_card,
     bad_signature,
     dispatch,
-    escape,
     invalid,
-    link,
     parse,
-    quote,
     same,
-    timestamp,
 )
+from gong.integrations.text import action_card, escape, link, quote, timestamp
 from gong.protocol.messages import Message
 
 __all__ = ["Trello", "trello_signature"]

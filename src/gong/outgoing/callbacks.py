@@ -18,7 +18,6 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 
 import httpx
 import orjson
@@ -26,11 +25,12 @@ import orjson
 from gong.clock import Clock
 from gong.config import Settings
 from gong.domain.mentions import resolve
-from gong.domain.models import Group, Member, OutgoingCall, Robot, RobotSession
+from gong.domain.models import OutgoingCall, Robot, RobotSession
+from gong.domain.posting import PersonPost
 from gong.domain.service import Hub
-from gong.domain.users import User
 from gong.outgoing.guard import Guard, GuardedTransport, TargetRefused
 from gong.protocol.errors import RobotError
+from gong.protocol.limits import MAX_OUTGOING_ANSWER
 from gong.protocol.messages import Message
 from gong.protocol.outgoing import (
     SESSION_TTL_MS,
@@ -45,25 +45,9 @@ from gong.redact import redact
 from gong.storage.directory import Directory
 from gong.storage.outgoing import OutgoingStore
 
-__all__ = ["MAX_ANSWER", "Callbacks", "PersonPost"]
+__all__ = ["Callbacks"]
 
 log = logging.getLogger(__name__)
-
-#: The largest answer read from a robot's service, in bytes (DingTalk's message limit).
-MAX_ANSWER = 20_000
-
-
-@dataclass(frozen=True, slots=True)
-class PersonPost:
-    """A person's stored message, as the callbacks need it."""
-
-    message_id: int
-    created_at: int
-    group: Group
-    user: User
-    member: Member | None
-    message: Message
-    members: list[Member] = field(default_factory=list)
 
 
 class _Final(Exception):
@@ -296,8 +280,10 @@ class Callbacks:
                     raw = bytearray()
                     async for chunk in response.aiter_bytes():
                         raw.extend(chunk)
-                        if len(raw) > MAX_ANSWER:
-                            raise _Final(f"the answer is larger than {MAX_ANSWER} bytes", status)
+                        if len(raw) > MAX_OUTGOING_ANSWER:
+                            raise _Final(
+                                f"the answer is larger than {MAX_OUTGOING_ANSWER} bytes", status
+                            )
                     return status, bytes(raw)
         except TargetRefused as exc:
             raise _Final(exc.message) from None

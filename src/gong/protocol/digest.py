@@ -16,9 +16,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from gong.protocol.limits import MAX_AT_TARGETS, MAX_BODY_BYTES
 from gong.protocol.messages import (
-    MAX_AT_TARGETS,
-    MAX_BODY_BYTES,
     ActionCardMessage,
     At,
     FeedCardMessage,

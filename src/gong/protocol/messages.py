@@ -40,10 +40,9 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from gong.protocol.errors import Errors, RobotError, field_invalid, field_missing
+from gong.protocol.limits import MAX_MSG_UUID
 
 __all__ = [
-    "MAX_AT_TARGETS",
-    "MAX_BODY_BYTES",
     "MAX_MSG_UUID",
     "MESSAGE_TYPES",
     "ActionCard",
@@ -65,15 +64,6 @@ __all__ = [
     "encode",
     "parse_message",
 ]
-
-#: DingTalk notifies at most this many people per message; further targets are ignored.
-MAX_AT_TARGETS = 50
-
-#: DingTalk refuses a request body larger than this many bytes (errcode 460101).
-MAX_BODY_BYTES = 20_000
-
-#: The longest ``msgUuid`` Gong accepts, in characters; its storage columns are this wide.
-MAX_MSG_UUID = 200
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 

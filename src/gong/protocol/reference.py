@@ -4,7 +4,7 @@ does not have (``docs/robot-api.md`` embeds them; a test keeps them in sync)."""
 from __future__ import annotations
 
 from gong.protocol.errors import Dialect, ErrorCode, Errors, RobotError, field_invalid
-from gong.protocol.messages import MAX_MSG_UUID
+from gong.protocol.limits import MAX_MSG_UUID
 
 __all__ = ["errcode_table", "field_limits_table"]
 

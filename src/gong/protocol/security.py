@@ -16,8 +16,6 @@ from gong.protocol.messages import ImageMessage, Message
 from gong.protocol.signing import MAX_CLOCK_SKEW_MS, verify
 
 __all__ = [
-    "MAX_KEYWORDS",
-    "MAX_KEYWORD_LENGTH",
     "Security",
     "check",
     "check_ip",
@@ -25,10 +23,6 @@ __all__ = [
     "check_signature",
     "parse_networks",
 ]
-
-#: DingTalk allows at most ten keywords per robot.
-MAX_KEYWORDS = 10
-MAX_KEYWORD_LENGTH = 64
 
 IPv4Network = ipaddress.IPv4Network
 

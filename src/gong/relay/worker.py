@@ -30,14 +30,13 @@ from gong.clock import Clock
 from gong.domain.digest import Action, Plan, digest_of, entry_of, fits_alone, plan
 from gong.domain.errors import NotFound
 from gong.domain.models import Upstream, UpstreamSend
-from gong.domain.ports import Pacer
+from gong.domain.ports import Pacer, RobotStore
 from gong.outgoing.guard import Guard, TargetRefused
 from gong.protocol.messages import parse_message
 from gong.relay.targets import UpstreamRedirected, UpstreamTransport
 from gong.sdk.client import AsyncRobot
 from gong.sdk.errors import HTTPStatusError, RateLimitedError, RobotSendError
 from gong.storage.outbox import Outbox
-from gong.storage.repository import Repository
 
 __all__ = ["RelayWorker"]
 
@@ -63,7 +62,7 @@ class RelayWorker:
         *,
         guard: Guard,
         outbox: Outbox,
-        repository: Repository,
+        robots: RobotStore,
         pacer: Pacer,
         clock: Clock,
         poll_seconds: float = 0.5,
@@ -78,7 +77,7 @@ class RelayWorker:
         self.outbox = outbox
         #: Called with ``sent``, ``retry``, ``throttled`` or ``failed`` after each attempt.
         self.on_outcome = on_outcome
-        self.repository = repository
+        self.robots = robots
         self.pacer = pacer
         self.clock = clock
         self.poll_seconds = poll_seconds
@@ -141,8 +140,11 @@ class RelayWorker:
             except Exception as exc:  # the database may be briefly away
                 log.warning("relay: could not look for work: %s", exc)
             self._wake.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+            # that arrives as the wake-up does, and stop() would wait for ever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wake.wait()
 
     async def _lane(self, robot_id: int) -> None:
         try:
@@ -186,7 +188,7 @@ class RelayWorker:
     async def restore_pace(self, robot_id: int) -> None:
         """Count the upstream's recent sends, made before a restart or by another process."""
         with contextlib.suppress(NotFound):
-            upstream = (await self.repository.get_robot(robot_id)).upstream
+            upstream = (await self.robots.get_robot(robot_id)).upstream
             if upstream is not None:
                 history = await self.outbox.pace_history(self.clock.now_ms(), upstream.key)
                 times, paused = history.get(upstream.key, ([], 0))
@@ -198,7 +200,7 @@ class RelayWorker:
         """Do the next thing for the robot; returns when to step again (ms), None when idle."""
         now = self.clock.now_ms()
         try:
-            robot = await self.repository.get_robot(robot_id)
+            robot = await self.robots.get_robot(robot_id)
         except NotFound:
             return None  # deleted: its deliveries went with it
         upstream = robot.upstream

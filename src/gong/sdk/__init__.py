@@ -19,7 +19,8 @@ from gong.protocol.messages import (
     Message,
     TextMessage,
 )
-from gong.sdk.client import AsyncRobot, Robot, SendResult, with_mentions
+from gong.sdk.aio import AsyncRobot
+from gong.sdk.base import SendResult
 from gong.sdk.errors import (
     APIError,
     ContentRejectedError,
@@ -40,7 +41,9 @@ from gong.sdk.errors import (
     TransportError,
     error_for,
 )
+from gong.sdk.messages import with_mentions
 from gong.sdk.pacer import Pacer
+from gong.sdk.sync import Robot
 
 __all__ = [
     "APIError",

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gong.protocol.digest import DEFAULT_TITLE, DigestEntry, fold_one
+from gong.protocol.limits import DINGTALK_RATE_LIMIT, DINGTALK_RATE_WINDOW
 from gong.protocol.messages import Message
 from gong.protocol.pacing import SendLog
 
@@ -44,8 +45,8 @@ class Pacer:
 
     def __init__(
         self,
-        limit: int = 20,
-        window: float = 60.0,
+        limit: int = DINGTALK_RATE_LIMIT,
+        window: float = float(DINGTALK_RATE_WINDOW),
         *,
         mode: Mode = "wait",
         digest_title: str = DEFAULT_TITLE,

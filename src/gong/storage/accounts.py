@@ -19,7 +19,8 @@ from gong.clock import Clock
 from gong.domain.errors import Conflict, NotFound
 from gong.domain.models import Member
 from gong.domain.users import User, clean_username
-from gong.storage.repository import _insert_for, _member
+from gong.storage.rows import insert_for as _insert_for
+from gong.storage.rows import member_of as _member
 from gong.storage.schema import app_secrets, members, messages, read_states, user_members, users
 
 __all__ = ["Accounts"]

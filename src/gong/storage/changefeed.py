@@ -3,18 +3,17 @@
 Without Redis, each process has its own in-memory broker, so a message stored by another
 process — ``gong post`` or another ``gong`` command on the same database, and the robot answers
 they trigger — would reach browsers only on reload. The server runs this feed: every
-:data:`EVERY_S` it reads ``max(messages.id)`` (one query on the primary key); when that moved,
-it reads the new *ids* in order and keeps those this process did not store itself
-(:meth:`ChangeFeed.stored_here`, called by the hub). One tick later — so that a message this
-process is still publishing is never mistaken for a foreign one — it loads just the foreign rows
-and publishes them through the local broker. Under load from this process's own robots a tick
-costs two index reads, never the rows. With Redis the broker is shared and no feed runs.
+:data:`EVERY_S` (of its clock, through a :class:`~gong.storage.poller.Poller`) it reads
+``max(messages.id)`` (one query on the primary key); when that moved, it reads the new *ids* in
+order and keeps those this process did not store itself (:meth:`ChangeFeed.stored_here`, called
+by the hub). One tick later — so that a message this process is still publishing is never
+mistaken for a foreign one — it loads just the foreign rows and publishes them through the local
+broker. Under load from this process's own robots a tick costs two index reads, never the rows.
+With Redis the broker is shared and no feed runs.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from typing import Any
 
@@ -22,10 +21,12 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gong.clock import Clock
 from gong.domain.models import StoredMessage
 from gong.domain.ports import Broker
-from gong.domain.service import message_channel, stored_event
-from gong.storage.repository import _message
+from gong.domain.service import message_channel, message_event
+from gong.storage.poller import Poller
+from gong.storage.rows import message_of
 from gong.storage.schema import messages
 
 __all__ = ["BATCH", "EVERY_S", "ChangeFeed"]
@@ -39,14 +40,23 @@ BATCH = 20_000
 
 
 class ChangeFeed:
-    def __init__(self, engine: AsyncEngine, broker: Broker, every_s: float = EVERY_S) -> None:
+    def __init__(
+        self, engine: AsyncEngine, broker: Broker, every_s: float = EVERY_S, *, clock: Clock
+    ) -> None:
         self.engine = engine
         self.broker = broker
         self.every_s = every_s
         self._cursor = 0
         self._local: set[int] = set()
         self._candidates: list[int] = []
-        self._task: asyncio.Task[None] | None = None
+        self._poller = Poller(
+            self.tick,
+            every_s,
+            clock,
+            name="gong-change-feed",
+            failure="change feed failed",
+            logger=log,
+        )
 
     def stored_here(self, message_id: int) -> None:
         """This process stored (and publishes) the message: the feed must not."""
@@ -59,22 +69,10 @@ class ChangeFeed:
 
     async def start(self) -> None:
         self._cursor = await self._newest()
-        self._task = asyncio.create_task(self._run(), name="gong-change-feed")
+        self._poller.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.every_s)
-            try:
-                await self.tick()
-            except Exception as exc:
-                log.warning("change feed failed: %s", exc)
+        await self._poller.stop()
 
     async def tick(self) -> int:
         """Publish last tick's foreign messages, then note the new ids; returns how many were
@@ -116,8 +114,8 @@ class ChangeFeed:
                     )
                 ).all()
         for row in rows:
-            message: StoredMessage = _message(row)
-            event = orjson.dumps(stored_event(message))
+            message: StoredMessage = message_of(row)
+            event = orjson.dumps(message_event(message.id, message))
             try:
                 await self.broker.publish(
                     message_channel(message.group_id, message.visible_to_user_id), event

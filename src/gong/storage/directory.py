@@ -7,7 +7,7 @@ change to robots, groups or members bumps ``meta.config_version``:
 - a change made through this process calls :meth:`Directory.changed`, which reloads at once
   (the API answers after the new views are in place);
 - a change made elsewhere (the CLI, another instance) is seen by a poller that checks the
-  version every ``config_refresh_seconds`` (at most 1 s) and reloads.
+  version every ``config_refresh_seconds`` (at most 1 s) of the clock and reloads.
 
 A reload swaps the whole cache in one step; requests are served from the previous views
 meanwhile, never all missing together. A token not in the cache (a robot created since the
@@ -18,13 +18,15 @@ answer, found or not, is cached until the next reload.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+from collections.abc import Sequence
+from typing import Protocol
 
+from gong.clock import Clock
 from gong.domain.models import RobotView
-from gong.storage.repository import Repository
+from gong.storage.poller import Poller
 
-__all__ = ["MAX_ENTRIES", "Directory"]
+__all__ = ["MAX_ENTRIES", "Directory", "RobotViews"]
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +35,37 @@ MAX_TOKEN_LENGTH = 64
 MAX_ENTRIES = 100_000
 
 
+class RobotViews(Protocol):
+    """What the directory reads from storage (the robot store)."""
+
+    async def robot_views(self, access_tokens: Sequence[str]) -> dict[str, RobotView]:
+        """The views of the robots with these tokens (unknown tokens are left out)."""
+        ...
+
+    async def all_robot_views(self, limit: int) -> dict[str, RobotView]:
+        """The views of up to ``limit`` robots, the newest first."""
+        ...
+
+    async def config_version(self) -> int:
+        """``meta.config_version``: bumped by every change to robots, groups or members."""
+        ...
+
+
 class Directory:
-    def __init__(self, repository: Repository, refresh_seconds: float) -> None:
+    def __init__(self, repository: RobotViews, refresh_seconds: float, *, clock: Clock) -> None:
         self._repository = repository
-        self._refresh = refresh_seconds
         self._cache: dict[str, RobotView | None] = {}
         self._loading: dict[str, asyncio.Future[RobotView | None]] = {}
         self._generation = 0
         self._version: int | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._poller = Poller(
+            self._poll,
+            refresh_seconds,
+            clock,
+            name="gong-directory",
+            failure="could not reload robot views",
+            logger=log,
+        )
         self._reloading: asyncio.Lock | None = None
 
     async def get(self, access_token: str) -> RobotView | None:
@@ -58,7 +82,7 @@ class Directory:
         self._loading[access_token] = future
         generation = self._generation
         try:
-            view = await self._repository.robot_view(access_token)
+            view = (await self._repository.robot_views([access_token])).get(access_token)
         except Exception as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: the callers waiting on it get it re-raised
@@ -95,22 +119,15 @@ class Directory:
     async def start(self) -> None:
         self._version = await self._repository.config_version()
         await self.reload()
-        self._task = asyncio.create_task(self._poll(), name="gong-directory")
+        self._poller.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._poller.stop()
 
     async def _poll(self) -> None:
-        while True:
-            await asyncio.sleep(self._refresh)
-            try:
-                version = await self._repository.config_version()
-                if version != self._version:
-                    await self.reload()
-                    self._version = version
-            except Exception as exc:  # the database may be briefly away; keep serving the cache
-                log.warning("could not reload robot views: %s", exc)
+        """One check of the poller: reload if the version moved since the last load. A failure
+        (the database may be briefly away) is logged by the poller; the cache keeps serving."""
+        version = await self._repository.config_version()
+        if version != self._version:
+            await self.reload()
+            self._version = version

@@ -14,7 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gong.domain.errors import NotFound
 from gong.domain.models import Group, Member, StoredMessage
 from gong.domain.users import Conversation, User
-from gong.storage.repository import _group, _insert_for, _member, _message, visible_to
+from gong.storage.rows import group_of as _group
+from gong.storage.rows import insert_for as _insert_for
+from gong.storage.rows import member_of as _member
+from gong.storage.rows import message_of as _message
+from gong.storage.rows import visible_to
 from gong.storage.schema import (
     groups,
     members,

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gong.domain.models import RateLimit
 from gong.domain.ports import Decision
-from gong.storage.repository import _insert_for
+from gong.storage.rows import insert_for as _insert_for
 from gong.storage.schema import limiter_keys
 
 __all__ = ["DatabaseLimiter"]

@@ -1,16 +1,26 @@
 """The database schema, shared by SQLite and PostgreSQL. Times are milliseconds since the epoch.
 
 Migrations in ``gong/storage/migrations`` create and evolve exactly these tables; a test checks
-that a migrated database matches this metadata. Column widths that bound what senders send are
-stated once in :mod:`gong.protocol` (``MAX_MSG_UUID``), which refuses longer values with 400402
-before anything is written.
+that a migrated database matches this metadata. Column widths that bound what senders and admins
+send (``MAX_MSG_UUID``, ``MAX_NAME``, …) and the robots' default rate limit are stated once in
+:mod:`gong.protocol.limits`; a ``msgUuid`` too long for its columns is refused with 400402 before
+anything is written.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from gong.protocol.messages import MAX_MSG_UUID
+from gong.protocol.limits import (
+    DINGTALK_RATE_BLOCK,
+    DINGTALK_RATE_LIMIT,
+    DINGTALK_RATE_WINDOW,
+    MAX_AVATAR_URL,
+    MAX_MOBILE,
+    MAX_MSG_UUID,
+    MAX_NAME,
+    MAX_USER_ID,
+)
 
 __all__ = [
     "admin_tokens",
@@ -71,7 +81,7 @@ groups = sa.Table(
     "groups",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("name", sa.String(MAX_NAME), nullable=False),
     sa.Column("dissolved", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", sa.BigInteger, nullable=False),
 )
@@ -83,9 +93,9 @@ members = sa.Table(
     sa.Column(
         "group_id", sa.Integer, sa.ForeignKey("groups.id", ondelete="CASCADE"), nullable=False
     ),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("mobile", sa.String(32), nullable=True),
-    sa.Column("user_id", sa.String(100), nullable=True),
+    sa.Column("name", sa.String(MAX_NAME), nullable=False),
+    sa.Column("mobile", sa.String(MAX_MOBILE), nullable=True),
+    sa.Column("user_id", sa.String(MAX_USER_ID), nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.UniqueConstraint("group_id", "mobile", name="uq_members_group_mobile"),
     sa.UniqueConstraint("group_id", "user_id", name="uq_members_group_user_id"),
@@ -98,18 +108,18 @@ robots = sa.Table(
     sa.Column(
         "group_id", sa.Integer, sa.ForeignKey("groups.id", ondelete="CASCADE"), nullable=False
     ),
-    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("name", sa.String(MAX_NAME), nullable=False),
     sa.Column("kind", sa.String(32), nullable=False, server_default="custom"),
     sa.Column("access_token", sa.String(64), nullable=False, unique=True),
     sa.Column("secret", sa.String(80), nullable=True),
     sa.Column("keywords", sa.JSON, nullable=False),
     sa.Column("ip_allow", sa.JSON, nullable=False),
     sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
-    sa.Column("rate_limit", sa.Integer, nullable=False, server_default="20"),
-    sa.Column("rate_window", sa.Integer, nullable=False, server_default="60"),
-    sa.Column("rate_block", sa.Integer, nullable=False, server_default="600"),
+    sa.Column("rate_limit", sa.Integer, nullable=False, server_default=str(DINGTALK_RATE_LIMIT)),
+    sa.Column("rate_window", sa.Integer, nullable=False, server_default=str(DINGTALK_RATE_WINDOW)),
+    sa.Column("rate_block", sa.Integer, nullable=False, server_default=str(DINGTALK_RATE_BLOCK)),
     sa.Column("overflow", sa.String(16), nullable=False, server_default="reject"),
-    sa.Column("avatar_url", sa.String(1000), nullable=False, server_default=""),
+    sa.Column("avatar_url", sa.String(MAX_AVATAR_URL), nullable=False, server_default=""),
     sa.Column("settings", sa.JSON, nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
@@ -135,7 +145,7 @@ messages = sa.Table(
     sa.Column("robot_id", sa.Integer, nullable=True),
     sa.Column("sender_type", sa.String(16), nullable=False),
     sa.Column("sender_user_id", sa.Integer, nullable=True),
-    sa.Column("sender_name", sa.String(200), nullable=False),
+    sa.Column("sender_name", sa.String(MAX_NAME), nullable=False),
     sa.Column("msgtype", sa.String(32), nullable=False),
     sa.Column("payload", sa.Text, nullable=False),
     sa.Column("content", sa.Text, nullable=False),
@@ -250,7 +260,7 @@ overflow_messages = sa.Table(
     sa.Column(
         "group_id", sa.Integer, sa.ForeignKey("groups.id", ondelete="CASCADE"), nullable=False
     ),
-    sa.Column("sender_name", sa.String(200), nullable=False),
+    sa.Column("sender_name", sa.String(MAX_NAME), nullable=False),
     sa.Column("msgtype", sa.String(32), nullable=False),
     sa.Column("content", sa.Text, nullable=False),
     sa.Column("msg_uuid", sa.String(MAX_MSG_UUID), nullable=True),

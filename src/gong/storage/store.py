@@ -8,8 +8,8 @@ from collections.abc import Callable
 from gong.domain.models import HeldMessage, NewMessage
 from gong.domain.ports import StoreResult
 from gong.protocol.errors import Errors, RobotError
+from gong.storage.messages import RefusalWrite
 from gong.storage.outbox import Outbox
-from gong.storage.repository import RefusalWrite
 from gong.storage.writer import Writer, refused_by_database
 
 __all__ = ["WriterStore"]

@@ -14,7 +14,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 import gong
-from gong.bootstrap import ensure_admin_token
 from gong.clock import Clock
 from gong.config import Settings
 from gong.domain.errors import GongError
@@ -25,13 +24,13 @@ from gong.storage.changefeed import ChangeFeed
 from gong.web.api.deps import NotAuthenticated
 from gong.web.api.previews import router as previews_router
 from gong.web.api.routes import router as api_router
-from gong.web.deadline import BodyDeadline, Deadlines
-from gong.web.events import EventStream
-from gong.web.integrations import register_integrations
+from gong.web.hooks.deadline import BodyDeadline, Deadlines
+from gong.web.hooks.integrations import register_integrations
+from gong.web.hooks.robot_api import Receive, RobotSend, Scope, Send
+from gong.web.hooks.session_api import SessionSend
+from gong.web.live.events import EventStream
 from gong.web.observe import AccessLogged, ASGIApp, Observed
 from gong.web.pages import install as install_pages
-from gong.web.robot_api import Receive, RobotSend, Scope, Send
-from gong.web.session_api import SessionSend
 from gong.web.site import Web, open_web
 
 __all__ = ["GongApp", "create_app"]
@@ -192,7 +191,7 @@ class GongApp:
         self._session_send = SessionSend(runtime, deadlines)
         if runtime.redis is None and self._overrides["broker"] is None:
             # No shared broker: publish what other processes (the CLI) store.
-            self._feed = ChangeFeed(runtime.engine, runtime.broker)
+            self._feed = ChangeFeed(runtime.engine, runtime.broker, clock=runtime.clock)
             runtime.hub.on_stored = self._feed.stored_here
             await self._feed.start()
         register_integrations(self._robot_send, runtime)
@@ -210,7 +209,7 @@ class GongApp:
         if self.settings.access_log:
             lean = {path: AccessLogged(handler) for path, handler in lean.items()}
         self._lean = lean
-        self.new_admin_token = await ensure_admin_token(runtime.repository, self.settings)
+        self.new_admin_token = await runtime.tokens.first()
         if self.new_admin_token:
             print(f"Gong admin token (shown once): {self.new_admin_token}", flush=True)
         if self.freeze_after_startup:

@@ -19,7 +19,7 @@ from typing import Any
 
 from gong.logs import new_request_id, request_id
 from gong.metrics import Metrics
-from gong.web.robot_api import Receive, Scope, Send
+from gong.web.hooks.robot_api import Receive, Scope, Send
 
 __all__ = ["AccessLogged", "Observed", "log_access", "offered_request_id"]
 

@@ -22,6 +22,8 @@ from markupsafe import Markup, escape
 from gong.domain.markdown import render_markdown, safe_image, safe_link
 from gong.domain.mentions import mask_mobile
 from gong.domain.models import StoredMessage
+from gong.protocol import limits
+from gong.schemas.records import MessageOut
 
 __all__ = [
     "STATIC",
@@ -153,7 +155,7 @@ def _flag(value: Any) -> bool:
 
 def message_view(message: StoredMessage | dict[str, Any]) -> MessageView:
     """The view of a stored message, or of the live event the hub published for it."""
-    data = message.to_json() if isinstance(message, StoredMessage) else message
+    data = MessageOut.of(message).model_dump() if isinstance(message, StoredMessage) else message
     sender = data.get("sender") or {}
     content: dict[str, Any] = data.get("content") or {}
     msgtype = str(data.get("msgtype") or content.get("msgtype") or "")
@@ -220,7 +222,7 @@ def preview(message: StoredMessage | dict[str, Any] | None) -> str:
     message (mentions as names), else the title (the first one of a feedCard)."""
     if message is None:
         return ""
-    data = message.to_json() if isinstance(message, StoredMessage) else message
+    data = MessageOut.of(message).model_dump() if isinstance(message, StoredMessage) else message
     content: dict[str, Any] = data.get("content") or {}
     msgtype = str(data.get("msgtype") or "")
     body: dict[str, Any] = content.get(msgtype) or {}
@@ -268,4 +270,5 @@ def environment() -> Environment:
 
     env.globals["static"] = static
     env.globals["preview"] = preview
+    env.globals["limits"] = limits
     return env

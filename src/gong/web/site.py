@@ -23,9 +23,9 @@ from gong.domain.users import User
 from gong.runtime import Runtime
 from gong.storage.accounts import Accounts
 from gong.storage.inbox import Inbox
-from gong.web.lockout import SignInLockout, open_lockout
+from gong.web.auth.lockout import SignInLockout, open_lockout
+from gong.web.auth.sessions import Session, Sessions
 from gong.web.render import environment, message_view, preview
-from gong.web.sessions import Session, Sessions
 
 __all__ = ["SECURITY_HEADERS", "Frames", "Web", "open_web"]
 

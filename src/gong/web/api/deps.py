@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gong.runtime import Runtime
-from gong.storage.repository import hash_token
 
 __all__ = ["Admin", "NotAuthenticated", "RuntimeDep", "get_runtime", "require_admin"]
 
@@ -34,15 +32,8 @@ async def require_admin(
 ) -> None:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise NotAuthenticated
-    token = credentials.credentials
-    configured = runtime.settings.admin_token
-    if configured and hmac.compare_digest(configured.encode(), token.encode()):
-        return
-    digest = hash_token(token)
-    for stored in await runtime.repository.admin_token_hashes():
-        if hmac.compare_digest(stored, digest):
-            return
-    raise NotAuthenticated
+    if not await runtime.tokens.admits(credentials.credentials):
+        raise NotAuthenticated
 
 
 Admin = Depends(require_admin)

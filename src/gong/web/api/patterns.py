@@ -11,6 +11,8 @@ it; ``tests/fuzz/test_patterns.py`` holds them to those checks.
 
 from __future__ import annotations
 
+from gong.integrations.config import MAX_EVENT_NAME, MAX_HEADER_NAME
+
 __all__ = [
     "BLANK",
     "EVENT_NAME",
@@ -58,12 +60,12 @@ ONE_LINE = f"^[{SPACE}]*[^{_CONTROL}{_OTHER_SPACE}]*[{SPACE}]*$"
 SOURCE_SECRET = (
     f"^[^{_CONTROL_C1}{SPACE}](?:[^{_CONTROL_C1}{_OTHER_SPACE}]*[^{_CONTROL_C1}{SPACE}])?$"
 )
-#: An event name of ``only_events``/``exclude_events``: 1 to 100 characters and no spaces once
-#: stripped.
-EVENT_NAME = f"^[{SPACE}]*[^{SPACE}]{{1,100}}[{SPACE}]*$"
+#: An event name of ``only_events``/``exclude_events``: 1 to ``MAX_EVENT_NAME`` characters and no
+#: spaces once stripped.
+EVENT_NAME = f"^[{SPACE}]*[^{SPACE}]{{1,{MAX_EVENT_NAME}}}[{SPACE}]*$"
 #: An HTTP header name as Grafana robots take it (``re.match`` with ``$``, which also matches
 #: before a final newline).
-HEADER_NAME = r"^[A-Za-z0-9-]{1,100}\n?$"
+HEADER_NAME = rf"^[A-Za-z0-9-]{{1,{MAX_HEADER_NAME}}}\n?$"
 
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"

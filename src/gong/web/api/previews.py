@@ -21,9 +21,10 @@ from gong.domain.models import RobotKind
 from gong.integrations import Ignored, IntegrationConfig, Source, preview, sources
 from gong.protocol.errors import Dialect, Errors, RobotError
 from gong.runtime import Runtime
+from gong.schemas.records import ErrorBody
 from gong.web.api.deps import Admin, RuntimeDep
 from gong.web.api.routes import RobotId
-from gong.web.api.schemas import ErrorBody, PreviewOut, RobotPreviewIn, TemplatePreviewIn
+from gong.web.api.schemas import PreviewOut, RobotPreviewIn, TemplatePreviewIn
 
 __all__ = ["router"]
 
@@ -86,7 +87,7 @@ async def preview_template(body: TemplatePreviewIn, runtime: RuntimeDep) -> Prev
 async def preview_robot(robot_id: RobotId, body: RobotPreviewIn, runtime: RuntimeDep) -> PreviewOut:
     """The message this integration robot would post for `payload` (filters applied, no
     signature check); nothing is posted."""
-    robot = await runtime.repository.get_robot(robot_id)
+    robot = await runtime.robots.get(robot_id)
     source = _sources(runtime).get(robot.kind)
     if source is None:
         raise Invalid(f"robot {robot_id} is a {robot.kind} robot; previews are for integrations")

@@ -2,36 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from gong.domain.errors import Conflict, Invalid
-from gong.domain.models import DeliveryState, Outgoing, Robot, Upstream
-from gong.domain.robots import check_outgoing_settings, check_settings
-from gong.integrations.config import allowed_settings, check_robot_settings, merge_settings
-from gong.relay.targets import checked_upstream
-from gong.runtime import Runtime
-from gong.web.api.deps import Admin, RuntimeDep
-from gong.web.api.schemas import (
+from gong.domain.models import DeliveryState
+from gong.domain.specs import RobotPatch as Patch
+from gong.domain.specs import RobotSpec
+from gong.schemas.records import (
     DeliveryOut,
     DeliveryPage,
     ErrorBody,
-    GroupIn,
     GroupOut,
-    GroupPatch,
-    MemberIn,
     MemberOut,
     MessageOut,
     MessagePage,
     OutgoingCallOut,
-    OutgoingIn,
     RefusalOut,
-    RobotIn,
     RobotOut,
-    RobotPatch,
-    UpstreamIn,
     robot_out,
+)
+from gong.web.api.deps import Admin, RuntimeDep
+from gong.web.api.schemas import (
+    GroupIn,
+    GroupPatch,
+    MemberIn,
+    RobotIn,
+    RobotPatch,
 )
 
 __all__ = ["router"]
@@ -59,27 +56,23 @@ MessageId = Annotated[int, Path(ge=1, le=_MAX_ID, description="A message's id")]
 
 @router.get("/groups", tags=["groups"])
 async def list_groups(runtime: RuntimeDep) -> list[GroupOut]:
-    return [GroupOut.of(g) for g in await runtime.repository.list_groups()]
+    return [GroupOut.of(g) for g in await runtime.groups.list()]
 
 
 @router.post("/groups", tags=["groups"], status_code=status.HTTP_201_CREATED)
 async def create_group(body: GroupIn, runtime: RuntimeDep) -> GroupOut:
-    group = await runtime.repository.create_group(body.name)
-    await runtime.changed()
+    group = await runtime.groups.create(body.name)
     return GroupOut.of(group)
 
 
 @router.get("/groups/{group_id}", tags=["groups"])
 async def get_group(group_id: GroupId, runtime: RuntimeDep) -> GroupOut:
-    return GroupOut.of(await runtime.repository.get_group(group_id))
+    return GroupOut.of(await runtime.groups.get(group_id))
 
 
 @router.patch("/groups/{group_id}", tags=["groups"])
 async def update_group(group_id: GroupId, body: GroupPatch, runtime: RuntimeDep) -> GroupOut:
-    group = await runtime.repository.update_group(
-        group_id, name=body.name, dissolved=body.dissolved
-    )
-    await runtime.changed()
+    group = await runtime.groups.update(group_id, name=body.name, dissolved=body.dissolved)
     return GroupOut.of(group)
 
 
@@ -88,22 +81,20 @@ async def update_group(group_id: GroupId, body: GroupPatch, runtime: RuntimeDep)
 
 @router.get("/groups/{group_id}/members", tags=["members"])
 async def list_members(group_id: GroupId, runtime: RuntimeDep) -> list[MemberOut]:
-    return [MemberOut.of(m) for m in await runtime.repository.list_members(group_id)]
+    return [MemberOut.of(m) for m in await runtime.groups.members(group_id)]
 
 
 @router.post("/groups/{group_id}/members", tags=["members"], status_code=status.HTTP_201_CREATED)
 async def add_member(group_id: GroupId, body: MemberIn, runtime: RuntimeDep) -> MemberOut:
-    member = await runtime.repository.add_member(
+    member = await runtime.groups.add_member(
         group_id, name=body.name, mobile=body.mobile, user_id=body.userId
     )
-    await runtime.changed()
     return MemberOut.of(member)
 
 
 @router.delete("/members/{member_id}", tags=["members"], status_code=status.HTTP_204_NO_CONTENT)
 async def remove_member(member_id: MemberId, runtime: RuntimeDep) -> Response:
-    await runtime.repository.remove_member(member_id)
-    await runtime.changed()
+    await runtime.groups.remove_member(member_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -115,96 +106,49 @@ async def list_robots(
     runtime: RuntimeDep,
     group_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
 ) -> list[RobotOut]:
-    robots = await runtime.repository.list_robots(group_id)
+    robots = await runtime.robots.list(group_id)
     return [robot_out(r, runtime.settings) for r in robots]
 
 
 @router.get("/groups/{group_id}/robots", tags=["robots"])
 async def list_group_robots(group_id: GroupId, runtime: RuntimeDep) -> list[RobotOut]:
-    await runtime.repository.get_group(group_id)
-    robots = await runtime.repository.list_robots(group_id)
+    robots = await runtime.robots.list(group_id)
     return [robot_out(r, runtime.settings) for r in robots]
-
-
-async def checked_outgoing(runtime: Runtime, body: OutgoingIn | None) -> Outgoing | None:
-    """The outgoing target of a request, once its form and where it points are allowed."""
-    if body is None:
-        return None
-    outgoing = check_outgoing_settings(body.to_domain())
-    await runtime.callbacks.guard.check_url(outgoing.url)
-    return outgoing
-
-
-async def checked_relay(runtime: Runtime, body: UpstreamIn | None) -> Upstream | None:
-    """The relay upstream of a request, once its form and where it points are allowed."""
-    if body is None:
-        return None
-    return await checked_upstream(runtime.relay.guard, body.to_domain())
 
 
 @router.post("/groups/{group_id}/robots", tags=["robots"], status_code=status.HTTP_201_CREATED)
 async def create_robot(group_id: GroupId, body: RobotIn, runtime: RuntimeDep) -> RobotOut:
     """Create a robot; the answer carries its `webhook`, `access_token` and `secret`."""
-    robot = await runtime.repository.create_robot(
-        group_id,
-        name=body.name,
-        kind=body.kind,
-        keywords=body.keywords,
-        signing=body.signing,
-        ip_allow=body.ip_allow,
-        rate_limit=body.rate_limit.to_domain(),
-        overflow=body.overflow,
-        avatar_url=body.avatar_url,
-        enabled=body.enabled,
-        settings=body.settings.given() if body.settings else None,
-        upstream=await checked_relay(runtime, body.upstream),
-        outgoing=await checked_outgoing(runtime, body.outgoing),
+    robot = await runtime.robots.create(
+        RobotSpec(
+            group_id=group_id,
+            name=body.name,
+            kind=body.kind,
+            keywords=body.keywords,
+            signing=body.signing,
+            ip_allow=body.ip_allow,
+            rate_limit=body.rate_limit.to_domain(),
+            overflow=body.overflow,
+            avatar_url=body.avatar_url,
+            enabled=body.enabled,
+            settings=body.settings.given() if body.settings else {},
+            upstream=body.upstream.to_domain() if body.upstream else None,
+            outgoing=body.outgoing.to_domain() if body.outgoing else None,
+        )
     )
-    await runtime.changed()
     return robot_out(robot, runtime.settings)
 
 
 @router.get("/robots/{robot_id}", tags=["robots"])
 async def get_robot(robot_id: RobotId, runtime: RuntimeDep) -> RobotOut:
     """A robot with its call counts and, when it relays, its delivery counts."""
-    robot = await runtime.repository.get_robot(robot_id)
-    stats = await runtime.repository.robot_stats(robot_id)
+    robot = await runtime.robots.get(robot_id)
+    stats = await runtime.robots.stats(robot_id)
     held = await runtime.outbox.held_count(robot_id)
     deliveries = await runtime.outbox.counts(robot_id)
     if robot.upstream is None and not any(deliveries.values()):
         return robot_out(robot, runtime.settings, stats, held=held)
     return robot_out(robot, runtime.settings, stats, deliveries, held=held)
-
-
-def check_fits(robot: Robot, body: RobotPatch, settings: dict[str, Any] | None) -> None:
-    """Refuse, as a conflict, a change that is valid on its own but not for this robot.
-
-    The schema cannot know the stored robot: whether keywords, signing or a setting fit its
-    kind, and what security a custom robot keeps, depend on it. (``settings`` is the robot's
-    settings with the change applied.)
-
-    Raises:
-        Conflict: naming the rule, as :func:`gong.domain.robots.check_settings` and
-            :func:`gong.integrations.config.check_robot_settings` word it.
-    """
-    try:
-        check_settings(
-            kind=robot.kind,
-            keywords=robot.keywords if body.keywords is None else body.keywords,
-            signing=(robot.secret is not None) if body.signing is None else body.signing,
-            ip_allow=robot.ip_allow if body.ip_allow is None else body.ip_allow,
-            rate_limit=robot.rate_limit,
-        )
-        if body.settings is not None and settings is not None:
-            taken = allowed_settings(robot.kind)
-            given = body.settings.given().items()
-            foreign = {k: v for k, v in given if v is not None and k not in taken}
-            if foreign:
-                check_robot_settings(robot.kind, foreign)
-            elif not settings.get("template"):
-                check_robot_settings(robot.kind, {})  # a template robot keeps its template
-    except Invalid as exc:
-        raise Conflict(exc.message) from None
 
 
 @router.patch("/robots/{robot_id}", tags=["robots"])
@@ -214,68 +158,56 @@ async def update_robot(robot_id: RobotId, body: RobotPatch, runtime: RuntimeDep)
     `settings` changes only the integration settings it names; a null one is removed. A change
     that does not fit the robot (its kind, the security a custom robot keeps) is a 409.
     """
-    current = await runtime.repository.get_robot(robot_id)
-    merged = None
-    if body.settings is not None:
-        merged = merge_settings(current.settings, body.settings.given())
-    check_fits(current, body, merged)
-    robot = await runtime.repository.update_robot(
+    robot = await runtime.robots.update(
         robot_id,
-        name=body.name,
-        keywords=body.keywords,
-        signing=body.signing,
-        ip_allow=body.ip_allow,
-        rate_limit=body.rate_limit.to_domain() if body.rate_limit else None,
-        overflow=body.overflow,
-        avatar_url=body.avatar_url,
-        enabled=body.enabled,
-        settings=merged,
-        upstream=await checked_relay(runtime, body.upstream),
-        clear_upstream="upstream" in body.model_fields_set and body.upstream is None,
-        outgoing=await checked_outgoing(runtime, body.outgoing),
-        clear_outgoing="outgoing" in body.model_fields_set and body.outgoing is None,
+        Patch(
+            name=body.name,
+            keywords=body.keywords,
+            signing=body.signing,
+            ip_allow=body.ip_allow,
+            rate_limit=body.rate_limit.to_domain() if body.rate_limit else None,
+            overflow=body.overflow,
+            avatar_url=body.avatar_url,
+            enabled=body.enabled,
+            settings=body.settings.given() if body.settings is not None else None,
+            upstream=body.upstream.to_domain() if body.upstream else None,
+            clear_upstream="upstream" in body.model_fields_set and body.upstream is None,
+            outgoing=body.outgoing.to_domain() if body.outgoing else None,
+            clear_outgoing="outgoing" in body.model_fields_set and body.outgoing is None,
+        ),
     )
-    await runtime.changed()
-    runtime.relay.notify()
-    if body.rate_limit is not None:
-        await runtime.limiter.reset(f"robot:{robot_id}")
     return robot_out(robot, runtime.settings)
 
 
 @router.delete("/robots/{robot_id}", tags=["robots"], status_code=status.HTTP_204_NO_CONTENT)
 async def delete_robot(robot_id: RobotId, runtime: RuntimeDep) -> Response:
-    await runtime.repository.delete_robot(robot_id)
-    await runtime.changed()
+    await runtime.robots.delete(robot_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/robots/{robot_id}/token", tags=["robots"])
 async def regenerate_token(robot_id: RobotId, runtime: RuntimeDep) -> RobotOut:
     """A new `access_token`; the old webhook URL stops working at once."""
-    robot = await runtime.repository.rotate_token(robot_id)
-    await runtime.changed()
+    robot = await runtime.robots.rotate_token(robot_id)
     return robot_out(robot, runtime.settings)
 
 
 @router.post("/robots/{robot_id}/secret", tags=["robots"])
 async def regenerate_secret(robot_id: RobotId, runtime: RuntimeDep) -> RobotOut:
     """A new signing secret (turns signing on if it was off)."""
-    robot = await runtime.repository.rotate_secret(robot_id)
-    await runtime.changed()
+    robot = await runtime.robots.rotate_secret(robot_id)
     return robot_out(robot, runtime.settings)
 
 
 @router.post("/robots/{robot_id}/enable", tags=["robots"])
 async def enable_robot(robot_id: RobotId, runtime: RuntimeDep) -> RobotOut:
-    robot = await runtime.repository.set_enabled(robot_id, True)
-    await runtime.changed()
+    robot = await runtime.robots.set_enabled(robot_id, True)
     return robot_out(robot, runtime.settings)
 
 
 @router.post("/robots/{robot_id}/disable", tags=["robots"])
 async def disable_robot(robot_id: RobotId, runtime: RuntimeDep) -> RobotOut:
-    robot = await runtime.repository.set_enabled(robot_id, False)
-    await runtime.changed()
+    robot = await runtime.robots.set_enabled(robot_id, False)
     return robot_out(robot, runtime.settings)
 
 
@@ -286,8 +218,8 @@ async def list_refusals(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[RefusalOut]:
     """The robot's most recent refused calls, newest first, with errcode, errmsg and caller IP."""
-    await runtime.repository.get_robot(robot_id)
-    refusals = await runtime.repository.list_refusals(robot_id, limit)
+    await runtime.robots.get(robot_id)
+    refusals = await runtime.history.list_refusals(robot_id, limit)
     return [RefusalOut.of(r) for r in refusals]
 
 
@@ -306,7 +238,7 @@ async def list_deliveries(
 ) -> DeliveryPage:
     """The relay's delivery records of a robot, newest first: pending, sent, digested into which
     upstream send, or failed with the upstream's errcode."""
-    await runtime.repository.get_robot(robot_id)
+    await runtime.robots.get(robot_id)
     page = await runtime.outbox.deliveries(
         robot_id, state=state, message_id=message_id, before=before, limit=limit + 1
     )
@@ -329,7 +261,7 @@ async def list_outgoing_calls(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[OutgoingCallOut]:
     """The robot's outgoing callbacks, newest first: answered, no answer, or failed and why."""
-    await runtime.repository.get_robot(robot_id)
+    await runtime.robots.get(robot_id)
     calls = await runtime.outgoing.calls(robot_id, before=before, limit=limit)
     return [OutgoingCallOut.of(c) for c in calls]
 
@@ -348,8 +280,8 @@ async def list_messages(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> MessagePage:
     """A page of the group's messages, newest first; follow `next_before` for older ones."""
-    await runtime.repository.get_group(group_id)
-    page = await runtime.repository.list_messages(group_id, before=before, limit=limit + 1)
+    await runtime.groups.get(group_id)
+    page = await runtime.history.list_messages(group_id, before=before, limit=limit + 1)
     more = len(page) > limit
     page = page[:limit]
     return MessagePage(
@@ -360,4 +292,4 @@ async def list_messages(
 
 @router.get("/messages/{message_id}", tags=["messages"])
 async def get_message(message_id: MessageId, runtime: RuntimeDep) -> MessageOut:
-    return MessageOut.of(await runtime.repository.get_message(message_id))
+    return MessageOut.of(await runtime.history.get_message(message_id))

@@ -1,4 +1,4 @@
-"""Request and response bodies of the management API.
+"""Request bodies of the management API (the answers are :mod:`gong.schemas.records`).
 
 The OpenAPI document is generated from these models and states what the API accepts: every rule
 the server checks on a request body is a constraint here (patterns from
@@ -25,55 +25,66 @@ from pydantic import (
     StrictInt,
 )
 
-from gong.config import Settings
 from gong.domain.models import (
-    Delivery,
-    DeliveryState,
-    Group,
-    Member,
     Outgoing,
-    OutgoingCall,
     Overflow,
     RateLimit,
-    Refusal,
-    Robot,
     RobotKind,
-    StoredMessage,
     Upstream,
-    UpstreamSend,
 )
-from gong.integrations.config import allowed_settings
-from gong.protocol.messages import MAX_MSG_UUID
+from gong.integrations.config import (
+    MAX_EVENT_FIELD,
+    MAX_EVENT_NAME,
+    MAX_EVENTS,
+    MAX_HEADER_NAME,
+    MAX_SOURCE_SECRET,
+    MAX_TRAVIS_PUBLIC_KEY,
+    MAX_TRELLO_CALLBACK_URL,
+    allowed_settings,
+)
+from gong.integrations.template import MAX_TEMPLATE_LENGTH
+from gong.protocol.limits import (
+    DEFAULT_UPSTREAM_BLOCK,
+    DEFAULT_UPSTREAM_LIMIT,
+    DEFAULT_UPSTREAM_WINDOW,
+    DINGTALK_RATE_BLOCK,
+    DINGTALK_RATE_LIMIT,
+    DINGTALK_RATE_WINDOW,
+    MAX_AVATAR_URL,
+    MAX_BODY_BYTES,
+    MAX_IP_ALLOW,
+    MAX_IP_ENTRY,
+    MAX_KEYWORD_LENGTH,
+    MAX_KEYWORDS,
+    MAX_MOBILE,
+    MAX_NAME,
+    MAX_OUTGOING_TOKEN,
+    MAX_OUTGOING_URL,
+    MAX_RATE_BLOCK,
+    MAX_RATE_LIMIT,
+    MAX_RATE_WINDOW,
+    MAX_UPSTREAM_LIMIT,
+    MAX_UPSTREAM_SECRET,
+    MAX_UPSTREAM_URL,
+    MAX_UPSTREAM_WINDOW,
+    MAX_USER_ID,
+    MIN_UPSTREAM_WINDOW,
+)
 from gong.web.api import patterns
 
 __all__ = [
-    "PERSON_MESSAGE",
-    "DeliveryOut",
-    "DeliveryPage",
-    "ErrorBody",
     "GroupIn",
-    "GroupOut",
     "GroupPatch",
     "IntegrationSettingsIn",
     "MemberIn",
-    "MemberOut",
-    "MessageOut",
-    "MessagePage",
-    "OutgoingCallOut",
     "OutgoingIn",
-    "OutgoingOut",
     "PreviewOut",
     "RateLimitIn",
-    "RefusalOut",
     "RobotIn",
-    "RobotOut",
     "RobotPatch",
     "RobotPreviewIn",
-    "SendOut",
     "TemplatePreviewIn",
     "UpstreamIn",
-    "UpstreamOut",
-    "robot_out",
 ]
 
 
@@ -103,27 +114,19 @@ def checked(pattern: str) -> dict[str, JsonValue]:
 NOT_BLANK: dict[str, JsonValue] = {"not": {"type": "string", "pattern": patterns.BLANK}}
 #: The form the model itself enforces for a URL (its wording when it refuses).
 _URL_FORM = r"^https?://[^\x00-\x20\x7f]+$"
-#: A name: 1 to 200 characters, not only spaces.
-Name = Annotated[str, Field(min_length=1, max_length=200, pattern=patterns.NOT_BLANK)]
-#: A keyword: 1 to 64 characters, not only spaces.
-Keyword = Annotated[str, Field(min_length=1, max_length=64, pattern=patterns.NOT_BLANK)]
+#: A name: 1 to ``MAX_NAME`` characters, not only spaces.
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME, pattern=patterns.NOT_BLANK)]
+#: A keyword: 1 to ``MAX_KEYWORD_LENGTH`` characters, not only spaces.
+Keyword = Annotated[
+    str, Field(min_length=1, max_length=MAX_KEYWORD_LENGTH, pattern=patterns.NOT_BLANK)
+]
 #: An IPv4 address or CIDR range, e.g. ``203.0.113.7`` or ``203.0.113.0/24``.
-IPv4Entry = Annotated[str, Field(pattern=patterns.IPV4_ENTRY, max_length=40)]
+IPv4Entry = Annotated[str, Field(pattern=patterns.IPV4_ENTRY, max_length=MAX_IP_ENTRY)]
 #: A list of event names (``only_events``, ``exclude_events``).
 EventNames = Annotated[
     list[Annotated[str, Field(json_schema_extra=checked(patterns.EVENT_NAME))]],
-    Field(max_length=50),
+    Field(max_length=MAX_EVENTS),
 ]
-
-
-class ErrorDetail(BaseModel):
-    code: str
-    message: str
-    details: list[dict[str, Any]] | None = None
-
-
-class ErrorBody(BaseModel):
-    error: ErrorDetail
 
 
 class GroupIn(_In):
@@ -133,19 +136,6 @@ class GroupIn(_In):
 class GroupPatch(_In):
     name: Name | None = None
     dissolved: StrictBool | None = None
-
-
-class GroupOut(BaseModel):
-    id: int
-    name: str
-    dissolved: bool
-    created_at: int
-
-    @classmethod
-    def of(cls, group: Group) -> GroupOut:
-        return cls(
-            id=group.id, name=group.name, dissolved=group.dissolved, created_at=group.created_at
-        )
 
 
 class MemberIn(_In):
@@ -164,37 +154,25 @@ class MemberIn(_In):
     )
 
     name: Name
-    mobile: str | None = Field(default=None, max_length=32)
-    userId: str | None = Field(default=None, max_length=100)
-
-
-class MemberOut(BaseModel):
-    id: int
-    group_id: int
-    name: str
-    mobile: str | None
-    userId: str | None
-    created_at: int
-
-    @classmethod
-    def of(cls, member: Member) -> MemberOut:
-        return cls(
-            id=member.id,
-            group_id=member.group_id,
-            name=member.name,
-            mobile=member.mobile,
-            userId=member.user_id,
-            created_at=member.created_at,
-        )
+    mobile: str | None = Field(default=None, max_length=MAX_MOBILE)
+    userId: str | None = Field(default=None, max_length=MAX_USER_ID)
 
 
 class RateLimitIn(_In):
     limit: WholeNumber = Field(
-        default=20, ge=0, le=1_000_000, description="Messages per window; 0 = unlimited."
+        default=DINGTALK_RATE_LIMIT,
+        ge=0,
+        le=MAX_RATE_LIMIT,
+        description="Messages per window; 0 = unlimited.",
     )
-    window_s: WholeNumber = Field(default=60, ge=0, le=86_400, description="Window in seconds.")
+    window_s: WholeNumber = Field(
+        default=DINGTALK_RATE_WINDOW, ge=0, le=MAX_RATE_WINDOW, description="Window in seconds."
+    )
     block_s: WholeNumber = Field(
-        default=600, ge=0, le=86_400, description="Block after the limit, in seconds."
+        default=DINGTALK_RATE_BLOCK,
+        ge=0,
+        le=MAX_RATE_BLOCK,
+        description="Block after the limit, in seconds.",
     )
 
     def to_domain(self) -> RateLimit:
@@ -211,7 +189,7 @@ class IntegrationSettingsIn(_In):
 
     source_secret: str | None = Field(
         default=None,
-        max_length=256,
+        max_length=MAX_SOURCE_SECRET,
         json_schema_extra=checked(patterns.SOURCE_SECRET),
         description="The secret the source signs with or sends (GitHub, GitLab, Codeup, JIRA, "
         "Trello, Grafana, Alertmanager, template). Not for travis. Printable characters, no "
@@ -219,25 +197,25 @@ class IntegrationSettingsIn(_In):
     )
     only_events: EventNames | None = Field(
         default=None,
-        description="Show only these events (names, families, globs; 1 to 100 characters, no "
-        "spaces).",
+        description="Show only these events (names, families, globs; 1 to "
+        f"{MAX_EVENT_NAME} characters, no spaces).",
     )
     exclude_events: EventNames | None = Field(default=None, description="Never show these events.")
     template: str | None = Field(
         default=None,
-        max_length=64_000,
+        max_length=MAX_TEMPLATE_LENGTH,
         json_schema_extra=NOT_BLANK,
         description="template robots (required there): the Jinja2 template; it must compile.",
     )
     event_field: str | None = Field(
         default=None,
-        max_length=200,
+        max_length=MAX_EVENT_FIELD,
         json_schema_extra=checked(patterns.NOT_BLANK),
         description="template robots: dotted path of the payload field that names the event.",
     )
     travis_public_key: str | None = Field(
         default=None,
-        max_length=10_000,
+        max_length=MAX_TRAVIS_PUBLIC_KEY,
         json_schema_extra=NOT_BLANK,
         description="travis robots: PEM public key to verify with (default: Travis CI's keys); "
         "it must load as an RSA public key.",
@@ -247,20 +225,20 @@ class IntegrationSettingsIn(_In):
     )
     trello_callback_url: str | None = Field(
         default=None,
-        max_length=2_000,
+        max_length=MAX_TRELLO_CALLBACK_URL,
         json_schema_extra=checked(patterns.TRELLO_URL),
         description="trello robots: the callback URL as registered with Trello, when it is not "
         "the robot's webhook URL.",
     )
     grafana_signature_header: str | None = Field(
         default=None,
-        max_length=100,
+        max_length=MAX_HEADER_NAME,
         json_schema_extra=checked(patterns.HEADER_NAME),
         description="grafana robots: the HMAC header name.",
     )
     grafana_timestamp_header: str | None = Field(
         default=None,
-        max_length=100,
+        max_length=MAX_HEADER_NAME,
         json_schema_extra=checked(patterns.HEADER_NAME),
         description="grafana robots: the timestamp header name.",
     )
@@ -274,7 +252,7 @@ class UpstreamIn(_In):
     """A relay target: every message the robot accepts is also forwarded there."""
 
     url: str = Field(
-        max_length=2000,
+        max_length=MAX_UPSTREAM_URL,
         pattern=_URL_FORM,
         json_schema_extra=checked(patterns.UPSTREAM_URL),
         description="The upstream webhook, e.g. `https://oapi.dingtalk.com/robot/send?"
@@ -284,23 +262,32 @@ class UpstreamIn(_In):
     )
     secret: str | None = Field(
         default=None,
-        max_length=200,
+        max_length=MAX_UPSTREAM_SECRET,
         pattern=r"^[^\x00-\x20\x7f]*$",
         json_schema_extra=checked(patterns.SECRET),
         description="The upstream robot's `SEC…` signing secret (empty: none).",
     )
     limit: WholeNumber = Field(
-        default=19, ge=0, le=1000, description="Sends per window; 0 = unpaced. DingTalk allows 20."
+        default=DEFAULT_UPSTREAM_LIMIT,
+        ge=0,
+        le=MAX_UPSTREAM_LIMIT,
+        description=f"Sends per window; 0 = unpaced. DingTalk allows {DINGTALK_RATE_LIMIT}.",
     )
     window_s: WholeNumber = Field(
-        default=60, ge=1, le=3600, description="Window length in seconds."
+        default=DEFAULT_UPSTREAM_WINDOW,
+        ge=MIN_UPSTREAM_WINDOW,
+        le=MAX_UPSTREAM_WINDOW,
+        description="Window length in seconds.",
     )
     block_s: WholeNumber = Field(
-        default=600, ge=0, le=86400, description="Pause after a throttle answer, in seconds."
+        default=DEFAULT_UPSTREAM_BLOCK,
+        ge=0,
+        le=MAX_RATE_BLOCK,
+        description="Pause after a throttle answer, in seconds.",
     )
     keyword: str = Field(
         default="",
-        max_length=64,
+        max_length=MAX_KEYWORD_LENGTH,
         pattern=r"^[^\x00-\x1f\x7f]*$",
         json_schema_extra=checked(patterns.ONE_LINE),
         description="Put in every digest title (keyword security).",
@@ -317,20 +304,11 @@ class UpstreamIn(_In):
         )
 
 
-class UpstreamOut(BaseModel):
-    url: str
-    secret: str | None
-    limit: int
-    window_s: int
-    block_s: int
-    keyword: str
-
-
 class OutgoingIn(_In):
     """Call this URL when a person @-mentions the robot (DingTalk's Outgoing mechanism)."""
 
     url: str = Field(
-        max_length=2000,
+        max_length=MAX_OUTGOING_URL,
         pattern=_URL_FORM,
         json_schema_extra=checked(patterns.OUTGOING_URL),
         description="The robot's service, e.g. `https://bot.internal/dingtalk`. Its host must be "
@@ -339,7 +317,7 @@ class OutgoingIn(_In):
     )
     token: str = Field(
         min_length=1,
-        max_length=200,
+        max_length=MAX_OUTGOING_TOKEN,
         pattern=r"^[^\x00-\x20\x7f]+$",
         json_schema_extra=checked(patterns.TOKEN),
         description="Sent in the `token` header of every callback, for the service to check.",
@@ -347,32 +325,6 @@ class OutgoingIn(_In):
 
     def to_domain(self) -> Outgoing:
         return Outgoing(url=self.url, token=self.token)
-
-
-class OutgoingOut(BaseModel):
-    url: str
-    token: str
-
-
-class OutgoingCallOut(BaseModel):
-    """One outgoing callback: how it ended, after how many attempts."""
-
-    id: int
-    robot_id: int
-    group_id: int
-    message_id: int = Field(description="The person's message that @-mentioned the robot.")
-    sender_user_id: int | None
-    state: str = Field(description="`answered`, `no_answer` (`empty` or no body) or `failed`.")
-    attempts: int
-    http_status: int | None = Field(description="The last attempt's HTTP status (null: none).")
-    error: str = Field(description="Why it failed, in words (empty when it did not).")
-    duration_ms: int
-    answer_message_id: int | None = Field(description="The robot's answer, posted in the group.")
-    created_at: int
-
-    @classmethod
-    def of(cls, call: OutgoingCall) -> OutgoingCallOut:
-        return cls(**call.to_json())
 
 
 def _kind_rules() -> list[JsonValue]:
@@ -421,12 +373,12 @@ class RobotIn(_In):
 
     name: Name
     kind: RobotKind = RobotKind.CUSTOM
-    keywords: list[Keyword] = Field(default_factory=list, max_length=10)
+    keywords: list[Keyword] = Field(default_factory=list, max_length=MAX_KEYWORDS)
     signing: StrictBool = False
-    ip_allow: list[IPv4Entry] = Field(default_factory=list, max_length=100)
+    ip_allow: list[IPv4Entry] = Field(default_factory=list, max_length=MAX_IP_ALLOW)
     rate_limit: RateLimitIn = Field(default_factory=RateLimitIn)
     overflow: Overflow = Overflow.REJECT
-    avatar_url: str = Field(default="", max_length=1000)
+    avatar_url: str = Field(default="", max_length=MAX_AVATAR_URL)
     enabled: StrictBool = True
     settings: IntegrationSettingsIn | None = None
     upstream: UpstreamIn | None = Field(default=None, description="Relay to this webhook.")
@@ -444,12 +396,12 @@ class RobotPatch(_In):
     """
 
     name: Name | None = None
-    keywords: list[Keyword] | None = Field(default=None, max_length=10)
+    keywords: list[Keyword] | None = Field(default=None, max_length=MAX_KEYWORDS)
     signing: StrictBool | None = None
-    ip_allow: list[IPv4Entry] | None = Field(default=None, max_length=100)
+    ip_allow: list[IPv4Entry] | None = Field(default=None, max_length=MAX_IP_ALLOW)
     rate_limit: RateLimitIn | None = None
     overflow: Overflow | None = None
-    avatar_url: str | None = Field(default=None, max_length=1000)
+    avatar_url: str | None = Field(default=None, max_length=MAX_AVATAR_URL)
     enabled: StrictBool | None = None
     settings: IntegrationSettingsIn | None = None
     upstream: UpstreamIn | None = Field(
@@ -457,83 +409,6 @@ class RobotPatch(_In):
     )
     outgoing: OutgoingIn | None = Field(
         default=None, description="The outgoing callback; `null` stops calling back."
-    )
-
-
-class RateLimitOut(BaseModel):
-    limit: int
-    window_s: int
-    block_s: int
-
-
-class RobotOut(BaseModel):
-    id: int
-    group_id: int
-    name: str
-    kind: RobotKind
-    enabled: bool
-    webhook: str
-    access_token: str
-    secret: str | None
-    keywords: list[str]
-    ip_allow: list[str]
-    rate_limit: RateLimitOut
-    overflow: Overflow
-    avatar_url: str
-    settings: dict[str, Any]
-    upstream: UpstreamOut | None = None
-    outgoing: OutgoingOut | None = None
-    created_at: int
-    updated_at: int
-    stats: dict[str, int] | None = Field(
-        default=None, description="Calls `accepted` and `refused` (shown for one robot)."
-    )
-    held: int | None = Field(
-        default=None,
-        description="Messages accepted past the limit and waiting for an overflow summary "
-        "(`digest` policy; shown for one robot).",
-    )
-    deliveries: dict[str, int] | None = Field(
-        default=None, description="Relay delivery records per state (robots with an upstream)."
-    )
-
-
-def robot_out(
-    robot: Robot,
-    settings: Settings,
-    stats: dict[str, int] | None = None,
-    deliveries: dict[str, int] | None = None,
-    *,
-    held: int | None = None,
-) -> RobotOut:
-    upstream = robot.upstream
-    outgoing = robot.outgoing
-    return RobotOut(
-        id=robot.id,
-        group_id=robot.group_id,
-        name=robot.name,
-        kind=robot.kind,
-        enabled=robot.enabled,
-        webhook=settings.webhook_url(robot.access_token),
-        access_token=robot.access_token,
-        secret=robot.secret,
-        keywords=list(robot.keywords),
-        ip_allow=list(robot.ip_allow),
-        rate_limit=RateLimitOut(
-            limit=robot.rate_limit.limit,
-            window_s=robot.rate_limit.window_s,
-            block_s=robot.rate_limit.block_s,
-        ),
-        overflow=robot.overflow,
-        avatar_url=robot.avatar_url,
-        settings={k: v for k, v in robot.settings.items() if k not in ("upstream", "outgoing")},
-        upstream=None if upstream is None else UpstreamOut(**upstream.to_settings()),
-        outgoing=None if outgoing is None else OutgoingOut(**outgoing.to_settings()),
-        created_at=robot.created_at,
-        updated_at=robot.updated_at,
-        stats=stats,
-        held=held,
-        deliveries=deliveries,
     )
 
 
@@ -559,12 +434,16 @@ Payload = Annotated[Any, BeforeValidator(_as_delivered)]
 
 
 class TemplatePreviewIn(_In):
-    """A template and a payload to try it on. The answer is 422 when the template does not
-    compile, fails, or does not render ``payload`` into a DingTalk message (JSON, at most 20000
-    bytes): whether it does is what a preview is for, and no schema can say."""
+    # The docstring, with the body limit filled in (it is the schema's description).
+    __doc__ = (
+        "A template and a payload to try it on. The answer is 422 when the template does not\n"
+        "    compile, fails, or does not render ``payload`` into a DingTalk message (JSON, at most "
+        f"{MAX_BODY_BYTES}\n"
+        "    bytes): whether it does is what a preview is for, and no schema can say."
+    )
 
     template: str = Field(
-        max_length=64_000,
+        max_length=MAX_TEMPLATE_LENGTH,
         json_schema_extra=NOT_BLANK,
         description="The Jinja2 template.",
     )
@@ -593,181 +472,6 @@ class PreviewOut(BaseModel):
         description="The DingTalk message that would be posted; null when the event is ignored."
     )
     ignored: str | None = Field(default=None, description="Why nothing would be posted.")
-    bytes: int = Field(description="Size of the message's JSON; DingTalk's limit is 20000.")
-
-
-def _person_message() -> dict[str, Any]:
-    """The JSON Schema of a message a person posts: ``text`` or ``markdown`` in DingTalk's shape,
-    read by :func:`gong.protocol.messages.parse_message` with its leniency (numbers for mobiles
-    and ``msgUuid``, ``null`` lists, ``isAtAll`` as ``0``/``1``/``"true"``/…)."""
-    # The body is read with orjson, which reads an integer past 64 bits as a float.
-    integer = {"type": "integer", "minimum": -(2**63), "maximum": 2**64 - 1}
-    names = {
-        "type": "array",
-        "items": {"anyOf": [{"type": "string"}, integer]},
-        "description": "Strings, or integers written as such (13800000001, not 13800000001.0).",
-    }
-    at = {
-        "anyOf": [
-            {"type": "null"},
-            {
-                "type": "object",
-                "properties": {
-                    "atMobiles": {"anyOf": [{"type": "null"}, names]},
-                    "atUserIds": {"anyOf": [{"type": "null"}, names]},
-                    "atDingtalkIds": {"anyOf": [{"type": "null"}, names]},
-                    "isAtAll": {
-                        "anyOf": [
-                            {"type": ["boolean", "null"]},
-                            {"enum": [0, 1]},
-                            {
-                                "type": "string",
-                                "pattern": "^(?:|[01]|[tTfFyYnN]|[nN][oO]|[oO][nN]|[oO][fF][fF]"
-                                "|[yY][eE][sS]|[tT][rR][uU][eE]|[fF][aA][lL][sS][eE])$",
-                            },
-                        ]
-                    },
-                },
-            },
-        ],
-        "description": "Who to notify: `atMobiles`, `atUserIds`, `isAtAll`.",
-    }
-    uuid = {
-        "anyOf": [
-            {"type": "null"},
-            {"type": "string", "maxLength": MAX_MSG_UUID, "pattern": "^[^\\x00]*$"},
-            integer,
-        ],
-        "description": "Accepted and not used: a person's message is never a duplicate. An "
-        "integer is written as such (5, not 5.0).",
-    }
-    text = {"type": "string", "minLength": 1}
-    return {
-        "type": "object",
-        "description": "At most 20000 bytes of JSON.",
-        "oneOf": [
-            {
-                "title": "text",
-                "required": ["msgtype", "text"],
-                "properties": {
-                    "msgtype": {"const": "text"},
-                    "text": {
-                        "type": "object",
-                        "required": ["content"],
-                        "properties": {"content": text},
-                    },
-                    "at": at,
-                    "msgUuid": uuid,
-                },
-            },
-            {
-                "title": "markdown",
-                "required": ["msgtype", "markdown"],
-                "properties": {
-                    "msgtype": {"const": "markdown"},
-                    "markdown": {
-                        "type": "object",
-                        "required": ["title", "text"],
-                        "properties": {"title": text, "text": text},
-                    },
-                    "at": at,
-                    "msgUuid": uuid,
-                },
-            },
-        ],
-    }
-
-
-#: The request body of ``POST /api/groups/{id}/messages`` (the route reads it itself).
-PERSON_MESSAGE = _person_message()
-
-
-class MessageOut(BaseModel):
-    id: int
-    group_id: int
-    robot_id: int | None
-    sender: dict[str, Any]
-    msgtype: str
-    payload: Any = Field(
-        description="The body as the sender posted it: DingTalk JSON for custom robots, the "
-        "source's JSON (any JSON value for template robots) for integration robots."
-    )
-    content: dict[str, Any]
-    mentions: list[dict[str, Any]]
-    at_all: bool
-    unresolved: list[str]
-    msgUuid: str | None
-    created_at: int
-
-    @classmethod
-    def of(cls, message: StoredMessage) -> MessageOut:
-        return cls.model_validate(message.to_json())
-
-
-class MessagePage(BaseModel):
-    messages: list[MessageOut]
-    next_before: int | None = Field(
-        description="Pass as `before` for the next (older) page; null on the last page."
-    )
-
-
-class RefusalOut(BaseModel):
-    id: int
-    robot_id: int
-    errcode: int
-    errmsg: str
-    reason: str
-    ip: str
-    created_at: int
-
-    @classmethod
-    def of(cls, refusal: Refusal) -> RefusalOut:
-        return cls.model_validate(refusal.to_json())
-
-
-class SendOut(BaseModel):
-    """One request to the upstream: the message as it was (`single`) or a `digest`."""
-
-    id: int
-    kind: str
-    msgUuid: str
-    items: int = Field(description="Messages this send carries.")
-    state: str = Field(description="pending, sent or failed")
-    attempts: int
-    next_attempt_at: int | None
-    last_attempt_at: int | None
-    errcode: int | None = Field(description="The upstream's last errcode (null: no answer).")
-    errmsg: str | None
-    created_at: int
-    sent_at: int | None
-
-    @classmethod
-    def of(cls, send: UpstreamSend) -> SendOut:
-        return cls.model_validate(send.to_json())
-
-
-class DeliveryOut(BaseModel):
-    """The relay record of one accepted message."""
-
-    id: int
-    robot_id: int
-    message_id: int | None = Field(description="The message in the group (null while held).")
-    held_id: int | None = Field(description="The held overflow message, for `digest` robots.")
-    state: DeliveryState
-    msgtype: str | None
-    title: str
-    created_at: int
-    updated_at: int
-    send: SendOut | None = Field(description="The upstream send carrying it, once planned.")
-
-    @classmethod
-    def of(cls, delivery: Delivery) -> DeliveryOut:
-        return cls.model_validate(delivery.to_json())
-
-
-class DeliveryPage(BaseModel):
-    deliveries: list[DeliveryOut]
-    counts: dict[str, int] = Field(description="All of the robot's delivery records per state.")
-    next_before: int | None = Field(
-        description="Pass as `before` for the next (older) page; null on the last page."
+    bytes: int = Field(
+        description=f"Size of the message's JSON; DingTalk's limit is {MAX_BODY_BYTES}."
     )

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
 from gong.domain.errors import GongError
+from gong.web.api import conversations as api_conversations
 from gong.web.pages import auth, conversations, groups, robots
 from gong.web.pages.common import SignInRequired, get_web, page, redirect, sign_in_url
 from gong.web.render import STATIC
@@ -57,7 +58,8 @@ def install(api: FastAPI) -> None:
     """Add the pages, the static files and page-aware error handling to ``api``."""
     for module in (auth, conversations, groups, robots):
         api.include_router(module.router)
-    api.include_router(conversations.messages_router)
+    api.include_router(api_conversations.router)
+    api.include_router(api_conversations.messages_router)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     json_gong_error: _Handler = api.exception_handlers[GongError]  # type: ignore[assignment]

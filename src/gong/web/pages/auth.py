@@ -1,10 +1,10 @@
 """Sign-in and sign-out.
 
 Sign-in attempts are counted per client IP and per username by the web app's
-:class:`~gong.web.lockout.SignInLockout` (``login_attempts`` a minute, then a 5-minute pause), in
-Redis or the database, so the lockout holds across instances and restarts. A successful sign-in
-starts a new session (a new CSRF token), so a session fixed before sign-in is worth nothing
-after it.
+:class:`~gong.web.auth.lockout.SignInLockout` (``login_attempts`` a minute, then a 5-minute
+pause), in Redis or the database, so the lockout holds across instances and restarts. A
+successful sign-in starts a new session (a new CSRF token), so a session fixed before sign-in is
+worth nothing after it.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from typing import cast
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from gong.web.clientip import ClientIP
-from gong.web.lockout import LOCKOUT_S
+from gong.domain.passwords import verify_password
+from gong.web.auth.lockout import LOCKOUT_S
+from gong.web.auth.sessions import COOKIE, Session
+from gong.web.hooks.clientip import ClientIP
 from gong.web.pages.common import (
     CsrfFailed,
     checked_form,
@@ -25,8 +27,6 @@ from gong.web.pages.common import (
     page,
     redirect,
 )
-from gong.web.passwords import verify_password
-from gong.web.sessions import COOKIE, Session
 
 __all__ = ["LOGIN_BLOCK_S", "router"]
 

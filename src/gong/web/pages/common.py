@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 
 from gong.domain.errors import GongError, Invalid
 from gong.domain.users import Conversation, User
-from gong.web.sessions import COOKIE, CSRF_FIELD, CSRF_HEADER, Session
+from gong.web.auth.sessions import COOKIE, CSRF_FIELD, CSRF_HEADER, Session
 from gong.web.site import SECURITY_HEADERS, Web
 
 __all__ = [

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from gong.domain.errors import GongError, Invalid, NotFound
+from gong.domain.passwords import hash_password
 from gong.domain.users import check_password
 from gong.web.pages.common import (
     AdminDep,
@@ -18,7 +19,6 @@ from gong.web.pages.common import (
     redirect,
 )
 from gong.web.pages.robots import KIND_LABELS
-from gong.web.passwords import hash_password
 
 __all__ = ["router"]
 
@@ -36,7 +36,7 @@ async def create_group(request: Request, viewer: AdminDep) -> Response:
     form = await checked_form(request, viewer.session)
     name = form_text(form, "name")
     try:
-        group = await runtime.repository.create_group(name)
+        group = await runtime.groups.create(name)
     except GongError as exc:
         return await app_page(
             request,
@@ -45,7 +45,6 @@ async def create_group(request: Request, viewer: AdminDep) -> Response:
             status=exc.status,
             viewer=viewer,
         )
-    await runtime.changed()
     return redirect(f"/groups/{group.id}/settings")
 
 
@@ -54,8 +53,8 @@ async def group_settings(request: Request, viewer: ViewerDep, group_id: int) -> 
     web = get_web(request)
     group, member = await web.inbox.visible_group(viewer.user, group_id)
     conversation = await web.inbox.conversation(viewer.user, group, member)
-    robots = await web.runtime.repository.list_robots(group.id)
-    members = await web.runtime.repository.list_members(group.id)
+    robots = await web.runtime.robots.list(group.id)
+    members = await web.runtime.groups.members(group.id)
     return await app_page(
         request,
         "group_settings.html",
@@ -78,8 +77,7 @@ async def group_settings(request: Request, viewer: ViewerDep, group_id: int) -> 
 async def rename_group(request: Request, viewer: AdminDep, group_id: int) -> Response:
     runtime = get_web(request).runtime
     form = await checked_form(request, viewer.session)
-    await runtime.repository.update_group(group_id, name=form_text(form, "name"))
-    await runtime.changed()
+    await runtime.groups.update(group_id, name=form_text(form, "name"))
     return redirect(f"/groups/{group_id}/settings?done=1")
 
 
@@ -87,8 +85,7 @@ async def rename_group(request: Request, viewer: AdminDep, group_id: int) -> Res
 async def dissolve_group(request: Request, viewer: AdminDep, group_id: int) -> Response:
     runtime = get_web(request).runtime
     await checked_form(request, viewer.session)
-    await runtime.repository.update_group(group_id, dissolved=True)
-    await runtime.changed()
+    await runtime.groups.update(group_id, dissolved=True)
     return redirect(f"/groups/{group_id}/settings?done=1")
 
 
@@ -97,7 +94,7 @@ async def _members_page(
 ) -> Response:
     web = get_web(request)
     group, member = await web.inbox.visible_group(viewer.user, group_id)
-    members = await web.runtime.repository.list_members(group.id)
+    members = await web.runtime.groups.members(group.id)
     linked = await web.accounts.users_of_group(group.id)
     return await app_page(
         request,
@@ -130,13 +127,12 @@ async def add_member(request: Request, viewer: AdminDep, group_id: int) -> Respo
         user = await web.accounts.find_user(username) if username else None
         if username and user is None:
             raise NotFound(f"there is no account called {username!r}")
-        member = await web.runtime.repository.add_member(
+        member = await web.runtime.groups.add_member(
             group_id,
             name=form_text(form, "name"),
             mobile=form_text(form, "mobile") or None,
             user_id=form_text(form, "user_id") or None,
         )
-        await web.runtime.changed()
         if user is not None:
             await web.accounts.link(user.id, member.id)
     except GongError as exc:
@@ -150,11 +146,10 @@ async def member_action(
 ) -> Response:
     web = get_web(request)
     form = await checked_form(request, viewer.session)
-    member = await web.runtime.repository.get_member(member_id)
+    member = await web.runtime.groups.member(member_id)
     try:
         if action == "remove":
-            await web.runtime.repository.remove_member(member.id)
-            await web.runtime.changed()
+            await web.runtime.groups.remove_member(member.id)
         elif action == "link":
             username = form_text(form, "username")
             user = await web.accounts.find_user(username)

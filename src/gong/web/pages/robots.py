@@ -25,7 +25,7 @@ from gong.domain.models import (
     Robot,
     RobotKind,
 )
-from gong.domain.robots import check_outgoing_settings
+from gong.domain.specs import RobotPatch, RobotSpec
 from gong.protocol.errors import Errors
 from gong.web.pages.common import (
     AdminDep,
@@ -116,7 +116,7 @@ def _values(form: FormData | None) -> dict[str, Any]:
 
 @router.get("/groups/{group_id:id}/robots/new")
 async def new_robot(request: Request, viewer: AdminDep, group_id: int) -> Response:
-    group = await get_web(request).runtime.repository.get_group(group_id)
+    group = await get_web(request).runtime.groups.get(group_id)
     return await app_page(
         request,
         "robot_new.html",
@@ -130,23 +130,25 @@ async def new_robot(request: Request, viewer: AdminDep, group_id: int) -> Respon
 async def create_robot(request: Request, viewer: AdminDep, group_id: int) -> Response:
     runtime = get_web(request).runtime
     form = await checked_form(request, viewer.session)
-    group = await runtime.repository.get_group(group_id)
+    group = await runtime.groups.get(group_id)
     try:
         try:
             kind = RobotKind(form_text(form, "kind", "custom"))
             overflow = Overflow(form_text(form, "overflow", "reject"))
         except ValueError:
             raise Invalid("choose a kind and an overflow policy from the lists") from None
-        robot = await runtime.repository.create_robot(
-            group.id,
-            name=form_text(form, "name"),
-            kind=kind,
-            keywords=form_lines(form, "keywords"),
-            signing=form_text(form, "signing") == "1",
-            ip_allow=form_lines(form, "ip_allow"),
-            rate_limit=_rate_limit(form),
-            overflow=overflow,
-            avatar_url=_avatar(form),
+        robot = await runtime.robots.create(
+            RobotSpec(
+                group_id=group.id,
+                name=form_text(form, "name"),
+                kind=kind,
+                keywords=form_lines(form, "keywords"),
+                signing=form_text(form, "signing") == "1",
+                ip_allow=form_lines(form, "ip_allow"),
+                rate_limit=_rate_limit(form),
+                overflow=overflow,
+                avatar_url=_avatar(form),
+            )
         )
     except GongError as exc:
         return await app_page(
@@ -157,7 +159,6 @@ async def create_robot(request: Request, viewer: AdminDep, group_id: int) -> Res
             viewer=viewer,
             current=group.id,
         )
-    await runtime.changed()
     return redirect(f"/robots/{robot.id}?done=created")
 
 
@@ -177,10 +178,10 @@ async def _robot_page(
     status: int = 200,
 ) -> Response:
     runtime = get_web(request).runtime
-    group = await runtime.repository.get_group(robot.group_id)
-    refusals = await runtime.repository.list_refusals(robot.id, 20)
+    group = await runtime.groups.get(robot.group_id)
+    refusals = await runtime.history.list_refusals(robot.id, 20)
     calls = await runtime.outgoing.calls(robot.id, limit=20)
-    stats = await runtime.repository.robot_stats(robot.id)
+    stats = await runtime.robots.stats(robot.id)
     done = DONE.get(request.query_params.get("done", ""), "")
     return await app_page(
         request,
@@ -228,18 +229,14 @@ async def update_outgoing(request: Request, viewer: AdminDep, robot_id: int) -> 
     """Set the robot's outgoing callback (URL and token), or remove it (``remove=1``)."""
     runtime = get_web(request).runtime
     form = await checked_form(request, viewer.session)
-    robot = await runtime.repository.get_robot(robot_id)
+    robot = await runtime.robots.get(robot_id)
     if form_text(form, "remove") == "1":
-        await runtime.repository.update_robot(robot.id, clear_outgoing=True)
-        await runtime.changed()
+        await runtime.robots.update(robot.id, RobotPatch(clear_outgoing=True))
         return redirect(f"/robots/{robot.id}?done=no-outgoing")
     url, token = form_text(form, "outgoing_url"), form_text(form, "outgoing_token")
     try:
-        outgoing = check_outgoing_settings(
-            Outgoing(url=url, token=token or secrets.token_urlsafe(24))
-        )
-        await runtime.callbacks.guard.check_url(outgoing.url)
-        await runtime.repository.update_robot(robot.id, outgoing=outgoing)
+        outgoing = Outgoing(url=url, token=token or secrets.token_urlsafe(24))
+        await runtime.robots.update(robot.id, RobotPatch(outgoing=outgoing))
     except GongError as exc:
         return await _robot_page(
             request,
@@ -249,13 +246,12 @@ async def update_outgoing(request: Request, viewer: AdminDep, robot_id: int) -> 
             outgoing_values={"url": url, "token": token},
             status=exc.status,
         )
-    await runtime.changed()
     return redirect(f"/robots/{robot.id}?done=outgoing")
 
 
 @router.get("/robots/{robot_id:id}")
 async def robot_page(request: Request, viewer: AdminDep, robot_id: int) -> Response:
-    robot = await get_web(request).runtime.repository.get_robot(robot_id)
+    robot = await get_web(request).runtime.robots.get(robot_id)
     return await _robot_page(request, viewer, robot)
 
 
@@ -263,30 +259,29 @@ async def robot_page(request: Request, viewer: AdminDep, robot_id: int) -> Respo
 async def update_robot(request: Request, viewer: AdminDep, robot_id: int) -> Response:
     runtime = get_web(request).runtime
     form = await checked_form(request, viewer.session)
-    robot = await runtime.repository.get_robot(robot_id)
+    robot = await runtime.robots.get(robot_id)
     try:
         try:
             overflow = Overflow(form_text(form, "overflow", "reject"))
         except ValueError:
             raise Invalid("choose an overflow policy from the list") from None
         limit = _rate_limit(form)
-        await runtime.repository.update_robot(
+        await runtime.robots.update(
             robot.id,
-            name=form_text(form, "name"),
-            keywords=form_lines(form, "keywords"),
-            signing=form_text(form, "signing") == "1",
-            ip_allow=form_lines(form, "ip_allow"),
-            rate_limit=limit,
-            overflow=overflow,
-            avatar_url=_avatar(form),
+            RobotPatch(
+                name=form_text(form, "name"),
+                keywords=form_lines(form, "keywords"),
+                signing=form_text(form, "signing") == "1",
+                ip_allow=form_lines(form, "ip_allow"),
+                rate_limit=limit,
+                overflow=overflow,
+                avatar_url=_avatar(form),
+            ),
         )
     except GongError as exc:
         return await _robot_page(
             request, viewer, robot, error=exc.message, values=_values(form), status=exc.status
         )
-    await runtime.changed()
-    if limit != robot.rate_limit:
-        await runtime.limiter.reset(f"robot:{robot.id}")
     return redirect(f"/robots/{robot.id}?done=saved")
 
 
@@ -294,22 +289,20 @@ async def update_robot(request: Request, viewer: AdminDep, robot_id: int) -> Res
 async def robot_action(request: Request, viewer: AdminDep, robot_id: int, action: str) -> Response:
     runtime = get_web(request).runtime
     await checked_form(request, viewer.session)
-    repository = runtime.repository
+    robots = runtime.robots
     if action == "token":
-        robot = await repository.rotate_token(robot_id)
+        robot = await robots.rotate_token(robot_id)
     elif action == "secret":
-        robot = await repository.rotate_secret(robot_id)
+        robot = await robots.rotate_secret(robot_id)
     elif action in ("enable", "disable"):
-        robot = await repository.set_enabled(robot_id, action == "enable")
+        robot = await robots.set_enabled(robot_id, action == "enable")
         action = action + "d"
     elif action == "delete":
-        robot = await repository.get_robot(robot_id)
-        await repository.delete_robot(robot_id)
-        await runtime.changed()
+        robot = await robots.get(robot_id)
+        await robots.delete(robot_id)
         return redirect(f"/groups/{robot.group_id}/settings")
     else:
         raise Invalid(f"unknown action {action[:20]!r}")
-    await runtime.changed()
     return redirect(f"/robots/{robot.id}?done={action}")
 
 
@@ -317,7 +310,7 @@ async def robot_action(request: Request, viewer: AdminDep, robot_id: int, action
 async def robot_avatar(request: Request, viewer: ViewerDep, robot_id: int) -> Response:
     """The robot's avatar: its image URL, or the default robot picture."""
     try:
-        robot = await get_web(request).runtime.repository.get_robot(robot_id)
+        robot = await get_web(request).runtime.robots.get(robot_id)
         target = safe_image(robot.avatar_url) or "/static/robot.svg"
     except GongError:
         target = "/static/robot.svg"

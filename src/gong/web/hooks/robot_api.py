@@ -17,19 +17,20 @@ from urllib.parse import unquote_to_bytes
 
 import orjson
 
+from gong.domain.admission import admit
 from gong.domain.models import RobotKind, RobotView
 from gong.domain.ports import BackendUnavailable
 from gong.logs import new_request_id, request_id
 from gong.protocol.errors import Errors, RobotError, render, render_ok
-from gong.protocol.messages import MAX_BODY_BYTES, parse_message
+from gong.protocol.limits import MAX_BODY_BYTES
+from gong.protocol.messages import parse_message
 from gong.protocol.security import check
 from gong.runtime import Runtime
-from gong.web.clientip import ClientIP
-from gong.web.deadline import BodyTimeout, Deadlines
+from gong.web.hooks.clientip import ClientIP
+from gong.web.hooks.deadline import BodyTimeout, Deadlines
 
 __all__ = [
     "INTEGRATION_STATUS",
-    "MAX_BODY",
     "BodyTooLarge",
     "ClientGone",
     "KindHandler",
@@ -45,8 +46,6 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
-#: DingTalk's limit on the request body, in bytes (stated once, in the protocol).
-MAX_BODY = MAX_BODY_BYTES
 #: How much of a refused oversized body is read and dropped before answering.
 MAX_DRAIN = 16 * 1024 * 1024
 
@@ -203,7 +202,7 @@ class RobotSend:
         self.dialect = runtime.settings.errmsg_dialect
         self.client_ip = ClientIP(runtime.settings.trusted_proxies)
         self.metrics = runtime.metrics
-        #: Body readers for integration kinds, keyed by kind (see gong.web.integrations).
+        #: Body readers for integration kinds, keyed by kind (see gong.web.hooks.integrations).
         self.kinds: dict[RobotKind, KindHandler] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -254,10 +253,7 @@ class RobotSend:
         ip = self.client_ip(scope)
         kind = self.kinds.get(view.robot.kind)
         try:
-            if not view.robot.enabled:
-                raise RobotError(Errors.ROBOT_DISABLED)
-            if view.group.dissolved:
-                raise RobotError(Errors.GROUP_DISSOLVED)
+            admit(view.group, view.robot)
             if kind is not None:
                 return await kind(view, scope, receive, params, ip)
             return await self._custom(view, scope, receive, params, ip)
@@ -286,7 +282,7 @@ class RobotSend:
             elif name == b"content-length":
                 declared = int(value) if value.isdigit() else None
         try:
-            raw = await read_body(receive, MAX_BODY, declared, self.deadlines)
+            raw = await read_body(receive, MAX_BODY_BYTES, declared, self.deadlines)
         except BodyTooLarge:
             raise RobotError(Errors.TOO_LARGE) from None
         if not is_json(content_type):

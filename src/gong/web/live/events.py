@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 
 from gong.domain.ports import Subscription
 from gong.domain.service import group_channel, user_channel
-from gong.web.robot_api import Receive, Scope, Send
+from gong.web.hooks.robot_api import Receive, Scope, Send
 from gong.web.site import Web
 
 __all__ = ["MAX_BACKLOG", "EventStream"]

@@ -1,6 +1,6 @@
 """``/robot/send`` for integration robots: read the source's delivery, post its one message.
 
-Registered on :class:`~gong.web.robot_api.RobotSend` as the handler of every integration kind.
+Registered on :class:`~gong.web.hooks.robot_api.RobotSend` as the handler of every integration kind.
 Per delivery: read the body (up to ``integration_max_body``), check the robot's IP allow list,
 take the JSON document (the body, or its ``payload`` field when form-encoded, as GitHub and
 Travis CI can send), let the kind's source verify, name, filter and build, then hand the message
@@ -18,14 +18,14 @@ from pydantic import ValidationError
 
 from gong.domain.models import Robot, RobotView
 from gong.integrations import sources
-from gong.integrations.base import Delivery, Ignored, IntegrationConfig, Source, invalid
 from gong.integrations.render_pool import RenderPool
+from gong.integrations.source import Delivery, Ignored, IntegrationConfig, Source, invalid
 from gong.protocol.errors import render_ignored, render_ok
 from gong.protocol.messages import Message
 from gong.protocol.security import check_ip
 from gong.runtime import Runtime
-from gong.web.deadline import Deadlines
-from gong.web.robot_api import BodyTooLarge, Receive, RobotSend, Scope, read_body
+from gong.web.hooks.deadline import Deadlines
+from gong.web.hooks.robot_api import BodyTooLarge, Receive, RobotSend, Scope, read_body
 
 __all__ = ["IntegrationHandler", "register_integrations"]
 

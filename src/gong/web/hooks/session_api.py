@@ -15,16 +15,17 @@ from urllib.parse import parse_qsl
 
 import orjson
 
+from gong.domain.admission import admit
 from gong.domain.errors import NotFound
 from gong.domain.models import RobotView
 from gong.domain.ports import BackendUnavailable
 from gong.protocol.errors import Errors, RobotError, render, render_ok
+from gong.protocol.limits import MAX_BODY_BYTES
 from gong.protocol.messages import parse_message
 from gong.runtime import Runtime
-from gong.web.clientip import ClientIP
-from gong.web.deadline import Deadlines
-from gong.web.robot_api import (
-    MAX_BODY,
+from gong.web.hooks.clientip import ClientIP
+from gong.web.hooks.deadline import Deadlines
+from gong.web.hooks.robot_api import (
     BodyTooLarge,
     ClientGone,
     Receive,
@@ -83,7 +84,7 @@ class SessionSend:
         if found is None:
             raise RobotError(Errors.SESSION_UNKNOWN)
         try:
-            robot = await runtime.repository.get_robot(found.robot_id)
+            robot = await runtime.robots.get(found.robot_id)
         except NotFound:
             raise RobotError(Errors.SESSION_UNKNOWN) from None
         view = await runtime.directory.get(robot.access_token)
@@ -101,15 +102,12 @@ class SessionSend:
             elif name == b"content-length":
                 declared = int(value) if value.isdigit() else None
         try:
-            raw = await read_body(receive, MAX_BODY, declared, self.deadlines)
+            raw = await read_body(receive, MAX_BODY_BYTES, declared, self.deadlines)
         except BodyTooLarge:
             raw = None
         view = await self._view(_session_of(scope["query_string"]))
         try:
-            if not view.robot.enabled:
-                raise RobotError(Errors.ROBOT_DISABLED)
-            if view.group.dissolved:
-                raise RobotError(Errors.GROUP_DISSOLVED)
+            admit(view.group, view.robot)
             if raw is None:
                 raise RobotError(Errors.TOO_LARGE)
             if not is_json(content_type):

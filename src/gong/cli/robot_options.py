@@ -1,0 +1,148 @@
+"""Reading ``gong robot create`` / ``update`` options into the robot's parts: the upstream, the
+outgoing target and the integration settings (the robot service checks them all)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from gong.cli.common import fail
+from gong.domain.errors import Invalid
+from gong.domain.models import Outgoing, Upstream
+from gong.protocol.limits import (
+    DEFAULT_UPSTREAM_BLOCK,
+    DEFAULT_UPSTREAM_LIMIT,
+    DEFAULT_UPSTREAM_WINDOW,
+    DINGTALK_RATE_LIMIT,
+)
+
+__all__ = [
+    "OUTGOING_HELP",
+    "OUTGOING_TOKEN_HELP",
+    "UPSTREAM_BLOCK_HELP",
+    "UPSTREAM_HELP",
+    "UPSTREAM_KEYWORD_HELP",
+    "UPSTREAM_LIMIT_HELP",
+    "UPSTREAM_SECRET_HELP",
+    "UPSTREAM_WINDOW_HELP",
+    "integration_settings",
+    "outgoing_target",
+    "upstream_target",
+]
+
+
+OUTGOING_HELP = "Call this URL when a person @-mentions the robot (DingTalk's Outgoing)."
+OUTGOING_TOKEN_HELP = "The token header of each callback (default: a new random one)."  # noqa: S105
+UPSTREAM_HELP = "Relay every accepted message to this webhook (DingTalk or Gong)."
+UPSTREAM_SECRET_HELP = "The upstream robot's SEC… signing secret."  # noqa: S105
+UPSTREAM_LIMIT_HELP = (
+    f"Upstream sends per window (default {DEFAULT_UPSTREAM_LIMIT}; DingTalk allows "
+    f"{DINGTALK_RATE_LIMIT}; 0 = unpaced)."
+)
+UPSTREAM_WINDOW_HELP = f"The upstream's window in seconds (default {DEFAULT_UPSTREAM_WINDOW})."
+UPSTREAM_BLOCK_HELP = (
+    f"Pause after a throttle answer, in seconds (default {DEFAULT_UPSTREAM_BLOCK})."
+)
+UPSTREAM_KEYWORD_HELP = "A keyword put in every digest title (keyword-secured upstreams)."
+
+
+def outgoing_target(
+    url: str | None, token: str | None, current: Outgoing | None = None
+) -> Outgoing | None:
+    """The outgoing target from the options, over the current one; None when nothing was
+    given (the robot service checks it, where it points included)."""
+    if url is None and token is None:
+        return None
+    if url is None and current is None:
+        raise Invalid("--outgoing-token needs --outgoing-url URL")
+    return Outgoing(
+        url=url if url is not None else current.url if current else "",
+        token=token
+        if token is not None
+        else current.token
+        if current is not None
+        else secrets.token_urlsafe(24),
+    )
+
+
+def upstream_target(
+    url: str | None,
+    secret: str | None,
+    limit: int | None,
+    window: int | None,
+    block: int | None,
+    keyword: str | None,
+    current: Upstream | None = None,
+) -> Upstream | None:
+    """The upstream from the options, over the current one; None when nothing was given."""
+    if url is None and current is None:
+        if any(v is not None for v in (secret, limit, window, block, keyword)):
+            raise Invalid("--upstream-… options need --upstream URL")
+        return None
+    if url is None and all(v is None for v in (secret, limit, window, block, keyword)):
+        return None
+    base = current or Upstream(url="")
+    return Upstream(
+        url=url if url is not None else base.url,
+        secret=secret if secret is not None else base.secret,
+        limit=limit if limit is not None else base.limit,
+        window_s=window if window is not None else base.window_s,
+        block_s=block if block is not None else base.block_s,
+        keyword=keyword if keyword is not None else base.keyword,
+    )
+
+
+def _setting_value(raw: str, as_json: bool) -> Any:
+    if raw.startswith("@"):
+        return _read(Path(raw[1:]), as_json)
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw
+
+
+def _read(path: Path, as_json: bool) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read {path}: {exc}", as_json=as_json)
+    raise AssertionError("unreachable")
+
+
+#: Robot settings with options of their own, which ``--set`` may not write around.
+_OWN_OPTIONS = {"upstream": "--upstream URL", "outgoing": "--outgoing-url URL"}
+
+
+def integration_settings(
+    *,
+    source_secret: str | None,
+    template: Path | None,
+    only_events: list[str] | None,
+    exclude_events: list[str] | None,
+    pairs: list[str],
+    as_json: bool,
+    unset: list[str] | None = None,
+) -> dict[str, Any]:
+    """The integration settings named on the command line (None for each ``--unset`` key)."""
+    found: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            fail(f"--set {pair!r}: write KEY=VALUE", as_json=as_json)
+        if key.strip() in _OWN_OPTIONS:  # those are checked (and guarded) by their options
+            fail(f"--set {key.strip()}: use {_OWN_OPTIONS[key.strip()]}", as_json=as_json)
+        found[key.strip()] = _setting_value(value, as_json)
+    if source_secret is not None:
+        found["source_secret"] = source_secret
+    if template is not None:
+        found["template"] = _read(template, as_json)
+    if only_events:
+        found["only_events"] = list(only_events)
+    if exclude_events:
+        found["exclude_events"] = list(exclude_events)
+    for key in unset or []:
+        found[key] = None
+    return found

@@ -1,0 +1,89 @@
+"""Groups and their members, administered: every caller creates and changes them through
+:class:`Groups`, which checks the rules and tells the caches (its
+:class:`~gong.domain.robot_admin.ChangeListener`) after each change."""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass
+
+from gong.clock import Clock
+from gong.domain.errors import Invalid
+from gong.domain.models import Group, Member
+from gong.domain.ports import GroupStore
+from gong.domain.robot_admin import ChangeListener, required
+from gong.protocol.limits import MAX_MOBILE, MAX_USER_ID
+
+__all__ = ["Groups"]
+
+
+async def _nobody(robot_id: int | None) -> None:
+    """No cache to tell."""
+
+
+@dataclass(slots=True)
+class Groups:
+    store: GroupStore
+    clock: Clock
+    on_change: ChangeListener = _nobody
+
+    async def create(self, name: str) -> Group:
+        group = await self.store.insert_group(required(name, "group name"), self.clock.now_ms())
+        await self.on_change(None)
+        return group
+
+    async def get(self, group_id: int) -> Group:
+        return await self.store.get_group(group_id)
+
+    async def list(self) -> builtins.list[Group]:
+        return await self.store.list_groups()
+
+    async def update(
+        self, group_id: int, *, name: str | None = None, dissolved: bool | None = None
+    ) -> Group:
+        """Rename the group, or dissolve it (its robots are then refused, 400013) or restore it."""
+        clean = None if name is None else required(name, "group name")
+        if clean is None and dissolved is None:
+            return await self.store.get_group(group_id)
+        group = await self.store.update_group(group_id, name=clean, dissolved=dissolved)
+        await self.on_change(None)
+        return group
+
+    async def add_member(
+        self, group_id: int, *, name: str, mobile: str | None, user_id: str | None = None
+    ) -> Member:
+        """Add a member, found by @mentions through its mobile or DingTalk userId.
+
+        Raises:
+            NotFound: no such group.
+            Invalid: no name, or neither a mobile nor a userId.
+            Conflict: the group already has a member with this mobile or userId.
+        """
+        clean = required(name, "member name")
+        mobile = (mobile or "").strip() or None
+        user_id = (user_id or "").strip() or None
+        if mobile is None and user_id is None:
+            raise Invalid("a member needs a mobile or a userId")
+        if mobile is not None and len(mobile) > MAX_MOBILE:
+            raise Invalid(f"a mobile is at most {MAX_MOBILE} characters")
+        if user_id is not None and len(user_id) > MAX_USER_ID:
+            raise Invalid(f"a userId is at most {MAX_USER_ID} characters")
+        await self.store.get_group(group_id)
+        member = await self.store.insert_member(
+            group_id, clean, mobile, user_id, self.clock.now_ms()
+        )
+        await self.on_change(None)
+        return member
+
+    async def members(self, group_id: int) -> builtins.list[Member]:
+        return await self.store.list_members(group_id)
+
+    async def member(self, member_id: int) -> Member:
+        return await self.store.get_member(member_id)
+
+    async def find_member(self, group_id: int, *, mobile: str) -> Member | None:
+        return await self.store.find_member(group_id, mobile=mobile)
+
+    async def remove_member(self, member_id: int) -> None:
+        await self.store.delete_member(member_id)
+        await self.on_change(None)

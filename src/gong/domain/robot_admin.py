@@ -1,0 +1,326 @@
+"""Robots, administered: every way of creating or changing a robot comes through :class:`Robots`.
+
+The REST API, the web pages, the CLI and the first-start bootstrap are thin callers. This
+service owns the rules: the security a robot of each kind needs (:mod:`gong.domain.robots`),
+the kind's own settings (a :class:`KindRules`, given by the integrations), where an upstream or
+outgoing URL may point (the one SSRF guard, given as :data:`AddressCheck`), relay loops, and
+telling the caches: after every change it awaits its :class:`ChangeListener`, so when a call
+returns the send path already sees the change.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import hmac
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from gong.clock import Clock
+from gong.domain.errors import Conflict, Invalid
+from gong.domain.models import Outgoing, Robot, RobotKind, Upstream
+from gong.domain.ports import GroupStore, Limiter, RobotStore
+from gong.domain.robots import (
+    check_outgoing_settings,
+    check_settings,
+    check_upstream,
+    upstream_token,
+)
+from gong.domain.service import limiter_key
+from gong.domain.specs import RobotPatch, RobotSpec
+from gong.protocol.limits import MAX_AVATAR_URL, MAX_NAME
+from gong.protocol.signing import generate_secret, generate_token
+
+__all__ = [
+    "AddressCheck",
+    "ChangeListener",
+    "KindRules",
+    "Robots",
+    "merge_settings",
+    "required",
+]
+
+#: The longest relay chain followed when looking for a loop.
+MAX_RELAY_CHAIN = 32
+
+#: Checks where a URL points before it is saved (the SSRF guard); raises
+#: :class:`~gong.domain.errors.Invalid` naming why it is refused.
+AddressCheck = Callable[[str], Awaitable[None]]
+
+
+class ChangeListener(Protocol):
+    async def __call__(self, robot_id: int | None) -> None:
+        """Groups, members or robots changed here (``robot_id``: the robot that did, if one)."""
+        ...
+
+
+async def _nobody(robot_id: int | None) -> None:
+    """No cache to tell (a CLI process: servers notice the configuration version)."""
+
+
+async def _anywhere(url: str) -> None:
+    """No address check."""
+
+
+class KindRules(Protocol):
+    """The settings each kind of robot takes (``gong.integrations.config`` implements them)."""
+
+    def check(self, kind: RobotKind, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """The settings cleaned; raises :class:`~gong.domain.errors.Invalid`."""
+        ...
+
+    def owned(self, kind: RobotKind) -> frozenset[str]:
+        """The setting keys a robot of ``kind`` takes."""
+        ...
+
+
+class _NoKindSettings:
+    def check(self, kind: RobotKind, settings: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(settings)
+
+    def owned(self, kind: RobotKind) -> frozenset[str]:
+        return frozenset()
+
+
+def required(value: str | None, what: str) -> str:
+    """A name trimmed, neither empty nor longer than :data:`MAX_NAME`.
+
+    Raises:
+        Invalid: naming ``what``.
+    """
+    value = (value or "").strip()
+    if not value:
+        raise Invalid(f"{what} cannot be empty")
+    if len(value) > MAX_NAME:
+        raise Invalid(f"{what} is longer than {MAX_NAME} characters")
+    return value
+
+
+def avatar(url: str) -> str:
+    """A robot's avatar URL, at most :data:`~gong.protocol.limits.MAX_AVATAR_URL` characters.
+
+    Raises:
+        Invalid: it is longer.
+    """
+    if len(url) > MAX_AVATAR_URL:
+        raise Invalid(f"the avatar URL is longer than {MAX_AVATAR_URL} characters")
+    return url
+
+
+def merge_settings(current: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """``current`` with ``patch`` applied: given keys replace, keys given as None are removed."""
+    merged = dict(current)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+@dataclass(slots=True)
+class Robots:
+    store: RobotStore
+    groups: GroupStore
+    clock: Clock
+    kinds: KindRules = dataclasses.field(default_factory=_NoKindSettings)
+    check_upstream_address: AddressCheck = _anywhere
+    check_outgoing_address: AddressCheck = _anywhere
+    on_change: ChangeListener = _nobody
+    #: Given, a changed rate limit starts the robot's window afresh.
+    limiter: Limiter | None = None
+
+    # -- reads -----------------------------------------------------------------------------
+
+    async def get(self, robot_id: int) -> Robot:
+        return await self.store.get_robot(robot_id)
+
+    async def list(self, group_id: int | None = None) -> builtins.list[Robot]:
+        if group_id is not None:
+            await self.groups.get_group(group_id)
+        return await self.store.list_robots(group_id)
+
+    async def stats(self, robot_id: int) -> dict[str, int]:
+        """Accepted and refused calls of the robot."""
+        return await self.store.robot_stats(robot_id)
+
+    async def kinds_in_use(self) -> dict[str, int]:
+        """How many robots there are of each kind."""
+        return await self.store.robot_kinds()
+
+    # -- changes ---------------------------------------------------------------------------
+
+    async def create(self, spec: RobotSpec) -> Robot:
+        """Create a robot; it answers at once on every server of this process.
+
+        Raises:
+            NotFound: no such group.
+            Invalid: a rule is broken (named), or the group is dissolved.
+        """
+        name = required(spec.name, "robot name")
+        keywords, ips = check_settings(
+            kind=spec.kind,
+            keywords=spec.keywords,
+            signing=spec.signing,
+            ip_allow=spec.ip_allow,
+            rate_limit=spec.rate_limit,
+        )
+        settings = self.kinds.check(spec.kind, spec.settings)
+        group = await self.groups.get_group(spec.group_id)
+        if group.dissolved:
+            raise Invalid(f"group {spec.group_id} is dissolved")
+        access_token = generate_token()
+        upstream = await self._upstream(spec.upstream, access_token)
+        outgoing = await self._outgoing(spec.outgoing)
+        now = self.clock.now_ms()
+        robot = await self.store.insert_robot(
+            Robot(
+                id=0,
+                group_id=group.id,
+                name=name,
+                kind=spec.kind,
+                access_token=access_token,
+                secret=generate_secret() if spec.signing else None,
+                keywords=keywords,
+                ip_allow=ips,
+                enabled=spec.enabled,
+                rate_limit=spec.rate_limit,
+                overflow=spec.overflow,
+                avatar_url=avatar(spec.avatar_url),
+                settings=settings,
+                created_at=now,
+                updated_at=now,
+                upstream=upstream,
+                outgoing=outgoing,
+            )
+        )
+        await self.on_change(robot.id)
+        return robot
+
+    async def update(self, robot_id: int, patch: RobotPatch) -> Robot:
+        """Change some settings; the robot must still satisfy every rule.
+
+        Raises:
+            NotFound: no such robot.
+            Conflict: the change is valid on its own but not for this robot (its kind, the
+                security a custom robot must keep, a template robot's template).
+            Invalid: a value breaks a rule (named), or an URL may not be used.
+        """
+        current = await self.store.get_robot(robot_id)
+        changes: dict[str, Any] = {}
+        keywords = current.keywords if patch.keywords is None else patch.keywords
+        signing = (current.secret is not None) if patch.signing is None else patch.signing
+        ips = current.ip_allow if patch.ip_allow is None else patch.ip_allow
+        limit = current.rate_limit if patch.rate_limit is None else patch.rate_limit
+        # The values alone (refused as Invalid), then whether they fit this robot (Conflict).
+        check_settings(
+            kind=RobotKind.CUSTOM, keywords=keywords, signing=True, ip_allow=ips, rate_limit=limit
+        )
+        try:
+            check_settings(
+                kind=current.kind,
+                keywords=keywords,
+                signing=signing,
+                ip_allow=ips,
+                rate_limit=current.rate_limit,
+            )
+        except Invalid as exc:
+            raise Conflict(exc.message) from None
+        clean_keywords, clean_ips = check_settings(
+            kind=current.kind, keywords=keywords, signing=signing, ip_allow=ips, rate_limit=limit
+        )
+        changes.update(keywords=clean_keywords, ip_allow=clean_ips, rate_limit=limit)
+        if signing and current.secret is None:
+            changes["secret"] = generate_secret()
+        elif not signing:
+            changes["secret"] = None
+        if patch.name is not None:
+            changes["name"] = required(patch.name, "robot name")
+        if patch.avatar_url is not None:
+            changes["avatar_url"] = avatar(patch.avatar_url)
+        for name in ("overflow", "enabled"):
+            if (value := getattr(patch, name)) is not None:
+                changes[name] = value
+        if patch.settings is not None:
+            changes["settings"] = self._settings(current, patch.settings)
+        if patch.clear_upstream:
+            changes["upstream"] = None
+        if patch.upstream is not None:
+            changes["upstream"] = await self._upstream(patch.upstream, current.access_token)
+        if patch.clear_outgoing:
+            changes["outgoing"] = None
+        if patch.outgoing is not None:
+            changes["outgoing"] = await self._outgoing(patch.outgoing)
+        robot = await self._save(current, changes)
+        if self.limiter is not None and limit != current.rate_limit:
+            await self.limiter.reset(limiter_key(robot_id))
+        return robot
+
+    async def rotate_token(self, robot_id: int) -> Robot:
+        """A new access token; the old webhook URL stops working at once."""
+        return await self._save(await self.get(robot_id), {"access_token": generate_token()})
+
+    async def rotate_secret(self, robot_id: int) -> Robot:
+        """A new signing secret (turns signing on if it was off)."""
+        return await self._save(await self.get(robot_id), {"secret": generate_secret()})
+
+    async def set_enabled(self, robot_id: int, enabled: bool) -> Robot:
+        return await self._save(await self.get(robot_id), {"enabled": enabled})
+
+    async def delete(self, robot_id: int) -> None:
+        await self.store.delete_robot(robot_id)
+        await self.on_change(robot_id)
+
+    # -- rules -----------------------------------------------------------------------------
+
+    def _settings(self, robot: Robot, patch: Mapping[str, Any]) -> dict[str, Any]:
+        """The robot's settings with ``patch`` applied, checked for its kind."""
+        merged = merge_settings(robot.settings, patch)
+        try:
+            owned = self.kinds.owned(robot.kind)
+            foreign = {k: v for k, v in patch.items() if v is not None and k not in owned}
+            # Keys foreign to the kind are checked with what the robot keeps (a template robot
+            # keeps its template); with none, the robot must still be whole without them.
+            # (its stored template, already checked: a new one's value is checked below).
+            stored = robot.settings.get("template")
+            kept = {"template": stored} if stored and merged.get("template") else {}
+            self.kinds.check(robot.kind, {**kept, **foreign})
+        except Invalid as exc:
+            raise Conflict(exc.message) from None
+        return self.kinds.check(robot.kind, merged)
+
+    async def _upstream(self, upstream: Upstream | None, own_token: str) -> Upstream | None:
+        if upstream is None:
+            return None
+        upstream = check_upstream(upstream)
+        await self.check_upstream_address(upstream.url)  # where it points, first
+        check_upstream(upstream, own_token)  # then whether it is the robot's own webhook
+        await self._check_relay_loop(own_token, upstream)
+        return upstream
+
+    async def _outgoing(self, outgoing: Outgoing | None) -> Outgoing | None:
+        if outgoing is None:
+            return None
+        outgoing = check_outgoing_settings(outgoing)
+        await self.check_outgoing_address(outgoing.url)
+        return outgoing
+
+    async def _check_relay_loop(self, own_token: str, upstream: Upstream) -> None:
+        """Refuse an upstream that leads, through robots of this Gong, back to the robot."""
+        token = upstream_token(upstream.url)
+        for _ in range(MAX_RELAY_CHAIN):
+            if token is None:
+                return
+            if hmac.compare_digest(token.encode(), own_token.encode()):
+                raise Invalid("this upstream relays back to the robot itself: a loop")
+            following = await self.store.robot_by_token(token)
+            next_hop = None if following is None else following.upstream
+            token = None if next_hop is None else upstream_token(next_hop.url)
+        raise Invalid("the relay chain of this upstream is too long")
+
+    async def _save(self, current: Robot, changes: dict[str, Any]) -> Robot:
+        robot = dataclasses.replace(current, updated_at=self.clock.now_ms(), **changes)
+        saved = await self.store.save_robot(robot, tuple(changes))
+        await self.on_change(saved.id)
+        return saved

@@ -1,0 +1,185 @@
+"""Text for messages: markdown that shows text literally, cuts, quotes, counts and times.
+
+Also the two message shapes most sources build (:func:`markdown`, :func:`action_card`), with
+titles on one line. Making a whole message fit 20 000 bytes is :mod:`gong.integrations.fitting`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+
+from gong.protocol.messages import (
+    ActionCard,
+    ActionCardMessage,
+    Markdown,
+    MarkdownMessage,
+    Message,
+)
+
+__all__ = [
+    "action_card",
+    "cut",
+    "duration",
+    "escape",
+    "first_line",
+    "labels_line",
+    "link",
+    "markdown",
+    "plural",
+    "quote",
+    "short_sha",
+    "timestamp",
+]
+
+
+# -- text -------------------------------------------------------------------------------------
+
+_SPECIAL = re.compile(r"([\\`*\[\]<~])|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+_LINE_START = re.compile(r"^(\s*)([#>+|-])(?=\s|#|$)", re.MULTILINE)
+_LINE_NUMBER = re.compile(r"^(\s*\d+)([.)])(?=\s|$)", re.MULTILINE)
+_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
+
+
+def escape(text: str) -> str:
+    """Text shown literally in markdown: emphasis, links, headings, HTML and list marks escaped."""
+    text = _SPECIAL.sub(lambda m: "\\" + m.group(0), text)
+    text = _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+    return _LINE_NUMBER.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+
+
+def _safe_url(url: str) -> str:
+    return url.strip().replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+
+
+def link(text: str, url: str | None) -> str:
+    """``[text](url)`` with the text escaped; just the escaped text when there is no URL."""
+    label = escape(text)
+    if not url or not url.strip():
+        return label
+    return f"[{label}]({_safe_url(url)})"
+
+
+def cut(text: str, limit: int) -> str:
+    """At most ``limit`` characters, ending in … when something was cut."""
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - 1, 0)].rstrip() + "…"
+
+
+def first_line(text: str | None, limit: int = 100) -> str:
+    """The first non-empty line, cut to ``limit`` characters."""
+    for line in (text or "").splitlines():
+        if line.strip():
+            return cut(line.strip(), limit)
+    return ""
+
+
+def quote(body: str | None, limit: int = 400, lines: int = 8, *, literal: bool = False) -> str:
+    """``body`` as a markdown quote, cut to ``lines`` lines and ``limit`` characters.
+
+    Markdown in the body is kept (sources such as GitHub write markdown) unless ``literal``;
+    HTML comments (pull-request templates) are dropped.
+    """
+    text = _HTML_COMMENT.sub("", body or "").replace("\r\n", "\n").strip()
+    if not text:
+        return ""
+    rows = [row.rstrip() for row in text.split("\n")]
+    more = len(rows) > lines
+    rows = rows[:lines]
+    joined = "\n".join(rows)
+    if len(joined) > limit:
+        joined, more = joined[:limit].rstrip(), True
+    if literal:
+        joined = escape(joined)
+    if joined.count("```") % 2:
+        joined += "\n```"
+    rows = joined.split("\n")
+    # Line breaks as the sources show them (GitHub, JIRA): a hard break before each next line,
+    # except in code blocks, whose lines are kept as they are.
+    broken = []
+    fenced = False
+    for i, row in enumerate(rows):
+        fence = row.lstrip().startswith("```")
+        follows = (
+            i + 1 < len(rows) and rows[i + 1].strip() and not rows[i + 1].lstrip().startswith("```")
+        )
+        broken.append(row + "  " if row and follows and not fenced and not fence else row)
+        fenced = fenced != fence
+    quoted = "\n".join("> " + row if row else ">" for row in broken)
+    return quoted + (" …" if more else "")
+
+
+def short_sha(sha: str) -> str:
+    return sha[:7]
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    return f"{count} {noun if count == 1 else (nouns or noun + 's')}"
+
+
+def duration(seconds: float | None) -> str:
+    """``63`` → ``1 min 3 s``; ``7322`` → ``2 h 2 min``."""
+    if seconds is None or seconds < 0:
+        return ""
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    return f"{secs} s"
+
+
+_FRACTION = re.compile(r"(\.\d{1,6})\d*")
+
+
+def timestamp(value: str | None) -> dt.datetime | None:
+    """An RFC 3339 / ISO time (nanoseconds, ``Z`` and offsets accepted) in UTC, or None."""
+    if not value:
+        return None
+    text = _FRACTION.sub(r"\1", value.strip(), count=1).replace(" UTC", "+00:00")
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    text = re.sub(r" ([+-]\d{2})(\d{2})$", r"\1:\2", text)  # GitLab: "2022-04-01 13:49:55 +0800"
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    if parsed.year <= 1:  # Alertmanager's "0001-01-01T00:00:00Z": not set
+        return None
+    return parsed.astimezone(dt.UTC)
+
+
+def labels_line(pairs: Iterable[tuple[str, str]], sep: str = " · ") -> str:
+    """``key=value · key=value`` with both sides escaped."""
+    return sep.join(f"{escape(k)}={escape(v)}" for k, v in pairs)
+
+
+# -- messages ---------------------------------------------------------------------------------
+
+
+def _title(text: str) -> str:
+    return cut(" ".join(text.split()), 120) or "(untitled)"
+
+
+def markdown(title: str, text: str) -> MarkdownMessage:
+    return MarkdownMessage(markdown=Markdown(title=_title(title), text=text.strip() or "-"))
+
+
+def action_card(title: str, text: str, button: str, url: str | None) -> Message:
+    """An actionCard with one button to the source; markdown when there is no URL to go to."""
+    if not url:
+        return markdown(title, text)
+    return ActionCardMessage(
+        actionCard=ActionCard(
+            title=_title(title),
+            text=text.strip() or "-",
+            singleTitle=button,
+            singleURL=url,
+        )
+    )

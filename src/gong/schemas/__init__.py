@@ -1,0 +1,1 @@
+"""The outward shapes of Gong's records (:mod:`gong.schemas.records`)."""

@@ -1,0 +1,354 @@
+"""How Gong shows its records to the world: one pydantic model per record.
+
+The REST API answers with these models and the CLI's ``--json`` prints them, so the two agree
+field for field. Secrets (access tokens, signing secrets, source secrets, outgoing tokens) are
+in them because only admins see these shapes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from gong.config import Settings
+from gong.domain.models import (
+    Delivery,
+    DeliveryState,
+    Group,
+    Member,
+    OutgoingCall,
+    Overflow,
+    Refusal,
+    Robot,
+    RobotKind,
+    StoredMessage,
+    UpstreamSend,
+)
+
+__all__ = [
+    "DeliveryOut",
+    "DeliveryPage",
+    "ErrorBody",
+    "ErrorDetail",
+    "GroupOut",
+    "MemberOut",
+    "MessageOut",
+    "MessagePage",
+    "OutgoingCallOut",
+    "OutgoingOut",
+    "RateLimitOut",
+    "RefusalOut",
+    "RobotOut",
+    "SendOut",
+    "UpstreamOut",
+    "robot_out",
+]
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class GroupOut(BaseModel):
+    id: int
+    name: str
+    dissolved: bool
+    created_at: int
+
+    @classmethod
+    def of(cls, group: Group) -> GroupOut:
+        return cls(
+            id=group.id, name=group.name, dissolved=group.dissolved, created_at=group.created_at
+        )
+
+
+class MemberOut(BaseModel):
+    id: int
+    group_id: int
+    name: str
+    mobile: str | None
+    userId: str | None
+    created_at: int
+
+    @classmethod
+    def of(cls, member: Member) -> MemberOut:
+        return cls(
+            id=member.id,
+            group_id=member.group_id,
+            name=member.name,
+            mobile=member.mobile,
+            userId=member.user_id,
+            created_at=member.created_at,
+        )
+
+
+class UpstreamOut(BaseModel):
+    url: str
+    secret: str | None
+    limit: int
+    window_s: int
+    block_s: int
+    keyword: str
+
+
+class OutgoingOut(BaseModel):
+    url: str
+    token: str
+
+
+class OutgoingCallOut(BaseModel):
+    """One outgoing callback: how it ended, after how many attempts."""
+
+    id: int
+    robot_id: int
+    group_id: int
+    message_id: int = Field(description="The person's message that @-mentioned the robot.")
+    sender_user_id: int | None
+    state: str = Field(description="`answered`, `no_answer` (`empty` or no body) or `failed`.")
+    attempts: int
+    http_status: int | None = Field(description="The last attempt's HTTP status (null: none).")
+    error: str = Field(description="Why it failed, in words (empty when it did not).")
+    duration_ms: int
+    answer_message_id: int | None = Field(description="The robot's answer, posted in the group.")
+    created_at: int
+
+    @classmethod
+    def of(cls, call: OutgoingCall) -> OutgoingCallOut:
+        return cls(
+            id=call.id,
+            robot_id=call.robot_id,
+            group_id=call.group_id,
+            message_id=call.message_id,
+            sender_user_id=call.sender_user_id,
+            state=call.state,
+            attempts=call.attempts,
+            http_status=call.http_status,
+            error=call.error,
+            duration_ms=call.duration_ms,
+            answer_message_id=call.answer_message_id,
+            created_at=call.created_at,
+        )
+
+
+class RateLimitOut(BaseModel):
+    limit: int
+    window_s: int
+    block_s: int
+
+
+class RobotOut(BaseModel):
+    id: int
+    group_id: int
+    name: str
+    kind: RobotKind
+    enabled: bool
+    webhook: str
+    access_token: str
+    secret: str | None
+    keywords: list[str]
+    ip_allow: list[str]
+    rate_limit: RateLimitOut
+    overflow: Overflow
+    avatar_url: str
+    settings: dict[str, Any]
+    upstream: UpstreamOut | None = None
+    outgoing: OutgoingOut | None = None
+    created_at: int
+    updated_at: int
+    stats: dict[str, int] | None = Field(
+        default=None, description="Calls `accepted` and `refused` (shown for one robot)."
+    )
+    held: int | None = Field(
+        default=None,
+        description="Messages accepted past the limit and waiting for an overflow summary "
+        "(`digest` policy; shown for one robot).",
+    )
+    deliveries: dict[str, int] | None = Field(
+        default=None, description="Relay delivery records per state (robots with an upstream)."
+    )
+
+
+def robot_out(
+    robot: Robot,
+    settings: Settings,
+    stats: dict[str, int] | None = None,
+    deliveries: dict[str, int] | None = None,
+    *,
+    held: int | None = None,
+) -> RobotOut:
+    upstream = robot.upstream
+    outgoing = robot.outgoing
+    return RobotOut(
+        id=robot.id,
+        group_id=robot.group_id,
+        name=robot.name,
+        kind=robot.kind,
+        enabled=robot.enabled,
+        webhook=settings.webhook_url(robot.access_token),
+        access_token=robot.access_token,
+        secret=robot.secret,
+        keywords=list(robot.keywords),
+        ip_allow=list(robot.ip_allow),
+        rate_limit=RateLimitOut(
+            limit=robot.rate_limit.limit,
+            window_s=robot.rate_limit.window_s,
+            block_s=robot.rate_limit.block_s,
+        ),
+        overflow=robot.overflow,
+        avatar_url=robot.avatar_url,
+        settings=dict(robot.settings),
+        upstream=None if upstream is None else UpstreamOut(**upstream.to_settings()),
+        outgoing=None if outgoing is None else OutgoingOut(**outgoing.to_settings()),
+        created_at=robot.created_at,
+        updated_at=robot.updated_at,
+        stats=stats,
+        held=held,
+        deliveries=deliveries,
+    )
+
+
+class MessageOut(BaseModel):
+    id: int
+    group_id: int
+    robot_id: int | None
+    sender: dict[str, Any]
+    msgtype: str
+    payload: Any = Field(
+        description="The body as the sender posted it: DingTalk JSON for custom robots, the "
+        "source's JSON (any JSON value for template robots) for integration robots."
+    )
+    content: dict[str, Any]
+    mentions: list[dict[str, Any]]
+    at_all: bool
+    unresolved: list[str]
+    msgUuid: str | None
+    created_at: int
+
+    @classmethod
+    def of(cls, message: StoredMessage) -> MessageOut:
+        return cls(
+            id=message.id,
+            group_id=message.group_id,
+            robot_id=message.robot_id,
+            sender={
+                "type": str(message.sender_type),
+                "name": message.sender_name,
+                "user_id": message.sender_user_id,
+            },
+            msgtype=message.msgtype,
+            payload=message.payload,
+            content=message.content,
+            mentions=message.mentions,
+            at_all=message.at_all,
+            unresolved=message.unresolved,
+            msgUuid=message.msg_uuid,
+            created_at=message.created_at,
+        )
+
+
+class MessagePage(BaseModel):
+    messages: list[MessageOut]
+    next_before: int | None = Field(
+        description="Pass as `before` for the next (older) page; null on the last page."
+    )
+
+
+class RefusalOut(BaseModel):
+    id: int
+    robot_id: int
+    errcode: int
+    errmsg: str
+    reason: str
+    ip: str
+    created_at: int
+
+    @classmethod
+    def of(cls, refusal: Refusal) -> RefusalOut:
+        return cls(
+            id=refusal.id,
+            robot_id=refusal.robot_id,
+            errcode=refusal.errcode,
+            errmsg=refusal.errmsg,
+            reason=refusal.reason,
+            ip=refusal.ip,
+            created_at=refusal.created_at,
+        )
+
+
+class SendOut(BaseModel):
+    """One request to the upstream: the message as it was (`single`) or a `digest`."""
+
+    id: int
+    kind: str
+    msgUuid: str
+    items: int = Field(description="Messages this send carries.")
+    state: str = Field(description="pending, sent or failed")
+    attempts: int
+    next_attempt_at: int | None
+    last_attempt_at: int | None
+    errcode: int | None = Field(description="The upstream's last errcode (null: no answer).")
+    errmsg: str | None
+    created_at: int
+    sent_at: int | None
+
+    @classmethod
+    def of(cls, send: UpstreamSend) -> SendOut:
+        return cls(
+            id=send.id,
+            kind=send.kind,
+            msgUuid=send.msg_uuid,
+            items=send.items,
+            state=send.state,
+            attempts=send.attempts,
+            next_attempt_at=send.next_attempt_at if send.state == "pending" else None,
+            last_attempt_at=send.last_attempt_at,
+            errcode=send.errcode,
+            errmsg=send.errmsg,
+            created_at=send.created_at,
+            sent_at=send.sent_at,
+        )
+
+
+class DeliveryOut(BaseModel):
+    """The relay record of one accepted message."""
+
+    id: int
+    robot_id: int
+    message_id: int | None = Field(description="The message in the group (null while held).")
+    held_id: int | None = Field(description="The held overflow message, for `digest` robots.")
+    state: DeliveryState
+    msgtype: str | None
+    title: str
+    created_at: int
+    updated_at: int
+    send: SendOut | None = Field(description="The upstream send carrying it, once planned.")
+
+    @classmethod
+    def of(cls, delivery: Delivery) -> DeliveryOut:
+        return cls(
+            id=delivery.id,
+            robot_id=delivery.robot_id,
+            message_id=delivery.message_id,
+            held_id=delivery.held_id,
+            state=delivery.state,
+            msgtype=delivery.content.get("msgtype"),
+            title=delivery.title,
+            created_at=delivery.created_at,
+            updated_at=delivery.updated_at,
+            send=SendOut.of(delivery.send) if delivery.send is not None else None,
+        )
+
+
+class DeliveryPage(BaseModel):
+    deliveries: list[DeliveryOut]
+    counts: dict[str, int] = Field(description="All of the robot's delivery records per state.")
+    next_before: int | None = Field(
+        description="Pass as `before` for the next (older) page; null on the last page."
+    )

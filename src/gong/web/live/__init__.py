@@ -1,0 +1,1 @@
+"""The live stream: Server-Sent Events of each reader's groups."""
