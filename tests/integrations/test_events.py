@@ -374,11 +374,11 @@ async def test_every_builder_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     everything: set[tuple[str, str]] = set()
     called: set[tuple[str, str]] = set()
     for source, module in modules.items():
-        table: dict[str, Any] = module.BUILDERS  # type: ignore[attr-defined]
-        everything |= {(source, fn.__name__) for fn in table.values()}
-        monkeypatch.setattr(
-            module, "BUILDERS", {key: _spy(source, fn, called) for key, fn in table.items()}
-        )
+        for name in ("BUILDERS", "ZONED_BUILDERS"):  # zoned builders also take the group's zone
+            table: dict[str, Any] = getattr(module, name, {})
+            everything |= {(source, fn.__name__) for fn in table.values()}
+            spies = {key: _spy(source, fn, called) for key, fn in table.items()}
+            monkeypatch.setattr(module, name, spies, raising=False)
     config = IntegrationConfig(
         only_events=("*", "workflow_run.in_progress", "pipeline.running", "pending")
     )
@@ -400,8 +400,8 @@ def _unchanged(document: dict[str, Any]) -> None:
 
 
 def _spy(source: str, fn: Any, called: set[tuple[str, str]]) -> Any:
-    def run(document: dict[str, Any]) -> Any:
+    def run(document: dict[str, Any], *zone: Any) -> Any:
         called.add((source, fn.__name__))
-        return fn(document)
+        return fn(document, *zone)
 
     return run

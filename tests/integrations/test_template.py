@@ -178,7 +178,7 @@ async def test_runaway_loop_is_stopped_in_process() -> None:
 
 async def test_template_sandbox_hides_internals() -> None:
     template = '{"msgtype":"text","text":{"content":"x{{ payload.__class__ }}{{ "".__class__ }}"}}'
-    message = render(template, {"a": 1})
+    message = render(template, {"a": 1}).message
     assert message.to_wire() == {"msgtype": "text", "text": {"content": "x"}}
 
 
@@ -198,7 +198,7 @@ async def test_template_leaves_out_events() -> None:
 
 async def test_template_big_output_is_cut_to_fit() -> None:
     template = '{"msgtype":"markdown","markdown":{"title":"t","text":{{ payload.lines | join("\\n") | json }}}}'
-    message = render(template, {"lines": [f"line {i} " + "x" * 80 for i in range(600)]})
+    message = render(template, {"lines": [f"line {i} " + "x" * 80 for i in range(600)]}).message
     wire = message.to_wire()
     assert len(json.dumps(wire, ensure_ascii=False, separators=(",", ":")).encode()) <= 20_000
     assert wire["markdown"]["text"].endswith("… (cut to fit the 20 000-byte limit)")

@@ -11,6 +11,7 @@ robot's integration settings. GitHub's and GitLab's payload models are in ``gith
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 
 from gong.domain.models import RobotKind
@@ -84,8 +85,10 @@ def preview(
     *,
     callback_url: str = "",
     now_ms: int = 0,
+    tz: dt.tzinfo = dt.UTC,
 ) -> Message:
-    """The message ``source`` makes of a saved payload, without checking a signature.
+    """The message ``source`` makes of a saved payload, without checking a signature; times
+    in it are written in ``tz`` (the robot's group's zone).
 
     Raises:
         Ignored: the event would be acknowledged and not shown (the reason says why).
@@ -98,5 +101,6 @@ def preview(
         document=document,
         callback_url=callback_url,
         now_ms=now_ms,
+        tz=tz,
     )
-    return source.message(delivery, config)
+    return source.message(delivery, config).message

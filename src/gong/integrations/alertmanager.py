@@ -1,4 +1,8 @@
-"""Prometheus Alertmanager webhooks: one digest message per notification, firing or resolved.
+"""Prometheus Alertmanager webhooks: one compact message per notification, firing or resolved.
+
+The message (:func:`gong.integrations.alerts.digest`) shows the counts, what all alerts share,
+and one line per alert, with times on the group's clock; the hub keeps the alerts' fingerprints
+and the group key to resolve the message in place later.
 
 The event is the notification's ``status`` (``firing`` or ``resolved``). Alertmanager does not
 sign its webhooks; with a source secret the robot expects it in the ``Authorization`` header,
@@ -10,15 +14,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 from typing import Any
 
 from gong.domain.models import RobotKind
 from gong.integrations.alerts import Notification, Style, default_title, digest
 from gong.integrations.source import (
-    Builder,
     Delivery,
     Event,
     IntegrationConfig,
+    Rendered,
     Source,
     bad_signature,
     dispatch,
@@ -26,7 +31,7 @@ from gong.integrations.source import (
     parse,
     same,
 )
-from gong.protocol.messages import Message
+from gong.integrations.text import Zoned, in_zone
 
 __all__ = ["Alertmanager", "check_authorization"]
 
@@ -57,11 +62,13 @@ def check_authorization(delivery: Delivery, secret: str, label: str) -> None:
         raise bad_signature("the Authorization credentials do not match the source secret")
 
 
-def notification(document: dict[str, Any]) -> Message:
-    return digest(parse(Notification, document, "Alertmanager notification"), STYLE, default_title)
+def notification(document: dict[str, Any], tz: dt.tzinfo) -> Rendered:
+    parsed = parse(Notification, document, "Alertmanager notification")
+    return digest(parsed, STYLE, default_title, tz)
 
 
-BUILDERS: dict[str, Builder] = {"firing": notification, "resolved": notification}
+#: Every event writes times, so every builder takes the group's zone.
+ZONED_BUILDERS: dict[str, Zoned] = {"firing": notification, "resolved": notification}
 
 
 class Alertmanager(Source):
@@ -79,4 +86,4 @@ class Alertmanager(Source):
             raise invalid(
                 "no status and alerts in the body: this is not an Alertmanager notification"
             )
-        return dispatch(status, document, BUILDERS)
+        return dispatch(status, document, in_zone(ZONED_BUILDERS, delivery.tz))

@@ -1,4 +1,4 @@
-"""Grafana alerting webhooks (a "Webhook" contact point): one digest message per notification.
+"""Grafana alerting webhooks (a "Webhook" contact point): one compact message per notification.
 
 Grafana sends Alertmanager's format plus a title, values and silence, dashboard and panel links.
 The event is ``firing``, ``resolved``, or ``test`` for the contact point's Test button. With a
@@ -10,16 +10,17 @@ of now); older Grafana can send the secret in ``Authorization`` instead, as for 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from gong.domain.models import RobotKind
 from gong.integrations.alertmanager import check_authorization
 from gong.integrations.alerts import Notification, Style, default_title, digest, is_test
 from gong.integrations.source import (
-    Builder,
     Delivery,
     Event,
     IntegrationConfig,
+    Rendered,
     Source,
     bad_signature,
     dispatch,
@@ -28,7 +29,7 @@ from gong.integrations.source import (
     parse,
     same,
 )
-from gong.protocol.messages import Message
+from gong.integrations.text import Zoned, in_zone
 
 __all__ = ["MAX_TIMESTAMP_SKEW_S", "Grafana"]
 
@@ -43,18 +44,19 @@ def _title(notification: Notification, firing: int, resolved: int) -> str:
     return default_title(notification, firing, resolved)
 
 
-def notification(document: dict[str, Any]) -> Message:
-    return digest(parse(Notification, document, "Grafana notification"), STYLE, _title)
+def notification(document: dict[str, Any], tz: dt.tzinfo) -> Rendered:
+    return digest(parse(Notification, document, "Grafana notification"), STYLE, _title, tz)
 
 
-def test_notification(document: dict[str, Any]) -> Message:
+def test_notification(document: dict[str, Any], tz: dt.tzinfo) -> Rendered:
     def title(n: Notification, firing: int, resolved: int) -> str:
         return "[TEST] " + _title(n, firing, resolved)
 
-    return digest(parse(Notification, document, "Grafana notification"), STYLE, title)
+    return digest(parse(Notification, document, "Grafana notification"), STYLE, title, tz)
 
 
-BUILDERS: dict[str, Builder] = {
+#: Every event writes times, so every builder takes the group's zone.
+ZONED_BUILDERS: dict[str, Zoned] = {
     "firing": notification,
     "resolved": notification,
     "test": test_notification,
@@ -94,4 +96,5 @@ class Grafana(Source):
         status = document.get("status")
         if not isinstance(status, str) or "alerts" not in document:
             raise invalid("no status and alerts in the body: this is not a Grafana notification")
-        return dispatch("test" if is_test(document) else status, document, BUILDERS)
+        name = "test" if is_test(document) else status
+        return dispatch(name, document, in_zone(ZONED_BUILDERS, delivery.tz))

@@ -16,6 +16,7 @@ expects) and :func:`bad_signature` (310001). Nothing here does I/O.
 from __future__ import annotations
 
 import abc
+import datetime as dt
 import fnmatch
 import hmac
 from collections.abc import Callable, Iterable, Mapping
@@ -25,6 +26,7 @@ from typing import Any, ClassVar, TypeVar
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from gong.domain.alerts import AlertFacts
 from gong.domain.models import RobotKind
 from gong.integrations.fitting import fit
 from gong.protocol.errors import Errors, RobotError
@@ -38,6 +40,7 @@ __all__ = [
     "IntegrationConfig",
     "Named",
     "Payload",
+    "Rendered",
     "Source",
     "bad_signature",
     "check_filters",
@@ -107,9 +110,20 @@ class Delivery:
     #: The URL the source was given for this robot (Trello signs it together with the body).
     callback_url: str
     now_ms: int
+    #: The robot's group's time zone: every time written into the message is on this clock.
+    tz: dt.tzinfo = dt.UTC
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """What a delivery becomes: the message, and for alert groups the facts the hub keeps
+    (fingerprints and states for resolving in place, labels for owners)."""
+
+    message: Message
+    alert: AlertFacts | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +131,7 @@ class Event:
     """A named event and how to build its message (called only if the filters let it through)."""
 
     name: str
-    build: Callable[[], Message]
+    build: Callable[[], Message | Rendered]
     #: Shown only when ``only_events`` names it (in-progress CI states and the like).
     quiet: bool = False
 
@@ -146,20 +160,23 @@ class Source(abc.ABC):
     ) -> Event:
         """Name the delivery's event; raise :class:`Ignored` for events not shown."""
 
-    def process(self, delivery: Delivery, config: IntegrationConfig) -> Message:
+    def process(self, delivery: Delivery, config: IntegrationConfig) -> Rendered:
         """The one message for this delivery, checked, filtered, built and cut to fit."""
         self.authenticate(delivery, config)
         return self.message(delivery, config)
 
-    def message(self, delivery: Delivery, config: IntegrationConfig) -> Message:
+    def message(self, delivery: Delivery, config: IntegrationConfig) -> Rendered:
         """The message for a delivery, without the signature check (also used for previews)."""
         document = decode(delivery.document, self.label)
         event = self.event(delivery, document, config)
         check_filters(event, config)
-        return fit(event.build())
+        built = event.build()
+        if isinstance(built, Rendered):  # alert groups size themselves (gong.integrations.alerts)
+            return built
+        return Rendered(fit(built))
 
 
-Builder = Callable[[dict[str, Any]], Message]
+Builder = Callable[[dict[str, Any]], Message | Rendered]
 
 
 def dispatch(

@@ -25,14 +25,17 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from types import FrameType
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import orjson
 from jinja2 import ChainableUndefined, TemplateError, TemplateSyntaxError, Undefined
 from jinja2.exceptions import SecurityError
+from pydantic import Field
 
+from gong.domain.alerts import AlertFacts
 from gong.domain.models import RobotKind
 from gong.integrations.alertmanager import check_authorization
+from gong.integrations.alerts import alert_item, to_ms
 from gong.integrations.fitting import fit
 from gong.integrations.sandbox import LimitedSandbox
 from gong.integrations.source import (
@@ -40,24 +43,29 @@ from gong.integrations.source import (
     Event,
     Ignored,
     IntegrationConfig,
+    Payload,
+    Rendered,
     Source,
     bad_signature,
     check_filters,
     hmac_hex,
     invalid,
+    parse,
     same,
 )
-from gong.integrations.text import cut, escape, first_line
+from gong.integrations.text import cut, escape, first_line, timestamp
 from gong.protocol.errors import RobotError
 from gong.protocol.limits import MAX_BODY_BYTES
-from gong.protocol.messages import Message, parse_message
+from gong.protocol.messages import parse_message
 
 __all__ = [
+    "ALERT_KEYS",
     "DEFAULT_MAX_OUTPUT",
     "DEFAULT_TIME_LIMIT",
     "MAX_TEMPLATE_LENGTH",
     "TemplateSource",
     "TextRenderer",
+    "alert_output",
     "compile_template",
     "render",
     "render_text",
@@ -216,6 +224,62 @@ def render_text(
         raise invalid(f"the template failed: {type(exc).__name__}: {exc}") from None
 
 
+#: Top-level keys of a template's output that say it is an alert; they are not part of the message.
+ALERT_KEYS = ("alert", "alerts", "groupKey")
+
+
+class _OutputAlert(Payload):
+    status: Literal["firing", "resolved"]
+    fingerprint: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    starts_at: str | None = Field(default=None, alias="startsAt")
+    ends_at: str | None = Field(default=None, alias="endsAt")
+
+
+class _AlertOutput(Payload):
+    alert: _OutputAlert | None = None
+    alerts: list[_OutputAlert] | None = None
+    group_key: str | None = Field(default=None, alias="groupKey")
+
+
+def _time(value: str | None, where: str) -> int | None:
+    """An alert time of the output as unix ms; unset and Alertmanager's year 1 are None."""
+    if value is None or not value.strip():
+        return None
+    if timestamp(value) is None and not value.strip().startswith("0001-"):
+        raise invalid(f"the template's {where} is not an RFC 3339 time: {cut(value, 40)!r}")
+    return to_ms(value)
+
+
+def alert_output(said: dict[str, Any], title: str) -> AlertFacts:
+    """The alerts a template's output names (its ``alert`` or ``alerts``, and ``groupKey``).
+
+    Raises:
+        RobotError: 400401 naming the first field that is not as documented.
+    """
+    what = "the template's alert output"
+    found = parse(_AlertOutput, said, what)
+    if found.alert is not None and found.alerts is not None:
+        raise invalid(f"{what} has both alert and alerts; write one of them")
+    if found.alert is not None:
+        named = [("alert", found.alert)]
+    elif found.alerts:
+        named = [(f"alerts.{i}", alert) for i, alert in enumerate(found.alerts)]
+    else:
+        raise invalid(f"{what} names no alert: write an alert object or a non-empty alerts list")
+    items = tuple(
+        alert_item(
+            alert.fingerprint,
+            alert.status == "firing",
+            alert.labels,
+            _time(alert.starts_at, f"{where}.startsAt"),
+            _time(alert.ends_at, f"{where}.endsAt"),
+        )
+        for where, alert in named
+    )
+    return AlertFacts(items=items, group_key=found.group_key or None, title=title)
+
+
 def render(
     source: str,
     payload: Any,
@@ -225,8 +289,9 @@ def render(
     time_limit: float = DEFAULT_TIME_LIMIT,
     max_output: int = DEFAULT_MAX_OUTPUT,
     renderer: TextRenderer = render_text,
-) -> Message:
-    """The message a template makes of ``payload``; :class:`Ignored` when it makes none."""
+) -> Rendered:
+    """The message a template makes of ``payload`` (with its alerts when the output says it is
+    an alert); :class:`Ignored` when it makes none."""
     context = {"payload": payload, "headers": dict(headers or {})}
     text = renderer(source, context, time_limit=time_limit, max_output=max_output).strip()
     if not text:
@@ -237,13 +302,19 @@ def render(
         raise invalid(f"the template's output is not JSON ({exc}): {cut(text, 120)!r}") from None
     if isinstance(body, dict) and body.get("msgtype") == "empty":
         raise Ignored(event, 'was left out by the template (msgtype "empty")')
+    said: dict[str, Any] | None = None  # what the output says about alerts, if it says any
+    if isinstance(body, dict) and ("alert" in body or "alerts" in body):
+        said = {k: body[k] for k in ALERT_KEYS if k in body}
+        body = {k: v for k, v in body.items() if k not in ALERT_KEYS}
     message = fit(parse_message(body))
     size = len(orjson.dumps(message.to_wire()))
     if size > MAX_BODY_BYTES:
         raise invalid(
             f"the template's message is {size} bytes; DingTalk's limit is {MAX_BODY_BYTES}"
         )
-    return message
+    if said is None:
+        return Rendered(message)
+    return Rendered(message, alert_output(said, first_line(message.title(), 120)))
 
 
 def _lookup(document: Any, path: str) -> Any:
@@ -282,7 +353,7 @@ class TemplateSource(Source):
             return
         check_authorization(delivery, secret, "the sender")
 
-    def message(self, delivery: Delivery, config: IntegrationConfig) -> Message:
+    def message(self, delivery: Delivery, config: IntegrationConfig) -> Rendered:
         """Like every source's, except that any JSON value is a payload, not only objects."""
         if not delivery.document.strip():
             raise invalid("the body is empty; a template robot renders a JSON document")
@@ -292,7 +363,8 @@ class TemplateSource(Source):
             raise invalid(f"the body is not valid JSON ({exc})") from None
         event = self.event(delivery, document, config)
         check_filters(event, config)
-        return event.build()
+        built = event.build()
+        return built if isinstance(built, Rendered) else Rendered(built)
 
     def event(self, delivery: Delivery, document: Any, config: IntegrationConfig) -> Event:
         if not config.template:

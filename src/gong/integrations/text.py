@@ -2,14 +2,22 @@
 
 Also the two message shapes most sources build (:func:`markdown`, :func:`action_card`), with
 titles on one line. Making a whole message fit 20 000 bytes is :mod:`gong.integrations.fitting`.
+
+Times are written on the robot's group's clock with :func:`format_local`, which names the zone.
+Builders that write times take that zone beside the document (:data:`Zoned`); a source binds it
+per delivery with :func:`in_zone`, so its event table keeps the shape :func:`dispatch` expects.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
+from gong.domain.markdown import literal as escape
+from gong.domain.timetext import duration, format_local
+from gong.integrations.source import Builder, Rendered
 from gong.protocol.messages import (
     ActionCard,
     ActionCardMessage,
@@ -19,11 +27,15 @@ from gong.protocol.messages import (
 )
 
 __all__ = [
+    "Zoned",
     "action_card",
     "cut",
     "duration",
     "escape",
     "first_line",
+    "format_local",
+    "image",
+    "in_zone",
     "labels_line",
     "link",
     "markdown",
@@ -36,17 +48,7 @@ __all__ = [
 
 # -- text -------------------------------------------------------------------------------------
 
-_SPECIAL = re.compile(r"([\\`*\[\]<~])|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
-_LINE_START = re.compile(r"^(\s*)([#>+|-])(?=\s|#|$)", re.MULTILINE)
-_LINE_NUMBER = re.compile(r"^(\s*\d+)([.)])(?=\s|$)", re.MULTILINE)
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
-
-
-def escape(text: str) -> str:
-    """Text shown literally in markdown: emphasis, links, headings, HTML and list marks escaped."""
-    text = _SPECIAL.sub(lambda m: "\\" + m.group(0), text)
-    text = _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
-    return _LINE_NUMBER.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
 
 
 def _safe_url(url: str) -> str:
@@ -59,6 +61,11 @@ def link(text: str, url: str | None) -> str:
     if not url or not url.strip():
         return label
     return f"[{label}]({_safe_url(url)})"
+
+
+def image(alt: str, url: str) -> str:
+    """``![alt](url)`` with the text escaped."""
+    return f"![{escape(alt)}]({_safe_url(url)})"
 
 
 def cut(text: str, limit: int) -> str:
@@ -119,20 +126,6 @@ def plural(count: int, noun: str, nouns: str | None = None) -> str:
     return f"{count} {noun if count == 1 else (nouns or noun + 's')}"
 
 
-def duration(seconds: float | None) -> str:
-    """``63`` → ``1 min 3 s``; ``7322`` → ``2 h 2 min``."""
-    if seconds is None or seconds < 0:
-        return ""
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    if minutes:
-        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
-    return f"{secs} s"
-
-
 _FRACTION = re.compile(r"(\.\d{1,6})\d*")
 
 
@@ -153,6 +146,20 @@ def timestamp(value: str | None) -> dt.datetime | None:
     if parsed.year <= 1:  # Alertmanager's "0001-01-01T00:00:00Z": not set
         return None
     return parsed.astimezone(dt.UTC)
+
+
+#: A builder that writes times: the document and the zone to write them in.
+Zoned = Callable[[dict[str, Any], dt.tzinfo], Message | Rendered]
+
+
+def in_zone(builders: Mapping[str, Zoned], tz: dt.tzinfo) -> dict[str, Builder]:
+    """The builders with ``tz`` bound, as an event table for
+    :func:`~gong.integrations.source.dispatch`."""
+
+    def bound(build: Zoned) -> Builder:
+        return lambda document: build(document, tz)
+
+    return {name: bound(build) for name, build in builders.items()}
 
 
 def labels_line(pairs: Iterable[tuple[str, str]], sep: str = " · ") -> str:

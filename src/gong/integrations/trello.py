@@ -5,12 +5,13 @@ The event is the body's ``action.type``; card updates are named by what changed
 secret), ``X-Trello-Webhook`` must be base64 HMAC-SHA1 of the raw body followed by the callback
 URL exactly as registered: the robot's webhook URL, or ``trello_callback_url`` when Trello reaches
 Gong through another address. Trello's ``HEAD`` check at registration is answered by the web
-handler without a body.
+handler without a body. Due dates are written on the robot's group's clock.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hmac
 from typing import Any
 
@@ -31,7 +32,16 @@ from gong.integrations.source import (
     parse,
     same,
 )
-from gong.integrations.text import action_card, escape, link, quote, timestamp
+from gong.integrations.text import (
+    Zoned,
+    action_card,
+    escape,
+    format_local,
+    in_zone,
+    link,
+    quote,
+    timestamp,
+)
 from gong.protocol.messages import Message
 
 __all__ = ["Trello", "trello_signature"]
@@ -181,14 +191,15 @@ def card_archived(document: dict[str, Any]) -> Message:
     return _message(event, f"restored card {card.name}", text)
 
 
-def card_due(document: dict[str, Any]) -> Message:
+def card_due(document: dict[str, Any], tz: dt.tzinfo) -> Message:
     event = parse(TrelloEvent, document, "Trello updateCard")
     card = event.card()
     due = timestamp(card.due)
     if due is None:
         text = f"removed the due date of card {_card_link(card)}"
     else:
-        text = f"set the due date of card {_card_link(card)} to **{due:%Y-%m-%d %H:%M} UTC**"
+        when = format_local(int(due.timestamp() * 1000), tz)
+        text = f"set the due date of card {_card_link(card)} to **{when}**"
     return _message(event, f"changed the due date of {card.name}", text)
 
 
@@ -298,7 +309,6 @@ BUILDERS: dict[str, Builder] = {
     "updateCard.renamed": card_renamed,
     "updateCard.archived": card_archived,
     "updateCard.unarchived": card_archived,
-    "updateCard.due": card_due,
     "updateCard.description": card_description,
     "commentCard": comment_card,
     "addMemberToCard": add_member,
@@ -310,6 +320,9 @@ BUILDERS: dict[str, Builder] = {
     "deleteCard": delete_card,
     "createList": create_list,
 }
+
+#: Builders that write times, given the group's zone.
+ZONED_BUILDERS: dict[str, Zoned] = {"updateCard.due": card_due}
 
 #: A key of ``action.data.old`` in a card update → the event's name.
 _UPDATES = {"idList": "moved", "name": "renamed", "due": "due", "desc": "description"}
@@ -353,4 +366,5 @@ class Trello(Source):
         action = document.get("action")
         if not isinstance(action, dict):
             raise invalid("no action object in the body: this is not a Trello webhook payload")
-        return dispatch(event_name(action), document, BUILDERS)
+        builders = {**BUILDERS, **in_zone(ZONED_BUILDERS, delivery.tz)}
+        return dispatch(event_name(action), document, builders)
