@@ -90,6 +90,8 @@ class Relay:
             robots=self.runtime.robot_store,
             pacer=MemoryPacer(),
             clock=self.clock,
+            message_url=self.worker.message_url,
+            timezone=self.worker.timezone,
             **kwargs,
         )
 
@@ -121,6 +123,9 @@ async def open_relay(
         upstream=upstream or Upstream(url=fake.url, secret=UPSTREAM_SECRET),
         check_addresses=False,
     )
+    # As the runtime wires it: links to messages (with a public URL), the default time zone.
+    worker.setdefault("message_url", settings.message_url)
+    worker.setdefault("timezone", settings.timezone)
     made = RelayWorker(
         guard=guard or upstream_guard(settings),
         outbox=runtime.outbox,

@@ -79,3 +79,29 @@ def test_after_singles_the_reserve_is_spread_out() -> None:
 def test_nothing_pending_is_a_mistake() -> None:
     with pytest.raises(ValueError, match="nothing"):
         plan(0, SendLog().state(LIMIT, WINDOW, T0), LIMIT, WINDOW, T0)
+
+
+def test_repeats_alone_wait_their_quiet_window_then_go_as_a_digest() -> None:
+    log = SendLog()
+    due = T0 + 300_000
+    assert plan(0, state(log, T0), LIMIT, WINDOW, T0, repeats_due_at=due) == Plan(Action.WAIT, due)
+    assert plan(0, state(log, due), LIMIT, WINDOW, due, repeats_due_at=due) == Plan(
+        Action.DIGEST, due
+    )
+    # Not even due repeats skip the pace.
+    full = SendLog(range(due - LIMIT, due))
+    assert plan(0, state(full, due), LIMIT, WINDOW, due, repeats_due_at=due).action is Action.WAIT
+
+
+def test_due_repeats_turn_the_next_single_into_a_digest() -> None:
+    log = SendLog()
+    assert plan(1, state(log, T0), LIMIT, WINDOW, T0, repeats_due_at=T0 + 1).action is (
+        Action.SINGLE
+    )
+    assert plan(1, state(log, T0), LIMIT, WINDOW, T0, repeats_due_at=T0).action is Action.DIGEST
+    assert plan(1, state(log, T0), 0, WINDOW, T0, repeats_due_at=T0).action is Action.DIGEST
+
+
+def test_nothing_queued_is_nothing_to_plan() -> None:
+    with pytest.raises(ValueError, match="nothing"):
+        plan(0, state(SendLog(), T0), LIMIT, WINDOW, T0)

@@ -261,17 +261,6 @@ async def test_removing_the_upstream_fails_what_is_queued(relay: Relay) -> None:
     assert relay.fake.received == []
 
 
-async def test_an_oversized_message_goes_out_as_its_digest_line(relay: Relay) -> None:
-    text = "alert " + "长" * 6_640  # fine as accepted, too large once a msgUuid is added
-    await relay.post({"msgtype": "markdown", "markdown": {"title": "alert big", "text": text}})
-    await relay.drive()
-    [body] = relay.fake.delivered
-    assert body["msgtype"] == "markdown"
-    assert body["markdown"]["title"] == "1 messages: alert big"
-    [delivery] = await relay.runtime.outbox.deliveries(relay.robot.id)
-    assert delivery.state is DeliveryState.DIGESTED
-
-
 async def test_the_digest_title_carries_the_upstream_keyword(
     sqlite_settings: Settings, fake: FakeDingTalk
 ) -> None:

@@ -8,6 +8,12 @@ it. Each attempt takes a slot from the pacer and is logged in the database first
 retry nor a restart can push the upstream past its limit, and a send repeated after a crash
 carries the same msgUuid, which the upstream deduplicates.
 
+Digests list each message with an excerpt and, when Gong has a public URL, a link to the
+message in its group; their times are on the group's clock. Repeats counted by the quiet window
+go only into digests. A message too large for one upstream message is sent as the upstream's
+``fit`` says: one summary pointing at the whole message in Gong, or numbered parts recorded
+together, each its own send with its own msgUuid, sent in order through the pacer.
+
 Answers decide what follows: errcode 0 marks the deliveries sent (or digested); network
 errors, HTTP 5xx and errcode -1 are retried with exponential backoff; a throttle answer pauses
 the upstream for its block time; anything else (signature, keyword, token, …) dead-letters the
@@ -27,12 +33,21 @@ from collections.abc import Awaitable, Callable
 import httpx
 
 from gong.clock import Clock
-from gong.domain.digest import Action, Plan, digest_of, entry_of, fits_alone, plan
+from gong.domain.digest import (
+    Action,
+    Plan,
+    fit_upstream,
+    fits_alone,
+    fold_pending,
+    oversize_pointer,
+    plan,
+)
 from gong.domain.errors import NotFound
-from gong.domain.models import Upstream, UpstreamSend
+from gong.domain.models import Delivery, Robot, Upstream, UpstreamFit, UpstreamSend
 from gong.domain.ports import Pacer, RobotStore
+from gong.domain.timetext import server_zone, zone_for
 from gong.outgoing.guard import Guard, TargetRefused
-from gong.protocol.messages import parse_message
+from gong.protocol.messages import encode, parse_message
 from gong.relay.targets import UpstreamRedirected, UpstreamTransport
 from gong.sdk.client import AsyncRobot
 from gong.sdk.errors import HTTPStatusError, RateLimitedError, RobotSendError
@@ -55,6 +70,9 @@ class RelayWorker:
 
     Every request connects through ``guard`` (:func:`gong.relay.targets.upstream_guard`);
     ``transport`` replaces the guarded connection (tests), redirects are refused either way.
+    ``message_url`` (``Settings.message_url``: only with ``GONG_PUBLIC_URL``) lets digests and
+    summaries link each message in Gong; ``timezone`` (``GONG_TIMEZONE``) is the clock of groups
+    that set none (default: the machine's).
     """
 
     def __init__(
@@ -72,8 +90,12 @@ class RelayWorker:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         on_outcome: Callable[[str], None] | None = None,
+        message_url: Callable[[int, int], str | None] | None = None,
+        timezone: str | None = None,
     ) -> None:
         self.guard = guard
+        self.message_url = message_url
+        self.timezone = timezone or server_zone()
         self.outbox = outbox
         #: Called with ``sent``, ``retry``, ``throttled`` or ``failed`` after each attempt.
         self.on_outcome = on_outcome
@@ -213,30 +235,73 @@ class RelayWorker:
             return None
         send = await self.outbox.open_send(robot_id)
         if send is None:
-            queued = await self.outbox.count_queued(robot_id)
-            if queued == 0:
+            queue = await self.outbox.queue(robot_id)
+            if queue.empty:
                 return None
+            due = None
+            if queue.oldest_repeat_at is not None:
+                due = queue.oldest_repeat_at + robot.dedupe_window_s * 1000
+            if queue.messages == 0 and due is not None and now < due:
+                return due  # repeats alone wait out their quiet window
             pace = await self.pacer.state(upstream.key, upstream.limit, upstream.window_ms, now)
-            decision = plan(queued, pace, upstream.limit, upstream.window_ms, now)
+            decision = plan(
+                queue.messages, pace, upstream.limit, upstream.window_ms, now, repeats_due_at=due
+            )
             if decision.action is Action.WAIT:
                 return decision.at
-            send = await self._plan_send(robot_id, upstream, decision, now)
+            send = await self._plan_send(robot, upstream, decision, now)
         if send.next_attempt_at > now:
             return send.next_attempt_at
         return await self._attempt(robot_id, send, upstream, now)
 
     async def _plan_send(
-        self, robot_id: int, upstream: Upstream, decision: Plan, now: int
+        self, robot: Robot, upstream: Upstream, decision: Plan, now: int
     ) -> UpstreamSend:
-        limit = 1 if decision.action is Action.SINGLE else FOLD_WINDOW
-        queued = await self.outbox.queued(robot_id, limit)
-        if decision.action is Action.SINGLE and fits_alone(queued[0].content):
-            first = queued[0]
-            return await self.outbox.create_send(robot_id, "single", first.content, [first.id], now)
-        digest = digest_of([entry_of(d.content, d.created_at) for d in queued], upstream.keyword)
-        carried = [d.id for d in queued[: digest.count]]
-        content = digest.message.to_wire()
-        return await self.outbox.create_send(robot_id, "digest", content, carried, now)
+        robot_id = robot.id
+        if decision.action is Action.SINGLE:
+            [first] = await self.outbox.queued(robot_id, 1, repeats=False)
+            if fits_alone(first.content):
+                return await self.outbox.create_send(
+                    robot_id, "single", first.content, [first.id], now
+                )
+            return await self._plan_oversized(robot, upstream, first, now)
+        queued = await self.outbox.queued(robot_id, FOLD_WINDOW)
+        group = await self.outbox.group(robot.group_id)
+        tz = zone_for(group.timezone if group is not None else None, self.timezone)
+        folded = fold_pending(
+            queued, keyword=upstream.keyword, tz=tz, full_url=self._linker(robot.group_id)
+        )
+        content = folded.digest.message.to_wire()
+        return await self.outbox.create_send(robot_id, "digest", content, folded.deliveries, now)
+
+    def _linker(self, group_id: int) -> Callable[[int], str | None]:
+        """The link to a message of the group in Gong's web app (None without a public URL)."""
+        link = self.message_url
+        return lambda message_id: link(group_id, message_id) if link is not None else None
+
+    async def _plan_oversized(
+        self, robot: Robot, upstream: Upstream, delivery: Delivery, now: int
+    ) -> UpstreamSend:
+        """A message too large for one upstream message: its summary, or its numbered parts
+        (recorded together; the first is returned)."""
+        mid = delivery.message_id
+        group = await self.outbox.group(robot.group_id)
+        url = self._linker(robot.group_id)(mid) if mid is not None else None
+        pointer = oversize_pointer(
+            len(encode(delivery.content)),
+            alerts=await self.outbox.alert_count(mid) if mid is not None else None,
+            url=url,
+            group=group.name if group is not None else "",
+            group_id=robot.group_id,
+            message_id=mid,
+        )
+        contents = fit_upstream(delivery.content, upstream.fit, pointer, upstream.keyword)
+        if upstream.fit is not UpstreamFit.SPLIT:
+            return await self.outbox.create_send(
+                robot.id, "summary", contents[0], [delivery.id], now
+            )
+        parts = await self.outbox.create_split(robot.id, contents, [delivery.id], now)
+        return parts[0]
 
     async def _attempt(
         self, robot_id: int, send: UpstreamSend, upstream: Upstream, now: int

@@ -5,6 +5,11 @@ module reads them and records the relay's progress. Every write goes through the
 writer as a :class:`Transaction`, so on SQLite it never competes with the send path for the
 write lock, and it is committed before the caller goes on.
 
+A send is one request: a message as it was (``single``), a ``digest``, a ``summary`` of a message
+too large for the upstream, or one numbered part of such a message (``split``: the parts are
+recorded together, in order, with msgUuids ``<base>-<k>of<n>``; the last carries the delivery,
+and a part that fails fails the parts after it).
+
 Only the holder of a robot's lane lease (``relay_lanes``) touches that robot's deliveries and
 sends, so several processes sharing PostgreSQL never work the same robot at once; a lease left
 by a dead process expires.
@@ -13,6 +18,7 @@ by a dead process expires.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,10 +29,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gong.domain.models import Delivery, DeliveryState, HeldMessage, UpstreamSend
+from gong.domain.models import Delivery, DeliveryState, Group, HeldMessage, UpstreamSend
 from gong.protocol.errors import RobotError
 from gong.protocol.messages import parse_message
+from gong.storage.rows import group_of
 from gong.storage.schema import (
+    groups,
+    messages,
     overflow_messages,
     relay_attempts,
     relay_deliveries,
@@ -36,8 +45,10 @@ from gong.storage.schema import (
 )
 from gong.storage.writer import Writer
 
-__all__ = ["Outbox", "Transaction", "write_transactions"]
+__all__ = ["Outbox", "Queue", "Transaction", "write_transactions"]
 
+#: The end of a split part's msgUuid: ``-2of3``.
+_PART = re.compile(r"-\d+of\d+$")
 #: Longest upstream window; older pacing records are of no use.
 PACE_HISTORY_MS = 3_600_000
 
@@ -101,7 +112,21 @@ def _delivery(row: Any, send: UpstreamSend | None = None) -> Delivery:
         updated_at=row.updated_at,
         title=_title(content),
         send=send,
+        repeat=bool(row.repeat),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Queue:
+    """What a robot has waiting to be put in a send: ``messages`` to forward, and when the
+    oldest repeat counted by the quiet window was queued (None: no repeat)."""
+
+    messages: int
+    oldest_repeat_at: int | None
+
+    @property
+    def empty(self) -> bool:
+        return self.messages == 0 and self.oldest_repeat_at is None
 
 
 _PENDING = DeliveryState.PENDING.value
@@ -151,22 +176,56 @@ class Outbox:
         )
 
     async def count_queued(self, robot_id: int) -> int:
-        """Deliveries waiting to be put in a send."""
+        """Deliveries waiting to be put in a send (repeats included)."""
         query = sa.select(sa.func.count()).select_from(relay_deliveries)
         async with self.engine.connect() as conn:
             return int(await conn.scalar(query.where(self._queued(robot_id))) or 0)
 
-    async def queued(self, robot_id: int, limit: int) -> list[Delivery]:
-        """The oldest deliveries waiting to be put in a send."""
+    async def queue(self, robot_id: int) -> Queue:
+        """How many messages wait to be put in a send, and since when the oldest repeat."""
         query = (
-            sa.select(relay_deliveries)
+            sa.select(
+                sa.func.count().filter(relay_deliveries.c.repeat.is_(sa.false())),
+                sa.func.min(relay_deliveries.c.created_at).filter(
+                    relay_deliveries.c.repeat.is_(sa.true())
+                ),
+            )
+            .select_from(relay_deliveries)
             .where(self._queued(robot_id))
-            .order_by(relay_deliveries.c.id)
-            .limit(limit)
         )
+        async with self.engine.connect() as conn:
+            count, oldest = (await conn.execute(query)).one()
+        return Queue(int(count or 0), None if oldest is None else int(oldest))
+
+    async def queued(self, robot_id: int, limit: int, *, repeats: bool = True) -> list[Delivery]:
+        """The oldest deliveries waiting to be put in a send (without repeats, if so asked)."""
+        query = sa.select(relay_deliveries).where(self._queued(robot_id))
+        if not repeats:
+            query = query.where(relay_deliveries.c.repeat.is_(sa.false()))
+        query = query.order_by(relay_deliveries.c.id).limit(limit)
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [_delivery(r) for r in rows]
+
+    async def group(self, group_id: int) -> Group | None:
+        """The group a relayed robot posts in (its name and time zone go into what is sent)."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(groups).where(groups.c.id == group_id))).first()
+        return None if row is None else group_of(row)
+
+    async def alert_count(self, message_id: int) -> int | None:
+        """How many alerts a stored alert message shows (firing and resolved); None for a
+        message that is not an alert group."""
+        query = sa.select(messages.c.alert).where(messages.c.id == message_id)
+        async with self.engine.connect() as conn:
+            alert = await conn.scalar(query)
+        if not alert:
+            return None
+        try:
+            state = json.loads(alert)
+            return int(state.get("firing") or 0) + int(state.get("resolved") or 0)
+        except (ValueError, TypeError, AttributeError):
+            return None
 
     async def pace_history(
         self, now: int, key: str | None = None
@@ -237,33 +296,37 @@ class Outbox:
         ids = list(deliveries)
 
         def run(conn: Connection) -> Any:
-            row = (
-                conn.execute(
-                    relay_sends.insert()
-                    .values(
-                        robot_id=robot_id,
-                        kind=kind,
-                        msg_uuid=msg_uuid,
-                        content=json.dumps(content, ensure_ascii=False, separators=(",", ":")),
-                        items=len(ids),
-                        state="pending",
-                        attempts=0,
-                        next_attempt_at=now,
-                        created_at=now,
-                    )
-                    .returning(*relay_sends.c)
-                )
-            ).one()
-            assigned = conn.execute(
-                sa.update(relay_deliveries)
-                .where(relay_deliveries.c.id.in_(ids), relay_deliveries.c.send_id.is_(None))
-                .values(send_id=row.id, updated_at=now)
-            )
-            if assigned.rowcount != len(ids):
-                raise RuntimeError(f"deliveries of send {row.id} changed while it was planned")
+            row = _insert_send(conn, robot_id, kind, msg_uuid, content, len(ids), now)
+            _assign(conn, ids, row.id, now)
             return row
 
         return _send(await self._write(run))
+
+    async def create_split(
+        self,
+        robot_id: int,
+        contents: Sequence[dict[str, Any]],
+        deliveries: Sequence[int],
+        now: int,
+    ) -> list[UpstreamSend]:
+        """Record the numbered parts of one message as sends, in order, each with its own
+        msgUuid (``<base>-<k>of<n>``), before any is attempted; the last carries the
+        deliveries, so they count as sent only once every part is."""
+        base = "gong-" + uuid.uuid4().hex
+        ids = list(deliveries)
+        total = len(contents)
+
+        def run(conn: Connection) -> Any:
+            rows = [
+                _insert_send(
+                    conn, robot_id, "split", f"{base}-{number}of{total}", content, len(ids), now
+                )
+                for number, content in enumerate(contents, 1)
+            ]
+            _assign(conn, ids, rows[-1].id, now)
+            return rows
+
+        return [_send(row) for row in await self._write(run)]
 
     async def begin_attempt(self, send_id: int, upstream: str, now: int) -> None:
         """Record an attempt before it is made, so the pace survives a crash during it."""
@@ -279,7 +342,7 @@ class Outbox:
         await self._write(run)
 
     async def mark_sent(self, send: UpstreamSend, now: int) -> None:
-        state = DeliveryState.SENT if send.kind == "single" else DeliveryState.DIGESTED
+        state = DeliveryState.DIGESTED if send.kind == "digest" else DeliveryState.SENT
 
         def run(conn: Connection) -> None:
             conn.execute(
@@ -306,17 +369,39 @@ class Outbox:
         await self._write(run)
 
     async def mark_failed(self, send_id: int, errcode: int | None, errmsg: str, now: int) -> None:
-        """Dead-letter a send and every delivery it carries, with the reason."""
+        """Dead-letter a send and every delivery it carries, with the reason; a failed part of a
+        split message fails the parts still to come (the message could not arrive whole)."""
 
         def run(conn: Connection) -> None:
+            failed = [send_id]
+            row = conn.execute(
+                sa.select(relay_sends.c.robot_id, relay_sends.c.kind, relay_sends.c.msg_uuid).where(
+                    relay_sends.c.id == send_id
+                )
+            ).first()
+            part = _PART.search(row.msg_uuid) if row is not None else None
+            if row is not None and row.kind == "split" and part is not None:
+                base = row.msg_uuid[: part.start()]
+                failed += (
+                    conn.execute(
+                        sa.select(relay_sends.c.id).where(
+                            relay_sends.c.robot_id == row.robot_id,
+                            relay_sends.c.state == "pending",
+                            relay_sends.c.id > send_id,
+                            relay_sends.c.msg_uuid.startswith(base + "-", autoescape=True),
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
             conn.execute(
                 sa.update(relay_sends)
-                .where(relay_sends.c.id == send_id)
+                .where(relay_sends.c.id.in_(failed))
                 .values(state="failed", errcode=errcode, errmsg=errmsg)
             )
             conn.execute(
                 sa.update(relay_deliveries)
-                .where(relay_deliveries.c.send_id == send_id)
+                .where(relay_deliveries.c.send_id.in_(failed))
                 .values(state=DeliveryState.FAILED.value, updated_at=now)
             )
 
@@ -482,3 +567,41 @@ class Outbox:
         )
         async with self.engine.connect() as conn:
             return int(await conn.scalar(query) or 0)
+
+
+def _insert_send(
+    conn: Connection,
+    robot_id: int,
+    kind: str,
+    msg_uuid: str,
+    content: dict[str, Any],
+    items: int,
+    now: int,
+) -> Any:
+    """A new pending send, recorded before it is attempted."""
+    return conn.execute(
+        relay_sends.insert()
+        .values(
+            robot_id=robot_id,
+            kind=kind,
+            msg_uuid=msg_uuid,
+            content=json.dumps(content, ensure_ascii=False, separators=(",", ":")),
+            items=items,
+            state="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        .returning(*relay_sends.c)
+    ).one()
+
+
+def _assign(conn: Connection, ids: list[int], send_id: int, now: int) -> None:
+    """Give these deliveries to the send; they must not have been planned meanwhile."""
+    assigned = conn.execute(
+        sa.update(relay_deliveries)
+        .where(relay_deliveries.c.id.in_(ids), relay_deliveries.c.send_id.is_(None))
+        .values(send_id=send_id, updated_at=now)
+    )
+    if assigned.rowcount != len(ids):
+        raise RuntimeError(f"deliveries of send {send_id} changed while it was planned")
