@@ -9,6 +9,7 @@ never depends on how it arrived.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -19,18 +20,23 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from gong.domain.alerts import AlertState
 from gong.domain.markdown import render_markdown, safe_image, safe_link
 from gong.domain.mentions import mask_mobile
 from gong.domain.models import StoredMessage
+from gong.domain.timetext import duration
 from gong.protocol import limits
 from gong.schemas.records import MessageOut
 
 __all__ = [
     "STATIC",
+    "AlertBadge",
     "Button",
     "FeedItem",
+    "MessageStatus",
     "MessageView",
     "environment",
+    "message_status",
     "message_view",
     "preview",
     "text_html",
@@ -54,6 +60,93 @@ class FeedItem:
     title: str
     url: str | None
     picture: str | None
+
+
+def _utc(at_ms: int) -> datetime:
+    return datetime.fromtimestamp(at_ms / 1000, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertBadge:
+    """An alert message's state as its badge shows it."""
+
+    state: str
+    firing: int
+    resolved: int
+    #: Unix ms when its last firing alert resolved; None while any fires (or posted resolved).
+    resolved_at: int | None
+    #: How long it fired (``12 min``): from its first alert's start when the state says it
+    #: (``fired_at``), else from the message's time; empty when that is not known.
+    after: str = ""
+    #: Unix ms the alerts started firing, when the state says (``fired_at``).
+    fired_at: int | None = None
+
+    @property
+    def label(self) -> str:
+        return "Resolved" if self.state == "resolved" else "Firing"
+
+    @property
+    def counts(self) -> str:
+        """Both counts while the group is partly resolved (``3 firing · 2 resolved``)."""
+        if self.firing and self.resolved:
+            return f"{self.firing} firing · {self.resolved} resolved"
+        return ""
+
+    @property
+    def resolved_iso(self) -> str:
+        return _utc(self.resolved_at or 0).isoformat(timespec="seconds")
+
+    @property
+    def resolved_clock(self) -> str:
+        return _utc(self.resolved_at or 0).strftime("%H:%M")
+
+
+@dataclass(frozen=True, slots=True)
+class MessageStatus:
+    """What ``_message_status.html`` shows beside a message's time: its alert state and how
+    many times the quiet window counted it. Rendered alone for a live ``message_update``."""
+
+    message_id: int
+    alert: AlertBadge | None = None
+    #: How many times it was posted (more than 1: the quiet window counted repeats).
+    repeat: int = 1
+
+    @property
+    def shown(self) -> bool:
+        return self.alert is not None or self.repeat > 1
+
+
+def message_status(
+    message_id: int, alert: dict[str, Any] | None, repeat: Any, created_at: int | None = None
+) -> MessageStatus:
+    """The status of a message from its ``alert`` JSON (``AlertState.to_json()``) and repeat
+    count, as stored or as a live event carries them.
+
+    The "after 12 min" of a resolved alert counts from ``fired_at`` in the state when it is
+    there, else from ``created_at`` (the message's time, unix ms); the page's script writes it
+    in any case (a live update does not carry the message's time).
+    """
+    badge = None
+    state = None
+    if isinstance(alert, dict):
+        with contextlib.suppress(TypeError, ValueError):  # not the hub's JSON: no badge
+            state = AlertState.from_json(alert)
+    if state is not None:
+        resolved_at = state.resolved_at if isinstance(state.resolved_at, int) else None
+        if resolved_at is not None and created_at is not None and resolved_at <= created_at:
+            resolved_at = None  # posted already resolved (a resolved line): nothing to add
+        fired = alert.get("fired_at") if isinstance(alert, dict) else None
+        fired_at = fired if isinstance(fired, int) and not isinstance(fired, bool) else None
+        since = fired_at if fired_at is not None else created_at
+        after = ""
+        if resolved_at is not None and since is not None and resolved_at >= since:
+            after = duration((resolved_at - since) / 1000)
+        badge = AlertBadge(state.state, state.firing, state.resolved, resolved_at, after, fired_at)
+    try:
+        count = max(1, int(repeat))
+    except (TypeError, ValueError):
+        count = 1
+    return MessageStatus(message_id, badge, count)
 
 
 @dataclass(slots=True)
@@ -81,14 +174,16 @@ class MessageView:
     items: list[FeedItem] = field(default_factory=list)
     #: Only one account sees this message (a note about its own post).
     private: bool = False
+    #: Its alert state and repeat count (updated live by ``message_update`` events).
+    status: MessageStatus = field(default_factory=lambda: MessageStatus(0))
 
     @property
     def iso_time(self) -> str:
-        return datetime.fromtimestamp(self.created_at / 1000, UTC).isoformat(timespec="seconds")
+        return _utc(self.created_at).isoformat(timespec="seconds")
 
     @property
     def clock_time(self) -> str:
-        return datetime.fromtimestamp(self.created_at / 1000, UTC).strftime("%H:%M")
+        return _utc(self.created_at).strftime("%H:%M")
 
     @property
     def avatar(self) -> str | None:
@@ -178,6 +273,11 @@ def message_view(message: StoredMessage | dict[str, Any]) -> MessageView:
             else data.get("visible_to_user_id") is not None
         ),
     )
+    if isinstance(message, StoredMessage):
+        alert, repeat = message.alert, message.repeat
+    else:
+        alert, repeat = data.get("alert"), data.get("repeat", 1)
+    view.status = message_status(view.id, alert, repeat, view.created_at)
     body: dict[str, Any] = content.get(msgtype) or {}
     if msgtype == "text":
         view.body = text_html(str(body.get("content", "")), mentions, unresolved)

@@ -72,7 +72,9 @@ async def get_group(group_id: GroupId, runtime: RuntimeDep) -> GroupOut:
 
 @router.patch("/groups/{group_id}", tags=["groups"])
 async def update_group(group_id: GroupId, body: GroupPatch, runtime: RuntimeDep) -> GroupOut:
-    group = await runtime.groups.update(group_id, name=body.name, dissolved=body.dissolved)
+    group = await runtime.groups.update(
+        group_id, name=body.name, dissolved=body.dissolved, timezone=body.timezone
+    )
     return GroupOut.of(group)
 
 
@@ -134,6 +136,8 @@ async def create_robot(group_id: GroupId, body: RobotIn, runtime: RuntimeDep) ->
             settings=body.settings.given() if body.settings else {},
             upstream=body.upstream.to_domain() if body.upstream else None,
             outgoing=body.outgoing.to_domain() if body.outgoing else None,
+            dedupe_window_s=body.dedupe_window_s,
+            mention_labels=body.mention_labels,
         )
     )
     return robot_out(robot, runtime.settings)
@@ -174,6 +178,9 @@ async def update_robot(robot_id: RobotId, body: RobotPatch, runtime: RuntimeDep)
             clear_upstream="upstream" in body.model_fields_set and body.upstream is None,
             outgoing=body.outgoing.to_domain() if body.outgoing else None,
             clear_outgoing="outgoing" in body.model_fields_set and body.outgoing is None,
+            upstream_fit=body.upstream_fit,
+            dedupe_window_s=body.dedupe_window_s,
+            mention_labels=body.mention_labels,
         ),
     )
     return robot_out(robot, runtime.settings)

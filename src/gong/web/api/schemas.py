@@ -31,7 +31,10 @@ from gong.domain.models import (
     RateLimit,
     RobotKind,
     Upstream,
+    UpstreamFit,
 )
+from gong.domain.robot_admin import ALERT_KINDS
+from gong.domain.timetext import zone_names
 from gong.integrations.config import (
     MAX_EVENT_FIELD,
     MAX_EVENT_NAME,
@@ -52,10 +55,12 @@ from gong.protocol.limits import (
     DINGTALK_RATE_WINDOW,
     MAX_AVATAR_URL,
     MAX_BODY_BYTES,
+    MAX_DEDUPE_WINDOW,
     MAX_IP_ALLOW,
     MAX_IP_ENTRY,
     MAX_KEYWORD_LENGTH,
     MAX_KEYWORDS,
+    MAX_MENTION_LABELS,
     MAX_MOBILE,
     MAX_NAME,
     MAX_OUTGOING_TOKEN,
@@ -136,6 +141,12 @@ class GroupIn(_In):
 class GroupPatch(_In):
     name: Name | None = None
     dissolved: StrictBool | None = None
+    timezone: Annotated[str, Field(json_schema_extra={"enum": ["", *zone_names()]})] | None = Field(
+        default=None,
+        max_length=64,
+        description="IANA time zone (`Asia/Shanghai`) for times written into the group's "
+        'messages; `""` returns to the server\'s.',
+    )
 
 
 class MemberIn(_In):
@@ -292,6 +303,12 @@ class UpstreamIn(_In):
         json_schema_extra=checked(patterns.ONE_LINE),
         description="Put in every digest title (keyword security).",
     )
+    fit: UpstreamFit = Field(
+        default=UpstreamFit.SUMMARY,
+        description=f"A message larger than one DingTalk message ({MAX_BODY_BYTES} bytes): "
+        "`summary` sends "
+        "its beginning and a link to the whole message in Gong, `split` sends numbered parts.",
+    )
 
     def to_domain(self) -> Upstream:
         return Upstream(
@@ -301,6 +318,7 @@ class UpstreamIn(_In):
             window_s=self.window_s,
             block_s=self.block_s,
             keyword=self.keyword,
+            fit=self.fit,
         )
 
 
@@ -356,6 +374,8 @@ def _kind_rules() -> list[JsonValue]:
         else:
             branch["required"] = ["kind"]
             branch["properties"].update(keywords={"maxItems": 0}, signing={"const": False})
+        if kind not in ALERT_KINDS:  # owners come from alert labels
+            branch["properties"]["mention_labels"] = {"maxItems": 0}
         if kind is RobotKind.TEMPLATE:
             branch["required"] = ["kind", "settings"]
             settings.update(type="object", required=["template"])
@@ -363,6 +383,18 @@ def _kind_rules() -> list[JsonValue]:
         branch["properties"]["settings"] = settings
         branches.append(branch)
     return branches
+
+
+_QUIET = (
+    "Quiet window in seconds: a message identical to one the robot posted within it is counted "
+    "on that one (`repeat`) instead of posted again; 0 turns it off."
+)
+_OWNERS = (
+    "Alert labels whose values name members (mobile, userId or name) that the robot's alert "
+    "messages @-mention (alertmanager, grafana and template robots)."
+)
+#: A Prometheus label name.
+LabelName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=100)]
 
 
 class RobotIn(_In):
@@ -384,6 +416,10 @@ class RobotIn(_In):
     upstream: UpstreamIn | None = Field(default=None, description="Relay to this webhook.")
     outgoing: OutgoingIn | None = Field(
         default=None, description="Call this service when a person @-mentions the robot."
+    )
+    dedupe_window_s: WholeNumber = Field(default=0, ge=0, le=MAX_DEDUPE_WINDOW, description=_QUIET)
+    mention_labels: list[LabelName] = Field(
+        default_factory=list, max_length=MAX_MENTION_LABELS, description=_OWNERS
     )
 
 
@@ -409,6 +445,15 @@ class RobotPatch(_In):
     )
     outgoing: OutgoingIn | None = Field(
         default=None, description="The outgoing callback; `null` stops calling back."
+    )
+    upstream_fit: UpstreamFit | None = Field(
+        default=None, description="Change only how large messages fit the upstream."
+    )
+    dedupe_window_s: WholeNumber | None = Field(
+        default=None, ge=0, le=MAX_DEDUPE_WINDOW, description=_QUIET
+    )
+    mention_labels: list[LabelName] | None = Field(
+        default=None, max_length=MAX_MENTION_LABELS, description=_OWNERS
     )
 
 

@@ -17,11 +17,18 @@ from urllib.parse import parse_qsl
 from pydantic import ValidationError
 
 from gong.domain.models import Robot, RobotView
+from gong.domain.timetext import zone_for
 from gong.integrations import sources
 from gong.integrations.render_pool import RenderPool
-from gong.integrations.source import Delivery, Ignored, IntegrationConfig, Source, invalid
+from gong.integrations.source import (
+    Delivery,
+    Ignored,
+    IntegrationConfig,
+    Rendered,
+    Source,
+    invalid,
+)
 from gong.protocol.errors import render_ignored, render_ok
-from gong.protocol.messages import Message
 from gong.protocol.security import check_ip
 from gong.runtime import Runtime
 from gong.web.hooks.deadline import Deadlines
@@ -115,17 +122,20 @@ class IntegrationHandler:
             document=document,
             callback_url=self.settings.webhook_url(view.robot.access_token),
             now_ms=self.clock.now_ms(),
+            tz=zone_for(view.group.timezone, self.settings.timezone),
         )
         config = self.config(view.robot)
         try:
-            message = await self._process(delivery, config)
+            rendered = await self._process(delivery, config)
         except Ignored as ignored:
             log.debug("robot %d ignored %s", view.robot.id, ignored.reason)
             return render_ignored(ignored.reason)
-        await self.hub.accept_from_robot(view, message, document.decode("utf-8"))
+        await self.hub.accept_from_robot(
+            view, rendered.message, document.decode("utf-8"), alert=rendered.alert
+        )
         return render_ok()
 
-    async def _process(self, delivery: Delivery, config: IntegrationConfig) -> Message:
+    async def _process(self, delivery: Delivery, config: IntegrationConfig) -> Rendered:
         if self.source.blocking:  # templates: off the event loop, rendered by the pool's workers
             return await self.renders.run(self.source.process, delivery, config)
         return self.source.process(delivery, config)

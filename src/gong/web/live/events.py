@@ -2,6 +2,10 @@
 
 One stream per open page carries the new messages of every group the signed-in user sees. Each
 event is ``event: message``, ``id: <message id>``, ``data: <JSON with the rendered HTML>``.
+A change to a shown message (an alert resolved, a repeat counted by the quiet window) is
+``event: message_update`` with ``data: {"id", "group_id", "alert", "repeat", "html"}``, ``html``
+being the message's new status (``_message_status.html``); it has no ``id:`` line, so the
+reader's resume point stays at the newest message.
 
 Resume without gaps or duplicates: the handler subscribes to the groups' channels *first*, then
 sends the stored messages after ``Last-Event-ID`` (or ``?after=``, the newest id the page was
@@ -18,16 +22,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
+import orjson
+from jinja2 import Environment
+
 from gong.domain.ports import Subscription
 from gong.domain.service import group_channel, user_channel
 from gong.web.hooks.robot_api import Receive, Scope, Send
+from gong.web.render import message_status
 from gong.web.site import Web
 
-__all__ = ["MAX_BACKLOG", "EventStream"]
+__all__ = ["MAX_BACKLOG", "EventStream", "UpdateFrames"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +56,56 @@ _RESET = b"event: reset\ndata: {}\n\n"
 
 def _frame(message_id: int, data: bytes) -> bytes:
     return b"id: %d\nevent: message\ndata: %s\n\n" % (message_id, data)
+
+
+class UpdateFrames:
+    """Renders each ``message_update`` event once per process into its SSE frame.
+
+    Like :class:`gong.web.site.Frames` for new messages: every reader of a group gets the same
+    published bytes, so the frame is cached by them.
+    """
+
+    def __init__(self, env: Environment, size: int = 256) -> None:
+        self._template = env.get_template("_message_status.html")
+        self._cache: OrderedDict[bytes, tuple[bytes, int | None] | None] = OrderedDict()
+        self._size = size
+
+    def render(self, event: dict[str, Any]) -> bytes:
+        """The frame of a decoded ``message_update`` event."""
+        message_id = int(event["id"])
+        status = message_status(message_id, event.get("alert"), event.get("repeat", 1))
+        payload = {
+            "id": message_id,
+            "group_id": int(event["group_id"]),
+            "alert": event.get("alert"),
+            "repeat": status.repeat,
+            "html": self._template.render(s=status).strip(),
+        }
+        return b"event: message_update\ndata: %s\n\n" % orjson.dumps(payload)
+
+    def from_event(self, event: bytes) -> tuple[bytes, int | None] | None:
+        """``(frame, the only account that may read it or None)`` of a published
+        ``message_update`` event; None for any other event."""
+        try:
+            found = self._cache[event]
+        except KeyError:
+            pass
+        else:
+            self._cache.move_to_end(event)
+            return found
+        try:
+            decoded = orjson.loads(event)
+            found = None
+            if isinstance(decoded, dict) and decoded.get("type") == "message_update":
+                only_for = decoded.get("visible_to_user_id")
+                found = (self.render(decoded), int(only_for) if only_for is not None else None)
+        except Exception as exc:  # one bad event must not end anybody's stream
+            log.warning("could not render a live update: %s", exc)
+            found = None
+        self._cache[event] = found
+        if len(self._cache) > self._size:
+            self._cache.popitem(last=False)
+        return found
 
 
 def _last_id(scope: Scope) -> int:
@@ -82,6 +141,7 @@ class EventStream:
         self.web = web
         self.broker = web.runtime.broker
         self.heartbeat = web.runtime.settings.sse_heartbeat_seconds
+        self.updates = UpdateFrames(web.env)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] != "GET":
@@ -177,6 +237,9 @@ class EventStream:
         async for event in events:
             found = frames.from_event(event)
             if found is None:
+                update = self.updates.from_event(event)
+                if update is not None and update[1] in (None, user_id):
+                    await write(update[0])
                 continue
             message_id, data, only_for = found
             if only_for is not None and only_for != user_id:  # never another account's note

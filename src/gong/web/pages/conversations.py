@@ -46,12 +46,22 @@ async def _visible(
 
 
 @router.get("/groups/{group_id:id}")
-async def conversation(request: Request, viewer: ViewerDep, group_id: int) -> Response:
+async def conversation(
+    request: Request,
+    viewer: ViewerDep,
+    group_id: int,
+    at: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> Response:
+    """The conversation: its newest messages, or with ``at`` the page ending at that message
+    (where links to a message, in digests and resolved lines, lead)."""
     web = get_web(request)
     runtime = web.runtime
     group, member = await _visible(request, viewer, group_id)
     newest_first = await runtime.history.list_messages(
-        group.id, limit=PAGE_SIZE + 1, viewer=viewer.user.id
+        group.id,
+        before=None if at is None else at + 1,
+        limit=PAGE_SIZE + 1,
+        viewer=viewer.user.id,
     )
     more = len(newest_first) > PAGE_SIZE
     shown = list(reversed(newest_first[:PAGE_SIZE]))

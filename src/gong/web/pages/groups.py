@@ -1,5 +1,5 @@
-"""Group pages: create a group, its settings (name, robots, do-not-disturb, dissolve), its members
-(add, remove, link to a web account), and the admin's list of accounts."""
+"""Group pages: create a group, its settings (name, time zone, robots, do-not-disturb, dissolve),
+its members (add, remove, link to a web account), and the admin's list of accounts."""
 
 from __future__ import annotations
 
@@ -23,6 +23,30 @@ from gong.web.pages.robots import KIND_LABELS
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+
+#: Offered in the time zone field (any IANA name may be typed): China first, then by offset.
+COMMON_ZONES = (
+    "Asia/Shanghai",
+    "Asia/Hong_Kong",
+    "Asia/Taipei",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Asia/Seoul",
+    "Asia/Kolkata",
+    "Asia/Dubai",
+    "Europe/Moscow",
+    "Europe/Berlin",
+    "Europe/Paris",
+    "Europe/London",
+    "UTC",
+    "America/Sao_Paulo",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+)
 
 
 @router.get("/groups/new")
@@ -48,8 +72,15 @@ async def create_group(request: Request, viewer: AdminDep) -> Response:
     return redirect(f"/groups/{group.id}/settings")
 
 
-@router.get("/groups/{group_id:id}/settings")
-async def group_settings(request: Request, viewer: ViewerDep, group_id: int) -> Response:
+async def _settings_page(
+    request: Request,
+    viewer: ViewerDep,
+    group_id: int,
+    *,
+    error: str = "",
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
     web = get_web(request)
     group, member = await web.inbox.visible_group(viewer.user, group_id)
     conversation = await web.inbox.conversation(viewer.user, group, member)
@@ -65,19 +96,38 @@ async def group_settings(request: Request, viewer: ViewerDep, group_id: int) -> 
             "member_count": len(members),
             "muted": conversation.muted,
             "kinds": KIND_LABELS,
-            "done": "Saved." if request.query_params.get("done") else "",
-            "error": "",
+            "done": "Saved." if request.query_params.get("done") and not error else "",
+            "error": error,
+            "values": values or {"name": group.name, "timezone": group.timezone or ""},
+            "zones": COMMON_ZONES,
+            "server_zone": web.runtime.settings.timezone,
         },
+        status=status,
         viewer=viewer,
         current=group.id,
     )
 
 
+@router.get("/groups/{group_id:id}/settings")
+async def group_settings(request: Request, viewer: ViewerDep, group_id: int) -> Response:
+    return await _settings_page(request, viewer, group_id)
+
+
 @router.post("/groups/{group_id:id}/settings")
-async def rename_group(request: Request, viewer: AdminDep, group_id: int) -> Response:
+async def update_group(request: Request, viewer: AdminDep, group_id: int) -> Response:
+    """Rename the group and set its time zone (empty: the server's)."""
     runtime = get_web(request).runtime
     form = await checked_form(request, viewer.session)
-    await runtime.groups.update(group_id, name=form_text(form, "name"))
+    name = form_text(form, "name")
+    # A form without the field (an older page) leaves the zone as it is.
+    timezone = form_text(form, "timezone") if "timezone" in form else None
+    try:
+        await runtime.groups.update(group_id, name=name, timezone=timezone)
+    except Invalid as exc:
+        values = {"name": name, "timezone": timezone or ""}
+        return await _settings_page(
+            request, viewer, group_id, error=exc.message, values=values, status=exc.status
+        )
     return redirect(f"/groups/{group_id}/settings?done=1")
 
 

@@ -1,5 +1,6 @@
-"""Robot pages: create a robot, see its webhook and secret, change its security and rate limit,
-regenerate its token or secret, enable or disable it, and read its recent refused calls.
+"""Robot pages: create a robot, see its webhook and secret, change its security, rate limit,
+alert owners, quiet window and how a relay fits long messages, regenerate its token or secret,
+enable or disable it, and read its recent refused calls.
 
 Only admins manage robots: these pages show the access token and the signing secret.
 """
@@ -24,7 +25,9 @@ from gong.domain.models import (
     RateLimit,
     Robot,
     RobotKind,
+    UpstreamFit,
 )
+from gong.domain.robot_admin import ALERT_KINDS
 from gong.domain.specs import RobotPatch, RobotSpec
 from gong.protocol.errors import Errors
 from gong.web.pages.common import (
@@ -86,7 +89,44 @@ def _rate_limit(form: FormData) -> RateLimit:
     )
 
 
-def _values(form: FormData | None) -> dict[str, Any]:
+def _mention_labels(form: FormData) -> list[str]:
+    """``owner, oncall`` (commas or new lines) as the list of label names."""
+    raw = form_text(form, "mention_labels").replace("\n", ",")
+    return [name.strip() for name in raw.split(",") if name.strip()]
+
+
+def _upstream_fit(form: FormData, robot: Robot) -> UpstreamFit | None:
+    """The relay's choice for long messages; None for a robot that does not relay."""
+    if robot.upstream is None:
+        return None
+    try:
+        return UpstreamFit(form_text(form, "upstream_fit", str(robot.upstream.fit)))
+    except ValueError:
+        raise Invalid("choose how long messages are sent from the list") from None
+
+
+def _values(form: FormData | None, robot: Robot | None = None) -> dict[str, Any]:
+    """The robot form's fields: defaults, what was submitted, or the robot's settings."""
+    relayed = robot is not None and robot.upstream is not None
+    # A new robot's kind is chosen in the same form; an existing one's owners need alerts.
+    alerts = robot is None or robot.kind in ALERT_KINDS
+    if form is None and robot is not None:
+        return {
+            "name": robot.name,
+            "avatar_url": robot.avatar_url,
+            "keywords": "\n".join(robot.keywords),
+            "signing": robot.secret is not None,
+            "ip_allow": "\n".join(robot.ip_allow),
+            "rate_limit": robot.rate_limit.limit,
+            "rate_window": robot.rate_limit.window_s,
+            "rate_block": robot.rate_limit.block_s,
+            "overflow": str(robot.overflow),
+            "mention_labels": ", ".join(robot.mention_labels),
+            "dedupe_window": robot.dedupe_window_s,
+            "relayed": relayed,
+            "alerts": alerts,
+            "upstream_fit": str(robot.upstream.fit) if robot.upstream else "",
+        }
     if form is None:
         return {
             "name": "",
@@ -99,6 +139,11 @@ def _values(form: FormData | None) -> dict[str, Any]:
             "rate_window": DEFAULT_RATE_LIMIT.window_s,
             "rate_block": DEFAULT_RATE_LIMIT.block_s,
             "overflow": "reject",
+            "mention_labels": "",
+            "dedupe_window": 0,
+            "relayed": False,
+            "alerts": True,
+            "upstream_fit": "",
         }
     return {
         "name": form_text(form, "name"),
@@ -111,6 +156,11 @@ def _values(form: FormData | None) -> dict[str, Any]:
         "rate_window": form_text(form, "rate_window"),
         "rate_block": form_text(form, "rate_block"),
         "overflow": form_text(form, "overflow"),
+        "mention_labels": form_text(form, "mention_labels"),
+        "dedupe_window": form_text(form, "dedupe_window"),
+        "relayed": relayed,
+        "alerts": alerts,
+        "upstream_fit": form_text(form, "upstream_fit"),
     }
 
 
@@ -148,6 +198,8 @@ async def create_robot(request: Request, viewer: AdminDep, group_id: int) -> Res
                 rate_limit=_rate_limit(form),
                 overflow=overflow,
                 avatar_url=_avatar(form),
+                dedupe_window_s=form_int(form, "dedupe_window", 0),
+                mention_labels=_mention_labels(form),
             )
         )
     except GongError as exc:
@@ -198,18 +250,7 @@ async def _robot_page(
             "kinds": KIND_LABELS,
             "done": done,
             "error": error,
-            "values": values
-            or {
-                "name": robot.name,
-                "avatar_url": robot.avatar_url,
-                "keywords": "\n".join(robot.keywords),
-                "signing": robot.secret is not None,
-                "ip_allow": "\n".join(robot.ip_allow),
-                "rate_limit": robot.rate_limit.limit,
-                "rate_window": robot.rate_limit.window_s,
-                "rate_block": robot.rate_limit.block_s,
-                "overflow": str(robot.overflow),
-            },
+            "values": values or _values(None, robot),
         },
         status=status,
         viewer=viewer,
@@ -276,11 +317,22 @@ async def update_robot(request: Request, viewer: AdminDep, robot_id: int) -> Res
                 rate_limit=limit,
                 overflow=overflow,
                 avatar_url=_avatar(form),
+                # A form without these fields (an older page) leaves them as they are.
+                dedupe_window_s=(
+                    form_int(form, "dedupe_window", 0) if "dedupe_window" in form else None
+                ),
+                mention_labels=_mention_labels(form) if "mention_labels" in form else None,
+                upstream_fit=_upstream_fit(form, robot),
             ),
         )
     except GongError as exc:
         return await _robot_page(
-            request, viewer, robot, error=exc.message, values=_values(form), status=exc.status
+            request,
+            viewer,
+            robot,
+            error=exc.message,
+            values=_values(form, robot),
+            status=exc.status,
         )
     return redirect(f"/robots/{robot.id}?done=saved")
 

@@ -1,5 +1,6 @@
 /* Gong web app: local times, day separators, history scroll-back, the live feed (SSE),
-   unread counts and "@ you" marks, the composer with @-completion, and copy buttons.
+   unread counts and "@ you" marks, alert messages (state updated live, long lists collapsed),
+   the composer with @-completion, and copy buttons.
    No framework, no build step. Every message's HTML comes from the server, already escaped
    and sanitised; this file only moves it around. */
 (function () {
@@ -37,11 +38,32 @@
     return (d.getMonth() + 1) + "/" + d.getDate();
   }
 
+  /* A time that may be on another day than today: "14:05", else "12/5 14:05". */
+  function whenText(d) {
+    var today = new Date();
+    if (dayKey(d) === dayKey(today)) return clock(d);
+    var date = (d.getMonth() + 1) + "/" + d.getDate();
+    if (d.getFullYear() !== today.getFullYear()) date = d.getFullYear() + "/" + date;
+    return date + " " + clock(d);
+  }
+  /* How long, as the server writes it (gong.domain.timetext.duration): "12 min 5 s". */
+  function duration(seconds) {
+    var total = Math.round(seconds);
+    var days = Math.floor(total / 86400), rest = total % 86400;
+    var hours = Math.floor(rest / 3600); rest %= 3600;
+    var minutes = Math.floor(rest / 60), secs = rest % 60;
+    if (days) return hours ? days + " d " + hours + " h" : days + " d";
+    if (hours) return minutes ? hours + " h " + minutes + " min" : hours + " h";
+    if (minutes) return secs ? minutes + " min " + secs + " s" : minutes + " min";
+    return secs + " s";
+  }
+
   function formatTimes(root) {
     root.querySelectorAll("time[data-ms]").forEach(function (t) {
       var d = new Date(Number(t.dataset.ms));
       if (isNaN(d.getTime())) return;
       if (t.dataset.format === "full") t.textContent = d.toLocaleString();
+      else if (t.dataset.format === "when") t.textContent = whenText(d);
       else if (t.classList.contains("conversation-time")) t.textContent = shortWhen(d);
       else t.textContent = clock(d);
       t.title = d.toLocaleString();
@@ -62,6 +84,70 @@
       el.classList.add("mentions-me");
     }
     formatTimes(el);
+    alertAfter(el);
+    collapseAlerts(el);
+  }
+
+  // -- alert messages ---------------------------------------------------------------------------
+
+  /* "after 12 min": from when the alerts started firing (data-from, when the server knows),
+     else from the message's own time, to when they resolved. A live update does not know
+     when the message was posted; the page does. */
+  function alertAfter(el) {
+    el.querySelectorAll(".alert-after[data-to]").forEach(function (span) {
+      var from = Number(span.dataset.from || el.dataset.ts);
+      var to = Number(span.dataset.to);
+      span.textContent = from && to >= from ? " after " + duration((to - from) / 1000) : "";
+    });
+  }
+
+  /* An alert message's list (one item per alert) shows its first ALERTS_SHOWN items; a real
+     button shows the rest, and hides them again. Nothing is removed from the page. */
+  var ALERTS_SHOWN = 10;
+  function collapseAlerts(el) {
+    if (!el.dataset.alert || el.querySelector(".show-more")) return;
+    var list = null;
+    el.querySelectorAll(".md > ul, .md > ol").forEach(function (l) {
+      if (!list || l.children.length > list.children.length) list = l;
+    });
+    if (!list || list.children.length <= ALERTS_SHOWN) return;
+    var rest = Array.prototype.slice.call(list.children, ALERTS_SHOWN);
+    if (!list.id) list.id = "alerts-" + el.dataset.messageId;
+    list.classList.add("alert-list");
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "show-more";
+    button.setAttribute("aria-controls", list.id);
+    function show(open) {
+      rest.forEach(function (li) { li.hidden = !open; });
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      button.textContent = open ? "Show fewer" : "Show " + rest.length + " more";
+    }
+    button.addEventListener("click", function () {
+      show(button.getAttribute("aria-expanded") !== "true");
+    });
+    show(false);
+    list.parentNode.insertBefore(button, list.nextSibling);
+  }
+
+  /* A shown message changed (its alerts resolved, the quiet window counted a repeat): the
+     server sends its new status, rendered as the page renders it; swap it in place. */
+  function onUpdate(event) {
+    var data;
+    try { data = JSON.parse(event.data); } catch (e) { return; }
+    var el = document.getElementById("m-" + data.id);
+    var head = el && el.querySelector(".msg-head");
+    if (!head) return;
+    var old = head.querySelector(".msg-status");
+    var node = data.html ? fragment(data.html).firstElementChild : null;
+    if (old && node) old.replaceWith(node);
+    else if (old) old.remove();
+    else if (node) head.appendChild(node);
+    if (data.alert && data.alert.state) el.dataset.alert = data.alert.state;
+    else delete el.dataset.alert;
+    formatTimes(head);
+    alertAfter(el);
+    collapseAlerts(el);
   }
 
   /* Day separators are recomputed over the whole list: cheap, and right after prepending
@@ -172,6 +258,8 @@
     if (here && list && !seen.has(key) && !document.getElementById("m-" + key)) {
       var node = fragment(data.html).firstElementChild;
       if (node) {
+        var start = document.getElementById("history-start");
+        if (start && start.dataset.begin) start.textContent = start.dataset.begin;  // not empty now
         list.appendChild(node);
         decorate(node);
         separate();
@@ -190,6 +278,7 @@
     if (!window.EventSource || !document.getElementById("conversations")) return;
     var source = new EventSource("/events?after=" + encodeURIComponent(body.dataset.after || "0"));
     source.addEventListener("message", onMessage);
+    source.addEventListener("message_update", onUpdate);
     source.addEventListener("reset", function () { window.location.reload(); });
     source.addEventListener("open", function () { body.dataset.live = "1"; });
     source.addEventListener("error", function () {
