@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from gong.domain.timetext import is_zone, server_zone
 from gong.protocol.errors import Dialect
 from gong.protocol.limits import MAX_BODY_BYTES
 
@@ -49,6 +50,12 @@ class Settings(BaseSettings):
         default=None,
         description="Base URL users reach Gong at, used in webhook URLs. "
         "Empty: `http://<host>:<port>`.",
+    )
+    timezone: str = Field(
+        default="",
+        validate_default=True,
+        description="IANA time zone (`Asia/Shanghai`) of times Gong writes into messages, for "
+        "groups that set none of their own. Empty: the machine's (`TZ`, `/etc/localtime`).",
     )
     errmsg_dialect: Dialect = Field(
         default=Dialect.MODERN,
@@ -214,6 +221,14 @@ class Settings(BaseSettings):
         "uvicorn's own access log, which would show query strings, is always off.",
     )
 
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        value = value.strip() or server_zone()
+        if not is_zone(value):
+            raise ValueError(f"{value!r} is not an IANA time zone (for example Asia/Shanghai)")
+        return value
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
@@ -251,6 +266,14 @@ class Settings(BaseSettings):
             return self.public_url.rstrip("/")
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    def message_url(self, group_id: int, message_id: int) -> str | None:
+        """The web app's page showing the message in its group, for links written into
+        messages sent elsewhere (digests, resolved lines); None without ``GONG_PUBLIC_URL``,
+        since only a public URL reaches readers outside this machine."""
+        if not self.public_url:
+            return None
+        return f"{self.base_url}/groups/{group_id}?at={message_id}#m-{message_id}"
 
     def webhook_url(self, access_token: str) -> str:
         return f"{self.base_url}/robot/send?access_token={access_token}"

@@ -162,6 +162,8 @@ class Runtime:
             max_attempts=settings.relay_max_attempts,
             backoff_max_seconds=settings.relay_backoff_max_seconds,
             on_outcome=metrics.relay_outcome,
+            message_url=settings.message_url,
+            timezone=settings.timezone,
         )
         store = WriterStore(writer, outbox, on_relay=relay.notify)
         hub = Hub(
@@ -172,6 +174,8 @@ class Runtime:
             dialect=settings.errmsg_dialect,
             dedup_ms=settings.dedup_hours * 3_600_000,
             on_counted=metrics.stored,
+            timezone=settings.timezone,
+            message_url=settings.message_url,
         )
         directory = Directory(robot_store, settings.config_refresh_seconds, clock=clock)
 

@@ -85,6 +85,7 @@ def test_relay_settings_counts_and_deliveries(tmp_path: Path) -> None:
         "window_s": 30,
         "block_s": 600,
         "keyword": "",
+        "fit": "summary",
     }
     asyncio.run(post(tmp_path / "data", robot["access_token"], 3))
 

@@ -39,11 +39,11 @@ def _state(connection: Connection) -> tuple[str, set[str]]:
 
 
 async def test_the_newest_revision_downgrades_and_upgrades_again(db_settings: Settings) -> None:
-    """``0005_limiter`` (the database's limiter state) goes down to ``0004_outgoing`` and back up
-    to exactly the declared schema."""
+    """``0006_alerts`` (alert marks, quiet marks, time zones) goes down to ``0005_limiter`` and
+    back up to exactly the declared schema, keeping the rows it did not add."""
 
     def down(connection: Connection) -> None:
-        command.downgrade(_alembic_config(connection), "0004_outgoing")
+        command.downgrade(_alembic_config(connection), "0005_limiter")
 
     def up(connection: Connection) -> None:
         command.upgrade(_alembic_config(connection), "head")
@@ -52,18 +52,31 @@ async def test_the_newest_revision_downgrades_and_upgrades_again(db_settings: Se
     try:
         async with engine.begin() as conn:
             version, tables = await conn.run_sync(_state)
-            assert (version, "limiter_keys" in tables) == ("0005_limiter", True)
-            await conn.execute(sa.text("INSERT INTO limiter_keys VALUES ('k', '1 2', 0, 60000)"))
+            assert (version, "alert_marks" in tables) == ("0006_alerts", True)
+            await conn.execute(
+                sa.text("INSERT INTO groups (name, created_at, timezone) VALUES ('g', 1, 'UTC')")
+            )
         async with engine.begin() as conn:
             await conn.run_sync(down)
         async with engine.connect() as conn:
             version, tables = await conn.run_sync(_state)
-        assert (version, "limiter_keys" in tables) == ("0004_outgoing", False)
+            names = (await conn.execute(sa.text("SELECT name FROM groups"))).scalars().all()
+        assert (version, "alert_marks" in tables, "quiet_marks" in tables) == (
+            "0005_limiter",
+            False,
+            False,
+        )
+        assert names == ["g"]
         async with engine.begin() as conn:
             await conn.run_sync(up)
         async with engine.connect() as conn:
-            assert await conn.run_sync(_state) == ("0005_limiter", tables | {"limiter_keys"})
+            assert await conn.run_sync(_state) == (
+                "0006_alerts",
+                tables | {"alert_marks", "quiet_marks"},
+            )
             assert await conn.run_sync(_diff) == []
+            zone = (await conn.execute(sa.text("SELECT timezone FROM groups"))).scalar_one()
+            assert zone is None
     finally:
         await engine.dispose()
 
@@ -73,6 +86,13 @@ def test_the_revisions_form_one_chain() -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     scripts = ScriptDirectory.from_config(config)
-    assert scripts.get_heads() == ["0005_limiter"]
+    assert scripts.get_heads() == ["0006_alerts"]
     chain = [script.revision for script in scripts.walk_revisions()]
-    assert chain == ["0005_limiter", "0004_outgoing", "0003_relay", "0002_web", "0001_core"]
+    assert chain == [
+        "0006_alerts",
+        "0005_limiter",
+        "0004_outgoing",
+        "0003_relay",
+        "0002_web",
+        "0001_core",
+    ]

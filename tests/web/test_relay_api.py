@@ -78,6 +78,7 @@ async def test_a_robot_with_an_upstream(
         "window_s": 60,
         "block_s": 600,
         "keyword": "",
+        "fit": "summary",
     }
     assert robot["settings"] == {}
     shown = (await api.get(f"/api/robots/{robot['id']}", headers=admin_headers)).json()

@@ -15,7 +15,7 @@ from gong.schemas.records import (
 
 __all__ = ["group_app", "member_app"]
 
-group_app = typer.Typer(help="Create and list groups.", no_args_is_help=True)
+group_app = typer.Typer(help="Create, list and change groups.", no_args_is_help=True)
 member_app = typer.Typer(help="Add, list and remove the members of a group.", no_args_is_help=True)
 
 
@@ -59,6 +59,35 @@ def group_list(as_json: bool = JsonOpt) -> None:
         as_json=as_json,
         human=lambda: table(
             ["id", "name", "dissolved"], [(g.id, g.name, g.dissolved) for g in groups]
+        ),
+    )
+
+
+@group_app.command("update")
+def group_update(
+    group_id: int,
+    name: str | None = typer.Option(None, "--name", help="A new name."),
+    timezone: str | None = typer.Option(
+        None,
+        "--timezone",
+        help="The IANA time zone for times written into the group's messages, such as "
+        "Asia/Shanghai. An empty value uses the server's (GONG_TIMEZONE).",
+    ),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Rename a group or set its time zone."""
+
+    async def action() -> Group:
+        async with open_admin() as admin:
+            return await admin.groups.update(group_id, name=name, timezone=timezone)
+
+    group = run(action, as_json=as_json)
+    emit(
+        group_json(group),
+        as_json=as_json,
+        human=lambda: out.print(
+            f"group {group.id} “{group.name}”: times in "
+            + (group.timezone or "the server's time zone")
         ),
     )
 

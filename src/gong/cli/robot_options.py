@@ -20,9 +20,12 @@ from gong.protocol.limits import (
 )
 
 __all__ = [
+    "DEDUPE_HELP",
+    "MENTION_LABEL_HELP",
     "OUTGOING_HELP",
     "OUTGOING_TOKEN_HELP",
     "UPSTREAM_BLOCK_HELP",
+    "UPSTREAM_FIT_HELP",
     "UPSTREAM_HELP",
     "UPSTREAM_KEYWORD_HELP",
     "UPSTREAM_LIMIT_HELP",
@@ -45,6 +48,18 @@ UPSTREAM_LIMIT_HELP = (
 UPSTREAM_WINDOW_HELP = f"The upstream's window in seconds (default {DEFAULT_UPSTREAM_WINDOW})."
 UPSTREAM_BLOCK_HELP = (
     f"Pause after a throttle answer, in seconds (default {DEFAULT_UPSTREAM_BLOCK})."
+)
+UPSTREAM_FIT_HELP = (
+    "A message too large for one DingTalk message (an alert storm's group) goes upstream as "
+    "a summary with a link to the whole message in Gong, or split into numbered parts."
+)
+DEDUPE_HELP = (
+    "Quiet window in seconds: a message identical to one the robot posted within it is counted "
+    "on that one (shown as ×N) instead of posted again. 0 turns it off."
+)
+MENTION_LABEL_HELP = (
+    "An alert label whose value is a member's mobile, userId or name: the alert @-mentions "
+    "them (repeat; alertmanager, grafana and template robots)."
 )
 UPSTREAM_KEYWORD_HELP = "A keyword put in every digest title (keyword-secured upstreams)."
 
@@ -92,6 +107,7 @@ def upstream_target(
         window_s=window if window is not None else base.window_s,
         block_s=block if block is not None else base.block_s,
         keyword=keyword if keyword is not None else base.keyword,
+        fit=base.fit,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -9,9 +10,12 @@ import typer
 
 from gong.cli.common import JsonOpt, emit, open_admin, out, run, settings, shown, table
 from gong.cli.robot_options import (
+    DEDUPE_HELP,
+    MENTION_LABEL_HELP,
     OUTGOING_HELP,
     OUTGOING_TOKEN_HELP,
     UPSTREAM_BLOCK_HELP,
+    UPSTREAM_FIT_HELP,
     UPSTREAM_HELP,
     UPSTREAM_KEYWORD_HELP,
     UPSTREAM_LIMIT_HELP,
@@ -28,6 +32,7 @@ from gong.domain.models import (
     RateLimit,
     Robot,
     RobotKind,
+    UpstreamFit,
 )
 from gong.domain.specs import RobotPatch, RobotSpec
 from gong.schemas.records import (
@@ -159,8 +164,13 @@ def robot_create(
     upstream_keyword: str | None = typer.Option(
         None, "--upstream-keyword", help=UPSTREAM_KEYWORD_HELP
     ),
+    upstream_fit: UpstreamFit = typer.Option(
+        UpstreamFit.SUMMARY, "--upstream-fit", help=UPSTREAM_FIT_HELP
+    ),
     outgoing_url: str | None = typer.Option(None, "--outgoing-url", help=OUTGOING_HELP),
     outgoing_token: str | None = typer.Option(None, "--outgoing-token", help=OUTGOING_TOKEN_HELP),
+    dedupe_window: int = typer.Option(0, "--dedupe-window", min=0, help=DEDUPE_HELP),
+    mention_label: list[str] = typer.Option([], "--mention-label", help=MENTION_LABEL_HELP),
     as_json: bool = JsonOpt,
 ) -> None:
     """Create a robot; prints its id, access_token, secret and webhook URL.
@@ -190,6 +200,8 @@ def robot_create(
             upstream_block,
             upstream_keyword,
         )
+        if relay is not None:
+            relay = dataclasses.replace(relay, fit=upstream_fit)
         async with open_admin(config) as admin:
             return await admin.robots.create(
                 RobotSpec(
@@ -205,6 +217,8 @@ def robot_create(
                     settings=extra or {},
                     upstream=relay,
                     outgoing=outgoing_target(outgoing_url, outgoing_token),
+                    dedupe_window_s=dedupe_window,
+                    mention_labels=mention_label,
                 )
             )
 
@@ -366,6 +380,14 @@ def robot_update(
     no_outgoing: bool = typer.Option(
         False, "--no-outgoing", help="Stop calling back when the robot is @-mentioned."
     ),
+    upstream_fit: UpstreamFit | None = typer.Option(None, "--upstream-fit", help=UPSTREAM_FIT_HELP),
+    dedupe_window: int | None = typer.Option(None, "--dedupe-window", min=0, help=DEDUPE_HELP),
+    mention_label: list[str] | None = typer.Option(
+        None, "--mention-label", help=MENTION_LABEL_HELP + " Replaces the list."
+    ),
+    no_mention_labels: bool = typer.Option(
+        False, "--no-mention-labels", help="Take no owners from alert labels."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Change a robot's settings; what is not given stays as it is."""
@@ -419,6 +441,9 @@ def robot_update(
                     if no_outgoing
                     else outgoing_target(outgoing_url, outgoing_token, current.outgoing),
                     clear_outgoing=no_outgoing,
+                    upstream_fit=upstream_fit,
+                    dedupe_window_s=dedupe_window,
+                    mention_labels=[] if no_mention_labels else mention_label,
                 ),
             )
 

@@ -12,6 +12,7 @@ from gong.domain.errors import Invalid
 from gong.domain.models import Group, Member
 from gong.domain.ports import GroupStore
 from gong.domain.robot_admin import ChangeListener, required
+from gong.domain.timetext import is_zone
 from gong.protocol.limits import MAX_MOBILE, MAX_USER_ID
 
 __all__ = ["Groups"]
@@ -39,13 +40,31 @@ class Groups:
         return await self.store.list_groups()
 
     async def update(
-        self, group_id: int, *, name: str | None = None, dissolved: bool | None = None
+        self,
+        group_id: int,
+        *,
+        name: str | None = None,
+        dissolved: bool | None = None,
+        timezone: str | None = None,
     ) -> Group:
-        """Rename the group, or dissolve it (its robots are then refused, 400013) or restore it."""
+        """Rename the group, dissolve it (its robots are then refused, 400013) or restore it,
+        or set the time zone its messages' times are written in (``""``: the server's).
+
+        Raises:
+            NotFound: no such group.
+            Invalid: an empty name, or a zone that is not an IANA time zone.
+        """
         clean = None if name is None else required(name, "group name")
-        if clean is None and dissolved is None:
+        zone = None if timezone is None else timezone.strip()
+        if zone and not is_zone(zone):
+            raise Invalid(
+                f"{zone!r} is not a time zone: use an IANA name such as Asia/Shanghai or UTC"
+            )
+        if clean is None and dissolved is None and zone is None:
             return await self.store.get_group(group_id)
-        group = await self.store.update_group(group_id, name=clean, dissolved=dissolved)
+        group = await self.store.update_group(
+            group_id, name=clean, dissolved=dissolved, timezone=zone
+        )
         await self.on_change(None)
         return group
 

@@ -32,6 +32,7 @@ from markdown_it.token import Token
 __all__ = [
     "IMAGE_SCHEMES",
     "LINK_SCHEMES",
+    "literal",
     "render_markdown",
     "safe_image",
     "safe_link",
@@ -48,6 +49,17 @@ _SCHEME = re.compile(r"([a-zA-Z][a-zA-Z0-9+.\-]*):")
 #: Control characters and whitespace, which browsers strip or skip inside URLs.
 _UNSAFE_CHARS = re.compile(r"[\x00-\x20\x7f-\x9f]")
 _MAX_URL = 4096
+
+_SPECIAL = re.compile(r"([\\`*\[\]<~])|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+_LINE_START = re.compile(r"^(\s*)([#>+|-])(?=\s|#|$)", re.MULTILINE)
+_LINE_NUMBER = re.compile(r"^(\s*\d+)([.)])(?=\s|$)", re.MULTILINE)
+
+
+def literal(text: str) -> str:
+    """Text shown literally in markdown: emphasis, links, headings, HTML and list marks escaped."""
+    text = _SPECIAL.sub(lambda m: "\\" + m.group(0), text)
+    text = _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+    return _LINE_NUMBER.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
 
 
 def _scheme(url: str) -> str | None:

@@ -7,6 +7,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from gong.domain.alerts import AlertFacts
 from gong.protocol.limits import (
     DEFAULT_UPSTREAM_BLOCK,
     DEFAULT_UPSTREAM_LIMIT,
@@ -38,6 +39,7 @@ __all__ = [
     "SenderType",
     "StoredMessage",
     "Upstream",
+    "UpstreamFit",
     "UpstreamSend",
 ]
 
@@ -62,6 +64,15 @@ class Overflow(enum.StrEnum):
 
     REJECT = "reject"
     DIGEST = "digest"
+
+
+class UpstreamFit(enum.StrEnum):
+    """How the relay sends a message too large for one DingTalk message (20 000 bytes)."""
+
+    #: One message: the part that fits, then a link to the whole message in Gong.
+    SUMMARY = "summary"
+    #: Several messages, each a part of the whole, numbered.
+    SPLIT = "split"
 
 
 class SenderType(enum.StrEnum):
@@ -96,7 +107,8 @@ class Upstream:
     Stored under ``upstream`` in the robot's settings column. ``limit`` sends in any
     ``window_s`` seconds (19 per 60 s by default: one below DingTalk's 20, so a send delayed on
     the network cannot tip the upstream over); ``block_s`` is how long to pause after a throttle
-    answer; ``keyword`` is put in every digest's title for upstreams secured by keywords.
+    answer; ``keyword`` is put in every digest's title for upstreams secured by keywords;
+    ``fit`` says how a message larger than one upstream message is sent.
     """
 
     url: str
@@ -105,6 +117,7 @@ class Upstream:
     window_s: int = DEFAULT_UPSTREAM_WINDOW
     block_s: int = DEFAULT_UPSTREAM_BLOCK
     keyword: str = ""
+    fit: UpstreamFit = UpstreamFit.SUMMARY
 
     @property
     def key(self) -> str:
@@ -131,6 +144,7 @@ class Upstream:
             window_s=int(data.get("window_s", 60)),
             block_s=int(data.get("block_s", 600)),
             keyword=str(data.get("keyword") or ""),
+            fit=UpstreamFit(data.get("fit") or UpstreamFit.SUMMARY),
         )
 
     def to_settings(self) -> dict[str, Any]:
@@ -141,6 +155,7 @@ class Upstream:
             "window_s": self.window_s,
             "block_s": self.block_s,
             "keyword": self.keyword,
+            "fit": str(self.fit),
         }
 
 
@@ -172,6 +187,8 @@ class Group:
     name: str
     dissolved: bool
     created_at: int
+    #: The IANA time zone times are written in (``Asia/Shanghai``); None: the server's.
+    timezone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +224,11 @@ class Robot:
     upstream: Upstream | None = None
     #: The callback target, if the robot answers @-mentions.
     outgoing: Outgoing | None = None
+    #: The quiet window: a message identical to one this robot posted less than this many
+    #: seconds ago is counted on the earlier one instead of posted again (0: off).
+    dedupe_window_s: int = 0
+    #: Alert labels whose values name members (mobile, userId or name) to @-mention.
+    mention_labels: tuple[str, ...] = ()
 
     @property
     def security(self) -> Security:
@@ -222,16 +244,30 @@ class Robot:
             stored["upstream"] = self.upstream.to_settings()
         if self.outgoing is not None:
             stored["outgoing"] = self.outgoing.to_settings()
+        if self.dedupe_window_s:
+            stored["dedupe_window"] = self.dedupe_window_s
+        if self.mention_labels:
+            stored["mention_labels"] = list(self.mention_labels)
         return stored
 
     @staticmethod
-    def split_settings(
-        stored: dict[str, Any],
-    ) -> tuple[dict[str, Any], Upstream | None, Outgoing | None]:
-        """The inverse of :attr:`stored_settings`: the kind's settings, the upstream, the
-        outgoing target (parsed once, when a row is read)."""
-        own = {k: v for k, v in stored.items() if k not in ("upstream", "outgoing")}
-        return own, Upstream.from_settings(stored), Outgoing.from_settings(stored)
+    def split_settings(stored: dict[str, Any]) -> dict[str, Any]:
+        """The inverse of :attr:`stored_settings`, as :class:`Robot` keyword arguments: the
+        kind's settings, the upstream, the outgoing target, the quiet window and the mention
+        labels (parsed once, when a row is read)."""
+        own = {k: v for k, v in stored.items() if k not in _OWN_FIELDS}
+        labels = stored.get("mention_labels")
+        return {
+            "settings": own,
+            "upstream": Upstream.from_settings(stored),
+            "outgoing": Outgoing.from_settings(stored),
+            "dedupe_window_s": int(stored.get("dedupe_window") or 0),
+            "mention_labels": tuple(str(x) for x in labels) if isinstance(labels, list) else (),
+        }
+
+
+#: Settings keys that are fields of :class:`Robot` rather than the kind's own settings.
+_OWN_FIELDS = frozenset({"upstream", "outgoing", "dedupe_window", "mention_labels"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +279,13 @@ class RobotView:
     security: Security
     members_by_mobile: dict[str, Member] = field(default_factory=dict)
     members_by_user_id: dict[str, Member] = field(default_factory=dict)
+
+    @property
+    def members(self) -> list[Member]:
+        """The group's members (each has a mobile or a userId, so both maps hold them all)."""
+        found = {m.id: m for m in self.members_by_mobile.values()}
+        found.update((m.id, m) for m in self.members_by_user_id.values())
+        return list(found.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +335,20 @@ class NewMessage:
     summary_of: list[int] = field(default_factory=list)
     #: Only this account sees the message (a note about its own post); None: the whole group.
     visible_to_user_id: int | None = None
+    #: The alert group the message shows (alert integrations): kept so a later resolved
+    #: notification updates this message in place.
+    alert_facts: AlertFacts | None = None
+    #: The alerts' state as first posted (``AlertState.to_json()``), stored with the message.
+    alert: dict[str, Any] | None = None
+    #: Alerts earlier messages showed firing that this one resolves: (mark id, resolved at).
+    resolves: tuple[tuple[int, int], ...] = ()
+    #: The quiet window: count it on an identical message this robot posted since then
+    #: (unix ms) instead of posting it; None: always post.
+    quiet_since: int | None = None
+    #: The identity of the content for the quiet window (a hash of its canonical JSON).
+    content_key: str | None = None
+    #: A new message was posted once (repeats are counted on the stored message).
+    repeat: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,6 +381,10 @@ class StoredMessage:
     created_at: int
     #: Only this account sees the message; None: the whole group.
     visible_to_user_id: int | None = None
+    #: For alert messages: ``{"state", "resolved_at", "firing", "resolved"}``; else None.
+    alert: dict[str, Any] | None = None
+    #: How many times it was posted: more than 1 when the quiet window counted repeats.
+    repeat: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,6 +441,9 @@ class Delivery:
     updated_at: int
     title: str = ""
     send: UpstreamSend | None = None
+    #: A repeat the quiet window counted on message ``message_id`` (the original): never sent
+    #: alone, only counted in a digest.
+    repeat: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from gong.domain.models import (
     Group,
@@ -29,10 +29,12 @@ __all__ = [
     "BackendUnavailable",
     "Broker",
     "Decision",
+    "FiringMark",
     "GroupStore",
     "History",
     "Limiter",
     "MessageStore",
+    "MessageUpdate",
     "Pacer",
     "RobotStore",
     "StoreResult",
@@ -68,11 +70,37 @@ class Limiter(Protocol):
 @dataclass(frozen=True, slots=True)
 class StoreResult:
     """``message_id`` of the stored message; ``duplicate`` when its msgUuid was seen before;
-    ``held`` when it was kept for an overflow summary instead of posted."""
+    ``held`` when it was kept for an overflow summary instead of posted; ``repeated`` when the
+    quiet window counted it on the earlier identical message ``message_id`` instead.
+    ``updates`` are the earlier messages whose state changed with it (resolved alerts, a
+    repeat count), for live readers."""
 
     message_id: int | None
     duplicate: bool = False
     held: bool = False
+    repeated: bool = False
+    updates: tuple[MessageUpdate, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MessageUpdate:
+    """A stored message's new state: its alert state and its repeat count."""
+
+    message_id: int
+    group_id: int
+    alert: dict[str, Any] | None
+    repeat: int
+    visible_to_user_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FiringMark:
+    """An alert a message showed firing and that has not resolved since."""
+
+    id: int
+    message_id: int
+    fingerprint: str
+    starts_at: int | None
 
 
 class MessageStore(Protocol):
@@ -88,6 +116,16 @@ class MessageStore(Protocol):
 
     async def held_messages(self, robot_id: int, limit: int) -> list[HeldMessage]:
         """The oldest messages held for the robot's next overflow summary."""
+        ...
+
+    async def firing_alerts(
+        self,
+        robot_id: int,
+        *,
+        fingerprints: Sequence[str] = (),
+        group_key: str | None = None,
+    ) -> list[FiringMark]:
+        """The robot's alerts still firing, by fingerprint or by group key, oldest first."""
         ...
 
 
@@ -150,9 +188,14 @@ class GroupStore(Protocol):
     async def list_groups(self) -> list[Group]: ...
 
     async def update_group(
-        self, group_id: int, *, name: str | None = None, dissolved: bool | None = None
+        self,
+        group_id: int,
+        *,
+        name: str | None = None,
+        dissolved: bool | None = None,
+        timezone: str | None = None,
     ) -> Group:
-        """Raises :class:`~gong.domain.errors.NotFound`."""
+        """``timezone=""`` clears the zone. Raises :class:`~gong.domain.errors.NotFound`."""
         ...
 
     async def insert_member(

@@ -13,7 +13,8 @@ from __future__ import annotations
 import builtins
 import dataclasses
 import hmac
-from collections.abc import Awaitable, Callable, Mapping
+import re
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -29,7 +30,7 @@ from gong.domain.robots import (
 )
 from gong.domain.service import limiter_key
 from gong.domain.specs import RobotPatch, RobotSpec
-from gong.protocol.limits import MAX_AVATAR_URL, MAX_NAME
+from gong.protocol.limits import MAX_AVATAR_URL, MAX_DEDUPE_WINDOW, MAX_MENTION_LABELS, MAX_NAME
 from gong.protocol.signing import generate_secret, generate_token
 
 __all__ = [
@@ -108,6 +109,44 @@ def avatar(url: str) -> str:
     return url
 
 
+#: The kinds whose messages are alert groups, with labels to take owners from.
+ALERT_KINDS = frozenset({RobotKind.ALERTMANAGER, RobotKind.GRAFANA, RobotKind.TEMPLATE})
+_LABEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def dedupe_window(seconds: int) -> int:
+    """A quiet window in seconds: 0 (off) up to a day.
+
+    Raises:
+        Invalid: out of range.
+    """
+    if not 0 <= seconds <= MAX_DEDUPE_WINDOW:
+        raise Invalid(f"the quiet window must be 0 (off) to {MAX_DEDUPE_WINDOW} seconds")
+    return seconds
+
+
+def mention_labels(kind: RobotKind, labels: Sequence[str]) -> tuple[str, ...]:
+    """Alert label names to take owners from, for a robot of ``kind``.
+
+    Raises:
+        Invalid: not a label name, too many, or the kind's messages are not alerts.
+    """
+    clean = tuple(dict.fromkeys(label.strip() for label in labels if label.strip()))
+    if not clean:
+        return ()
+    if kind not in ALERT_KINDS:
+        raise Invalid(
+            f"{kind} robots do not post alerts: owners come from labels of alertmanager, "
+            "grafana and template robots"
+        )
+    if len(clean) > MAX_MENTION_LABELS:
+        raise Invalid(f"at most {MAX_MENTION_LABELS} mention labels")
+    for label in clean:
+        if not _LABEL_NAME.fullmatch(label) or len(label) > 100:
+            raise Invalid(f"{label!r} is not a label name (letters, digits and _)")
+    return clean
+
+
 def merge_settings(current: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
     """``current`` with ``patch`` applied: given keys replace, keys given as None are removed."""
     merged = dict(current)
@@ -170,6 +209,8 @@ class Robots:
         group = await self.groups.get_group(spec.group_id)
         if group.dissolved:
             raise Invalid(f"group {spec.group_id} is dissolved")
+        quiet = dedupe_window(spec.dedupe_window_s)
+        labels = mention_labels(spec.kind, spec.mention_labels)
         access_token = generate_token()
         upstream = await self._upstream(spec.upstream, access_token)
         outgoing = await self._outgoing(spec.outgoing)
@@ -193,6 +234,8 @@ class Robots:
                 updated_at=now,
                 upstream=upstream,
                 outgoing=outgoing,
+                dedupe_window_s=quiet,
+                mention_labels=labels,
             )
         )
         await self.on_change(robot.id)
@@ -252,6 +295,19 @@ class Robots:
             changes["outgoing"] = None
         if patch.outgoing is not None:
             changes["outgoing"] = await self._outgoing(patch.outgoing)
+        if patch.upstream_fit is not None:
+            upstream = changes.get("upstream", current.upstream)
+            if upstream is None:
+                raise Conflict("this robot has no upstream: give one before how messages fit it")
+            changes["upstream"] = dataclasses.replace(upstream, fit=patch.upstream_fit)
+        if patch.dedupe_window_s is not None:
+            changes["dedupe_window_s"] = dedupe_window(patch.dedupe_window_s)
+        if patch.mention_labels is not None:
+            mention_labels(RobotKind.ALERTMANAGER, patch.mention_labels)  # the values alone
+            try:
+                changes["mention_labels"] = mention_labels(current.kind, patch.mention_labels)
+            except Invalid as exc:
+                raise Conflict(exc.message) from None
         robot = await self._save(current, changes)
         if self.limiter is not None and limit != current.rate_limit:
             await self.limiter.reset(limiter_key(robot_id))

@@ -144,6 +144,7 @@ def check_upstream(upstream: Upstream, own_token: str | None = None) -> Upstream
         window_s=upstream.window_s,
         block_s=upstream.block_s,
         keyword=keyword,
+        fit=upstream.fit,
     )
 
 

@@ -13,6 +13,7 @@ relay, in the same transaction.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from typing import Any
 import orjson
 
 from gong.clock import Clock
+from gong.domain.alerts import AlertFacts, AlertState, owner_at, resolved_line, with_owners
 from gong.domain.digest import digest_of, entry_of
 from gong.domain.mentions import Resolved, resolve
 from gong.domain.models import (
@@ -34,16 +36,27 @@ from gong.domain.models import (
     SenderType,
     StoredMessage,
 )
-from gong.domain.ports import Broker, Limiter, MessageStore, StoreResult
+from gong.domain.ports import (
+    Broker,
+    FiringMark,
+    Limiter,
+    MessageStore,
+    MessageUpdate,
+    StoreResult,
+)
+from gong.domain.timetext import zone_for
 from gong.protocol.errors import Dialect, Errors, RobotError
-from gong.protocol.messages import Message
+from gong.protocol.messages import Message, parse_message
 
 __all__ = [
     "Hub",
+    "content_key",
     "group_channel",
+    "group_key_of",
     "limit_for",
     "message_channel",
     "message_event",
+    "update_event",
     "user_channel",
 ]
 
@@ -104,10 +117,35 @@ def message_event(message_id: int, message: NewMessage | StoredMessage) -> dict[
         "at_all": message.at_all,
         "unresolved": message.unresolved,
         "created_at": message.created_at,
+        "alert": message.alert,
+        "repeat": message.repeat,
     }
     if message.visible_to_user_id is not None:
         event["visible_to_user_id"] = message.visible_to_user_id
     return event
+
+
+def update_event(update: MessageUpdate) -> dict[str, Any]:
+    """The live event that changes a shown message in place: its alert state, its repeats."""
+    return {
+        "type": "message_update",
+        "id": update.message_id,
+        "group_id": update.group_id,
+        "alert": update.alert,
+        "repeat": update.repeat,
+    }
+
+
+def content_key(content: dict[str, Any]) -> str:
+    """The identity of a message's content for the quiet window (its canonical JSON)."""
+    return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
+
+
+def group_key_of(group_key: str | None) -> str | None:
+    """Alertmanager's group key, hashed to a fixed width for storage."""
+    if not group_key:
+        return None
+    return hashlib.sha256(group_key.encode("utf-8")).hexdigest()[:32]
 
 
 @dataclass(slots=True)
@@ -124,11 +162,27 @@ class Hub:
     #: Called with the sender's kind (a robot kind, ``person``, ``summary``, ``system``) for
     #: each stored message (metrics).
     on_counted: Callable[[str], None] | None = None
+    #: The server's time zone, for groups without their own (``GONG_TIMEZONE``).
+    timezone: str = "UTC"
+    #: Links to a message in the web app (``Settings.message_url``), when Gong has a public URL.
+    message_url: Callable[[int, int], str | None] | None = None
 
     async def accept_from_robot(
-        self, view: RobotView, message: Message, payload: str
+        self,
+        view: RobotView,
+        message: Message,
+        payload: str,
+        *,
+        alert: AlertFacts | None = None,
     ) -> StoreResult:
         """Rate-limit, store and publish a robot's message that passed every other check.
+
+        ``alert`` are the facts of the alert group the message shows (alert integrations):
+        alerts earlier messages showed firing and that this notification resolves are updated
+        in place, and when it only resolves such alerts, a short resolved line is posted
+        instead of the whole group again; the robot's ``mention_labels`` name owners to @.
+        With a quiet window, a message identical to one the robot posted within it is counted
+        on that one instead.
 
         Raises:
             RobotError: 410100 when the robot is over its limit or blocked (``reject`` policy).
@@ -141,6 +195,10 @@ class Hub:
             if robot.overflow is not Overflow.DIGEST:
                 raise RobotError(Errors.RATE_LIMITED)
             held = True
+        state: dict[str, Any] | None = None
+        resolves: tuple[tuple[int, int], ...] = ()
+        if alert is not None:
+            message, state, resolves, alert = await self._alert_message(view, message, alert, now)
         resolved = resolve(message, view.members_by_mobile, view.members_by_user_id)
         new = NewMessage(
             group_id=robot.group_id,
@@ -158,9 +216,53 @@ class Hub:
             dedup_until=now + self.dedup_ms if message.msgUuid else None,
             relay=robot.upstream is not None,
             held=held,
+            alert_facts=alert,
+            alert=state,
+            resolves=resolves,
         )
         new.content.pop("msgUuid", None)
+        if robot.dedupe_window_s and not held:
+            new.quiet_since = now - robot.dedupe_window_s * 1000
+            new.content_key = content_key(new.content)
         return await self._store_and_publish(new, str(robot.kind))
+
+    async def _alert_message(
+        self, view: RobotView, message: Message, alert: AlertFacts, now: int
+    ) -> tuple[Message, dict[str, Any], tuple[tuple[int, int], ...], AlertFacts | None]:
+        """The message to post for an alert group, its state, the earlier alerts it resolves
+        and the facts to keep (None for a resolved line: nothing in it can resolve later).
+
+        Resolved alerts are matched to the robot's firing ones by fingerprint; when none
+        match and nothing in the notification fires, by the notification's group key.
+        """
+        robot = view.robot
+        ended = {a.fingerprint: a.ends_at for a in alert.items if not a.firing}
+        marks: list[FiringMark] = []
+        if ended:
+            marks = await self.store.firing_alerts(robot.id, fingerprints=list(ended))
+            key = group_key_of(alert.group_key)
+            if not marks and key is not None and not alert.firing:
+                marks = await self.store.firing_alerts(robot.id, group_key=key)
+        resolves = tuple((m.id, min(now, ended.get(m.fingerprint) or now)) for m in marks)
+        # Nothing fires any more and Gong showed some of these alerts firing: a short line. (A
+        # final notification also lists alerts resolved earlier, which match no firing mark.)
+        only_resolves = bool(marks) and not alert.firing
+        if only_resolves:
+            starts = [m.starts_at for m in marks if m.starts_at is not None]
+            first = min(marks, key=lambda m: m.message_id)
+            line = resolved_line(
+                alert,
+                min(starts) if starts else None,
+                now,
+                zone_for(view.group.timezone, self.timezone),
+                self.message_url(view.group.id, first.message_id) if self.message_url else None,
+            )
+            resolved_at = max(at for _, at in resolves)
+            state = AlertState.of(0, len(marks), resolved_at, min(starts, default=None)).to_json()
+            return parse_message(line), state, resolves, None
+        if robot.mention_labels:
+            message = with_owners(message, owner_at(alert, robot.mention_labels, view.members))
+        return message, alert.state().to_json(), resolves, alert
 
     async def flush_overflow(self, robot_id: int, view: RobotView | None) -> StoreResult | None:
         """Post one summary of a ``digest`` robot's held messages once its window has room.
@@ -177,7 +279,11 @@ class Hub:
             window = RateLimit(limit.limit, limit.window_s, 0)  # never block for a summary
             if not (await self.limiter.acquire(limiter_key(robot_id), window, now)).allowed:
                 return None
-        digest = digest_of([entry_of(h.content, h.created_at) for h in held])
+        own_zone = view.group.timezone if view is not None else None
+        digest = digest_of(
+            [entry_of(h.content, h.created_at) for h in held],
+            tz=zone_for(own_zone, self.timezone),
+        )
         content = digest.message.to_wire()
         resolved = (
             resolve(digest.message, view.members_by_mobile, view.members_by_user_id)
@@ -252,18 +358,24 @@ class Hub:
 
     async def _store_and_publish(self, new: NewMessage, kind: str) -> StoreResult:
         result = await self.store.store(new)
-        if result.message_id is not None:
+        if result.message_id is not None and not result.repeated:
             if self.on_counted is not None:
                 self.on_counted(kind)
             if self.on_stored is not None:
                 self.on_stored(result.message_id)
             event = orjson.dumps(message_event(result.message_id, new))
             channel = message_channel(new.group_id, new.visible_to_user_id)
-            try:
-                await self.broker.publish(channel, event)
-            except Exception as exc:  # stored is what matters; live readers catch up on reload
-                log.warning("live fan-out of message %d failed: %s", result.message_id, exc)
+            await self._publish(channel, event, result.message_id)
+        for update in result.updates:
+            channel = message_channel(update.group_id, update.visible_to_user_id)
+            await self._publish(channel, orjson.dumps(update_event(update)), update.message_id)
         return result
+
+    async def _publish(self, channel: str, event: bytes, message_id: int) -> None:
+        try:
+            await self.broker.publish(channel, event)
+        except Exception as exc:  # stored is what matters; live readers catch up on reload
+            log.warning("live fan-out of message %d failed: %s", message_id, exc)
 
     def refuse(self, view: RobotView, error: RobotError, ip: str) -> None:
         """Remember a refused call of a known robot, with its reason (never delays the answer)."""

@@ -17,6 +17,7 @@ from gong.domain.models import (
     RateLimit,
     RobotKind,
     Upstream,
+    UpstreamFit,
 )
 
 __all__ = ["RobotPatch", "RobotSpec"]
@@ -42,6 +43,10 @@ class RobotSpec:
     upstream: Upstream | None = None
     #: Where the robot is called back when a person @-mentions it.
     outgoing: Outgoing | None = None
+    #: The quiet window in seconds (0: off).
+    dedupe_window_s: int = 0
+    #: Alert labels whose values name members to @-mention (alert kinds).
+    mention_labels: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,3 +71,7 @@ class RobotPatch:
     clear_upstream: bool = False
     outgoing: Outgoing | None = None
     clear_outgoing: bool = False
+    #: How the relay sends a message too large for one upstream message (needs an upstream).
+    upstream_fit: UpstreamFit | None = None
+    dedupe_window_s: int | None = None
+    mention_labels: Sequence[str] | None = None

@@ -17,13 +17,16 @@ __all__ = [
     "DINGTALK_RATE_BLOCK",
     "DINGTALK_RATE_LIMIT",
     "DINGTALK_RATE_WINDOW",
+    "MAX_ALERT_MESSAGE_BYTES",
     "MAX_AT_TARGETS",
     "MAX_AVATAR_URL",
     "MAX_BODY_BYTES",
+    "MAX_DEDUPE_WINDOW",
     "MAX_IP_ALLOW",
     "MAX_IP_ENTRY",
     "MAX_KEYWORDS",
     "MAX_KEYWORD_LENGTH",
+    "MAX_MENTION_LABELS",
     "MAX_MOBILE",
     "MAX_MSG_UUID",
     "MAX_NAME",
@@ -45,6 +48,13 @@ __all__ = [
 
 #: DingTalk refuses a request body larger than this many bytes (errcode 460101).
 MAX_BODY_BYTES = 20_000
+#: Gong's own copy of an alert group holds every alert, up to this many bytes (the upstream
+#: copy is split or summarised to fit ``MAX_BODY_BYTES``).
+MAX_ALERT_MESSAGE_BYTES = 256_000
+#: The longest quiet window a robot may have, in seconds (a day).
+MAX_DEDUPE_WINDOW = 86_400
+#: Most alert labels a robot may take owners from.
+MAX_MENTION_LABELS = 20
 #: The longest ``msgUuid`` Gong accepts, in characters; its storage columns are this wide.
 MAX_MSG_UUID = 200
 #: DingTalk notifies at most this many people per message; further targets are ignored.

@@ -7,7 +7,7 @@ in them because only admins see these shapes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -23,10 +23,12 @@ from gong.domain.models import (
     Robot,
     RobotKind,
     StoredMessage,
+    UpstreamFit,
     UpstreamSend,
 )
 
 __all__ = [
+    "AlertOut",
     "DeliveryOut",
     "DeliveryPage",
     "ErrorBody",
@@ -61,11 +63,19 @@ class GroupOut(BaseModel):
     name: str
     dissolved: bool
     created_at: int
+    timezone: str | None = Field(
+        description="The IANA time zone times in this group's messages are written in; null: "
+        "the server's (`GONG_TIMEZONE`)."
+    )
 
     @classmethod
     def of(cls, group: Group) -> GroupOut:
         return cls(
-            id=group.id, name=group.name, dissolved=group.dissolved, created_at=group.created_at
+            id=group.id,
+            name=group.name,
+            dissolved=group.dissolved,
+            created_at=group.created_at,
+            timezone=group.timezone,
         )
 
 
@@ -96,6 +106,10 @@ class UpstreamOut(BaseModel):
     window_s: int
     block_s: int
     keyword: str
+    fit: UpstreamFit = Field(
+        description="How a message larger than one DingTalk message is sent: `summary` (the "
+        "beginning and a link to the whole message in Gong) or `split` (numbered parts)."
+    )
 
 
 class OutgoingOut(BaseModel):
@@ -160,6 +174,13 @@ class RobotOut(BaseModel):
     settings: dict[str, Any]
     upstream: UpstreamOut | None = None
     outgoing: OutgoingOut | None = None
+    dedupe_window_s: int = Field(
+        description="The quiet window: an identical message within this many seconds is "
+        "counted on the earlier one (`repeat`) instead of posted (0: off)."
+    )
+    mention_labels: list[str] = Field(
+        description="Alert labels whose values name members (mobile, userId or name) to @."
+    )
     created_at: int
     updated_at: int
     stats: dict[str, int] | None = Field(
@@ -206,11 +227,27 @@ def robot_out(
         settings=dict(robot.settings),
         upstream=None if upstream is None else UpstreamOut(**upstream.to_settings()),
         outgoing=None if outgoing is None else OutgoingOut(**outgoing.to_settings()),
+        dedupe_window_s=robot.dedupe_window_s,
+        mention_labels=list(robot.mention_labels),
         created_at=robot.created_at,
         updated_at=robot.updated_at,
         stats=stats,
         held=held,
         deliveries=deliveries,
+    )
+
+
+class AlertOut(BaseModel):
+    """An alert group's state: ``firing`` while any of its alerts fires."""
+
+    state: Literal["firing", "resolved"]
+    resolved_at: int | None = Field(
+        description="When its last firing alert resolved (unix ms); null while any fires."
+    )
+    firing: int = Field(description="Alerts still firing.")
+    resolved: int = Field(description="Alerts resolved.")
+    fired_at: int | None = Field(
+        default=None, description="When its earliest alert started (unix ms); null if unknown."
     )
 
 
@@ -230,6 +267,16 @@ class MessageOut(BaseModel):
     unresolved: list[str]
     msgUuid: str | None
     created_at: int
+    alert: AlertOut | None = Field(
+        default=None,
+        description="For alert groups (Alertmanager, Grafana, alert templates): their state, "
+        "updated in place when they resolve; null for other messages.",
+    )
+    repeat: int = Field(
+        default=1,
+        description="How many times the message was posted: more than 1 when the robot's quiet "
+        "window counted identical messages on this one.",
+    )
 
     @classmethod
     def of(cls, message: StoredMessage) -> MessageOut:
@@ -250,6 +297,8 @@ class MessageOut(BaseModel):
             unresolved=message.unresolved,
             msgUuid=message.msg_uuid,
             created_at=message.created_at,
+            alert=None if message.alert is None else AlertOut.model_validate(message.alert),
+            repeat=message.repeat,
         )
 
 

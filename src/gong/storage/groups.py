@@ -52,14 +52,22 @@ class SqlGroups:
         return [group_of(r) for r in rows]
 
     async def update_group(
-        self, group_id: int, *, name: str | None = None, dissolved: bool | None = None
+        self,
+        group_id: int,
+        *,
+        name: str | None = None,
+        dissolved: bool | None = None,
+        timezone: str | None = None,
     ) -> Group:
-        """Change what is given (nothing given: just read the group)."""
+        """Change what is given (nothing given: just read the group); ``timezone=""`` clears
+        the group's zone (the server's applies)."""
         values: dict[str, Any] = {}
         if name is not None:
             values["name"] = name
         if dissolved is not None:
             values["dissolved"] = dissolved
+        if timezone is not None:
+            values["timezone"] = timezone or None
         async with self.engine.begin() as conn:
             if values:
                 await conn.execute(sa.update(groups).where(groups.c.id == group_id).values(values))

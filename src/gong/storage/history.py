@@ -8,8 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gong.domain.errors import NotFound
 from gong.domain.models import Refusal, StoredMessage
 from gong.domain.ports import History
+from gong.protocol.limits import MAX_DEDUPE_WINDOW
 from gong.storage.rows import message_of, refusal_of, visible_to
-from gong.storage.schema import message_uuids, messages, refusals
+from gong.storage.schema import message_uuids, messages, quiet_marks, refusals
 
 __all__ = ["SqlHistory"]
 
@@ -83,7 +84,8 @@ class SqlHistory:
     # -- housekeeping --------------------------------------------------------------------------
 
     async def prune(self, *, keep_refusals: int, now_ms: int) -> None:
-        """Drop refusals beyond the newest ``keep_refusals`` per robot, and expired msgUuids."""
+        """Drop refusals beyond the newest ``keep_refusals`` per robot, expired msgUuids, and
+        quiet marks older than any quiet window."""
         newer = sa.alias(refusals, "newer")
         cutoff = (
             sa.select(newer.c.id)
@@ -96,6 +98,8 @@ class SqlHistory:
         async with self.engine.begin() as conn:
             await conn.execute(sa.delete(refusals).where(refusals.c.id < cutoff))
             await conn.execute(sa.delete(message_uuids).where(message_uuids.c.expires_at < now_ms))
+            oldest = now_ms - MAX_DEDUPE_WINDOW * 1000
+            await conn.execute(sa.delete(quiet_marks).where(quiet_marks.c.posted_at < oldest))
 
 
 #: mypy checks here that the class is a ``History``.

@@ -17,6 +17,14 @@ from sqlalchemy.engine import Connection
 
 from gong.domain.models import NewMessage
 from gong.domain.ports import StoreResult
+from gong.domain.service import group_key_of
+from gong.storage.alerts import (
+    count_repeat,
+    quiet_message,
+    remember_quiet,
+    resolve_marks,
+    write_marks,
+)
 from gong.storage.outbox import Transaction, write_transactions
 from gong.storage.rows import insert_for
 from gong.storage.schema import (
@@ -95,6 +103,8 @@ _MESSAGE_COLUMNS = (
     "msg_uuid",
     "created_at",
     "visible_to_user_id",
+    "alert",
+    "repeat",
 )
 # Built from the constant column names above, never from input.
 _SQLITE_INSERT = (
@@ -136,6 +146,8 @@ def message_row(m: NewMessage) -> dict[str, Any]:
         "msg_uuid": m.msg_uuid,
         "created_at": m.created_at,
         "visible_to_user_id": m.visible_to_user_id,
+        "alert": _dumps(m.alert) if m.alert is not None else None,
+        "repeat": 1,
     }
 
 
@@ -161,11 +173,15 @@ class SummaryRaced(Exception):
 
 
 def write_messages(conn: Connection, items: Sequence[NewMessage]) -> list[StoreResult]:
-    """Store a batch of messages: dedupe msgUuids, insert posted and held messages, add relay
-    deliveries and overflow-summary marks, count accepted calls — all in the one transaction."""
+    """Store a batch of messages: dedupe msgUuids, count repeats in quiet windows, insert posted
+    and held messages, keep alert marks and resolve earlier ones, add relay deliveries and
+    overflow-summary marks, count accepted calls — all in the one transaction."""
     results: list[StoreResult | None] = [None] * len(items)
     posted: list[int] = []
     held: list[int] = []
+    #: Batch items counted as repeats: on a stored message (its id) or on an earlier item.
+    repeats: list[tuple[int, int | None, int | None]] = []
+    opened: dict[tuple[int, str], int] = {}
     for i, m in enumerate(items):
         if (
             m.msg_uuid
@@ -175,22 +191,57 @@ def write_messages(conn: Connection, items: Sequence[NewMessage]) -> list[StoreR
         ):
             results[i] = StoreResult(None, duplicate=True)
             continue
+        if m.content_key is not None and m.quiet_since is not None and m.robot_id is not None:
+            key = (m.robot_id, m.content_key)
+            if key in opened:
+                repeats.append((i, None, opened[key]))
+                continue
+            earlier = quiet_message(conn, m.robot_id, m.content_key, m.quiet_since)
+            if earlier is not None:
+                repeats.append((i, earlier, None))
+                continue
+            opened[key] = i
         (held if m.held else posted).append(i)
     deliveries: list[dict[str, Any]] = []
     if posted:
         ids = _insert_messages(conn, [message_row(items[i]) for i in posted])
         mention_rows: list[dict[str, int]] = []
         for i, message_id in zip(posted, ids, strict=True):
-            results[i] = StoreResult(message_id)
+            m = items[i]
+            updates = resolve_marks(conn, m.resolves) if m.resolves else []
+            results[i] = StoreResult(message_id, updates=tuple(updates))
             mention_rows.extend(
-                {"message_id": message_id, "member_id": x.member_id} for x in items[i].mentions
+                {"message_id": message_id, "member_id": x.member_id} for x in m.mentions
             )
-            if items[i].relay:
-                deliveries.append(_delivery(items[i], message_id=message_id))
-            if items[i].summary_of:
-                _mark_summarised(conn, items[i].summary_of, message_id)
+            if m.relay:
+                deliveries.append(_delivery(m, message_id=message_id))
+            if m.summary_of:
+                _mark_summarised(conn, m.summary_of, message_id)
+            if m.alert_facts is not None and m.robot_id is not None:
+                group_key = group_key_of(m.alert_facts.group_key)
+                write_marks(conn, m.robot_id, message_id, m.alert_facts, group_key, m.created_at)
+            if m.content_key is not None and m.robot_id is not None:
+                remember_quiet(conn, m.robot_id, m.content_key, message_id, m.created_at)
         if mention_rows:  # who to mark "@ you", in the same commit as the message
             conn.execute(message_mentions.insert(), mention_rows)
+    for i, stored_id, item in repeats:
+        target = stored_id
+        if target is None and item is not None:
+            first = results[item]
+            target = first.message_id if first is not None else None
+        update = count_repeat(conn, target) if target is not None else None
+        if update is None:  # the earlier message is gone: post this one after all
+            m = items[i]
+            message_id = _insert_messages(conn, [message_row(m)])[0]
+            results[i] = StoreResult(message_id)
+            if m.content_key is not None and m.robot_id is not None:
+                remember_quiet(conn, m.robot_id, m.content_key, message_id, m.created_at)
+            if m.relay:
+                deliveries.append(_delivery(m, message_id=message_id))
+            continue
+        results[i] = StoreResult(update.message_id, repeated=True, updates=(update,))
+        if items[i].relay:
+            deliveries.append(_delivery(items[i], message_id=update.message_id, repeat=True))
     if held:
         held_ids = conn.execute(_INSERT_HELD, [held_row(items[i]) for i in held]).scalars().all()
         for i, held_id in zip(held, held_ids, strict=True):
@@ -201,7 +252,7 @@ def write_messages(conn: Connection, items: Sequence[NewMessage]) -> list[StoreR
         conn.execute(relay_deliveries.insert(), deliveries)
     counts = Counter(
         items[i].robot_id
-        for i in (*posted, *held)
+        for i in (*posted, *held, *(r[0] for r in repeats))
         if items[i].robot_id is not None and not items[i].summary_of
     )
     if counts:
@@ -210,10 +261,15 @@ def write_messages(conn: Connection, items: Sequence[NewMessage]) -> list[StoreR
 
 
 def _delivery(
-    m: NewMessage, *, message_id: int | None = None, held_id: int | None = None
+    m: NewMessage,
+    *,
+    message_id: int | None = None,
+    held_id: int | None = None,
+    repeat: bool = False,
 ) -> dict[str, Any]:
     assert m.robot_id is not None
     return {
+        "repeat": repeat,
         "robot_id": m.robot_id,
         "message_id": message_id,
         "held_id": held_id,

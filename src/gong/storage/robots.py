@@ -48,14 +48,21 @@ _COLUMNS: dict[str, Callable[[Robot], dict[str, Any]]] = {
     },
     "overflow": lambda r: {"overflow": str(r.overflow)},
     "avatar_url": lambda r: {"avatar_url": r.avatar_url},
-    # One JSON column holds the kind's settings, the upstream and the outgoing target.
+    # One JSON column holds the kind's settings, the upstream, the outgoing target, the quiet
+    # window and the mention labels.
     "settings": _settings,
     "upstream": _settings,
     "outgoing": _settings,
+    "dedupe_window_s": _settings,
+    "mention_labels": _settings,
     "updated_at": lambda r: {"updated_at": r.updated_at},
 }
 #: The fields a new robot's row is written from (with its group, kind and creation time).
-_STORED = tuple(name for name in _COLUMNS if name not in ("upstream", "outgoing"))
+_STORED = tuple(
+    name
+    for name in _COLUMNS
+    if name not in ("upstream", "outgoing", "dedupe_window_s", "mention_labels")
+)
 
 
 def _values(robot: Robot, fields: Sequence[str]) -> dict[str, Any]:
@@ -143,8 +150,9 @@ class SqlRobots:
     async def save_robot(self, robot: Robot, fields: Sequence[str]) -> Robot:
         """Write the named fields of ``robot`` and its ``updated_at``, nothing else: a change
         another process made meanwhile to other fields is kept. Field names are
-        :class:`~gong.domain.models.Robot`'s; ``settings``, ``upstream`` and ``outgoing`` share
-        one column, so naming any of them writes all three.
+        :class:`~gong.domain.models.Robot`'s; ``settings``, ``upstream``, ``outgoing``,
+        ``dedupe_window_s`` and ``mention_labels`` share one column, so naming any of them
+        writes them all.
 
         Raises:
             NotFound: the robot was deleted meanwhile.

@@ -49,7 +49,13 @@ CONFIG_VERSION = "config_version"
 
 
 def group_of(row: Any) -> Group:
-    return Group(id=row.id, name=row.name, dissolved=bool(row.dissolved), created_at=row.created_at)
+    return Group(
+        id=row.id,
+        name=row.name,
+        dissolved=bool(row.dissolved),
+        created_at=row.created_at,
+        timezone=row.timezone,
+    )
 
 
 def member_of(row: Any) -> Member:
@@ -64,7 +70,6 @@ def member_of(row: Any) -> Member:
 
 
 def robot_of(row: Any) -> Robot:
-    own, upstream, outgoing = Robot.split_settings(dict(row.settings or {}))
     return Robot(
         id=row.id,
         group_id=row.group_id,
@@ -78,11 +83,9 @@ def robot_of(row: Any) -> Robot:
         rate_limit=RateLimit(row.rate_limit, row.rate_window, row.rate_block),
         overflow=Overflow(row.overflow),
         avatar_url=row.avatar_url,
-        settings=own,
         created_at=row.created_at,
         updated_at=row.updated_at,
-        upstream=upstream,
-        outgoing=outgoing,
+        **Robot.split_settings(dict(row.settings or {})),
     )
 
 
@@ -103,6 +106,8 @@ def message_of(row: Any) -> StoredMessage:
         msg_uuid=row.msg_uuid,
         created_at=row.created_at,
         visible_to_user_id=row.visible_to_user_id,
+        alert=orjson.loads(row.alert) if row.alert else None,
+        repeat=row.repeat,
     )
 
 

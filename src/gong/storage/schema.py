@@ -24,6 +24,7 @@ from gong.protocol.limits import (
 
 __all__ = [
     "admin_tokens",
+    "alert_marks",
     "app_secrets",
     "groups",
     "limiter_keys",
@@ -35,6 +36,7 @@ __all__ = [
     "metadata",
     "outgoing_calls",
     "overflow_messages",
+    "quiet_marks",
     "read_states",
     "refusals",
     "relay_attempts",
@@ -84,6 +86,8 @@ groups = sa.Table(
     sa.Column("name", sa.String(MAX_NAME), nullable=False),
     sa.Column("dissolved", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    # The IANA zone times are written in (migration 0006_alerts); NULL: the server's.
+    sa.Column("timezone", sa.String(64), nullable=True),
 )
 
 members = sa.Table(
@@ -156,6 +160,10 @@ messages = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     # Only this account sees the message (migration 0004_outgoing); NULL: the whole group.
     sa.Column("visible_to_user_id", sa.Integer, nullable=True),
+    # Alert state, JSON (migration 0006_alerts); NULL for messages that are not alert groups.
+    sa.Column("alert", sa.Text, nullable=True),
+    # How many times the message was posted (the quiet window counts repeats here).
+    sa.Column("repeat", sa.Integer, nullable=False, server_default="1"),
     sa.Index("ix_messages_group_id_id", "group_id", "id"),
     sa.Index("ix_messages_robot_id_id", "robot_id", "id"),
 )
@@ -198,6 +206,9 @@ relay_deliveries = sa.Table(
     sa.Column("send_id", sa.BigInteger, nullable=True),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
+    # A repeat counted by the quiet window (migration 0006_alerts): never sent alone, only
+    # counted in the next digest.
+    sa.Column("repeat", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_relay_deliveries_state_robot_id", "state", "robot_id"),
     sa.Index("ix_relay_deliveries_robot_id_id", "robot_id", "id"),
     sa.Index("ix_relay_deliveries_send_id", "send_id"),
@@ -395,4 +406,32 @@ limiter_keys = sa.Table(
     sa.Column("expires_at", sa.BigInteger, nullable=False),
     sa.PrimaryKeyConstraint("key", name="pk_limiter_keys"),
     sa.Index("ix_limiter_keys_expires_at", "expires_at"),
+)
+
+
+# -- alerts (migration 0006_alerts) -----------------------------------------------------------
+
+alert_marks = sa.Table(
+    "alert_marks",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("robot_id", sa.Integer, nullable=False),
+    sa.Column("message_id", sa.BigInteger, nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("group_key", sa.String(64), nullable=True),  # a hash of Alertmanager's groupKey
+    sa.Column("firing", sa.Boolean, nullable=False),
+    sa.Column("starts_at", sa.BigInteger, nullable=True),
+    sa.Column("resolved_at", sa.BigInteger, nullable=True),
+    sa.Index("ix_alert_marks_robot_id_fingerprint", "robot_id", "fingerprint", "firing"),
+    sa.Index("ix_alert_marks_message_id", "message_id"),
+)
+
+quiet_marks = sa.Table(
+    "quiet_marks",
+    metadata,
+    sa.Column("robot_id", sa.Integer, nullable=False),
+    sa.Column("content_key", sa.String(64), nullable=False),
+    sa.Column("message_id", sa.BigInteger, nullable=False),
+    sa.Column("posted_at", sa.BigInteger, nullable=False),
+    sa.PrimaryKeyConstraint("robot_id", "content_key", name="pk_quiet_marks"),
 )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from gong.domain.models import HeldMessage, NewMessage
-from gong.domain.ports import StoreResult
+from gong.domain.ports import FiringMark, StoreResult
 from gong.protocol.errors import Errors, RobotError
+from gong.storage.alerts import SqlAlerts
 from gong.storage.messages import RefusalWrite
 from gong.storage.outbox import Outbox
 from gong.storage.writer import Writer, refused_by_database
@@ -26,6 +27,7 @@ class WriterStore:
     ) -> None:
         self._writer = writer
         self._outbox = outbox
+        self._alerts = SqlAlerts(outbox.engine)
         #: Called after a message bound for the relay is committed (wakes the relay worker).
         self.on_relay = on_relay
 
@@ -60,3 +62,14 @@ class WriterStore:
 
     async def held_messages(self, robot_id: int, limit: int) -> list[HeldMessage]:
         return await self._outbox.held_messages(robot_id, limit)
+
+    async def firing_alerts(
+        self,
+        robot_id: int,
+        *,
+        fingerprints: Sequence[str] = (),
+        group_key: str | None = None,
+    ) -> list[FiringMark]:
+        return await self._alerts.firing_alerts(
+            robot_id, fingerprints=fingerprints, group_key=group_key
+        )
