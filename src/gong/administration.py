@@ -8,7 +8,7 @@ servers notice its changes through the configuration version they poll.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +18,10 @@ from gong.clock import Clock, SystemClock
 from gong.config import Settings
 from gong.domain.admin_tokens import AdminTokens
 from gong.domain.groups import Groups
-from gong.domain.models import RobotKind
+from gong.domain.models import IgnoredEvent, RobotKind
 from gong.domain.ports import Limiter
 from gong.domain.robot_admin import ChangeListener, Robots
-from gong.integrations.config import allowed_settings, check_robot_settings
+from gong.integrations.config import allowed_settings, check_robot_settings, showing
 from gong.outgoing.guard import Guard
 from gong.relay.targets import upstream_guard
 from gong.storage.groups import SqlGroups
@@ -40,6 +40,11 @@ class IntegrationSettings:
 
     def owned(self, kind: RobotKind) -> frozenset[str]:
         return allowed_settings(kind)
+
+    def showing(
+        self, settings: Mapping[str, Any], ignored: Sequence[IgnoredEvent]
+    ) -> dict[str, Any]:
+        return showing(settings, ignored)
 
 
 @dataclass(frozen=True, slots=True)

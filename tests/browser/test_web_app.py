@@ -22,6 +22,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
+from gong.domain.models import RobotKind
 from tests.helpers import ADMIN_TOKEN, CHROMIUM, ServerProcess, gong_cli, need, now_ms, signed_url
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -172,7 +173,7 @@ def robot(browser: Browser, site: Site) -> dict[str, str]:
     page.goto(f"/groups/{site.ops}/settings")
     page.click("#add-robot")
     page.wait_for_url(re.compile(r"/robots/new$"))
-    assert page.locator("select[name=kind] option").count() == 10
+    assert page.locator("select[name=kind] option").count() == len(RobotKind)
     page.fill("#robot-form input[name=name]", "CI")
     page.fill("#robot-form textarea[name=keywords]", "CI\n构建")
     assert page.is_checked("#robot-form input[name=signing]")  # signing is on by default

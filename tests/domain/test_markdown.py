@@ -49,7 +49,16 @@ IMG = 'loading="lazy" referrerpolicy="no-referrer"'
         ("stray</font>", "<p>stray</p>"),
         # Outside the subset: shown as the text it was written as.
         ("`code`", "<p>`code`</p>"),
-        ("```\nfenced\n```", "<p>```<br>\nfenced<br>\n```</p>"),
+        # Fenced code (quoted comments and reviews): shown as code, its markup and HTML as text.
+        (
+            "```\nfenced **b** <i>x</i>\n```",
+            "<pre><code>fenced **b** &lt;i&gt;x&lt;/i&gt;\n</code></pre>",
+        ),
+        (
+            '> ```python\n> x = "<script>"\n> ```',
+            '<blockquote>\n<pre><code>x = "&lt;script&gt;"\n</code></pre>\n</blockquote>',
+        ),
+        ("```\nnever closed", "<pre><code>never closed</code></pre>"),
         ("    indented code", "<p>indented code</p>"),
         ("~~strike~~", "<p>~~strike~~</p>"),
         ("---", "<p>---</p>"),
@@ -170,6 +179,8 @@ ALLOWED = {
     "li": set(),
     "ol": {"start"},
     "font": {"color"},
+    "pre": set(),
+    "code": set(),
     "a": {"href", "title", "target", "rel"},
     "img": {"src", "alt", "title", "loading", "referrerpolicy"},
 }

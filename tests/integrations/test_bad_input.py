@@ -248,7 +248,7 @@ async def test_unknown_event_is_acknowledged(
     answer = await send(client, robot, delivery)
     assert (answer.status_code, answer.json()) == (
         200,
-        {"errcode": 0, "errmsg": 'ignored: event "watch.started" is not shown'},
+        {"errcode": 0, "errmsg": 'ignored: event "watch.started" is unknown to Gong'},
     )
     assert await last_message(client, admin_headers, robot) is None
 

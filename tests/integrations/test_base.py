@@ -8,6 +8,7 @@ import json
 import pytest
 from markdown_it import MarkdownIt
 
+from gong.domain.models import RobotKind
 from gong.integrations import sources
 from gong.integrations.config import redacted
 from gong.integrations.fitting import MAX_MESSAGE_BYTES, fit, fit_lines
@@ -15,6 +16,7 @@ from gong.integrations.text import (
     cut,
     duration,
     escape,
+    fenced,
     first_line,
     link,
     markdown,
@@ -64,6 +66,10 @@ def test_quote() -> None:
     assert quote("<!-- template -->\nreal") == "> real"
     assert quote("a\n" * 20, lines=3) == "> a  \n> a  \n> a …"
     assert quote("```\ncode") == "> ```\n> code\n> ```"
+    # Cut right after a code block: the "…" goes on its own line, not onto the closing fence.
+    assert quote("```\ncode\n```\nmore", lines=3) == "> ```\n> code\n> ```\n>\n> …"
+    assert fenced("a ``` b") == "````\na ``` b\n````"
+    assert fenced("x = 1", "python") == "```python\nx = 1\n```"
     assert quote(None) == "" and quote("   ") == ""
 
 
@@ -129,8 +135,14 @@ def test_every_kind_has_a_source() -> None:
             "alertmanager",
             "grafana",
             "template",
+            "gitea",
+            "jenkins",
+            "sentry",
+            "harbor",
+            "uptime-kuma",
         ]
     )
+    assert set(sources()) == set(RobotKind) - {RobotKind.CUSTOM}
 
 
 def test_redacted_hides_secrets() -> None:

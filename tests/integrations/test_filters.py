@@ -1,4 +1,5 @@
-"""``only_events`` / ``exclude_events``, written once for every kind, and quiet events."""
+"""``only_events`` / ``exclude_events``, written once for every kind; opt-in events
+(``include_events``), what "show these" changes, and ``show_unknown``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
+from gong.domain.errors import Invalid
+from gong.domain.models import IgnoredEvent, IgnoreReason
+from gong.integrations.config import showing
 from gong.integrations.source import Event, Ignored, IntegrationConfig, check_filters
 from gong.protocol.messages import Message
 from tests.integrations.conftest import MakeRobot, golden, last_message, send
@@ -36,9 +40,21 @@ def _never() -> Message:
         ("pull_request.opened", False, ["pull_*"], [], None),
         ("pull_request.opened", False, [], ["pull_request"], "is in this robot's exclude_events"),
         ("pull_request.opened", False, ["*"], ["*.opened"], "is in this robot's exclude_events"),
-        ("pipeline.running", True, [], [], "is shown only when only_events names it"),
-        ("pipeline.running", True, ["pipeline"], [], "is shown only when only_events names it"),
-        ("pipeline.running", True, ["*"], [], "is shown only when only_events names it"),
+        ("pipeline.running", True, [], [], "is shown only when the robot opts in (include_events)"),
+        (
+            "pipeline.running",
+            True,
+            ["pipeline"],
+            [],
+            "is shown only when the robot opts in (include_events)",
+        ),
+        (
+            "pipeline.running",
+            True,
+            ["*"],
+            [],
+            "is shown only when the robot opts in (include_events)",
+        ),
         ("pipeline.running", True, ["pipeline.running"], [], None),
         ("pipeline.running", True, ["pipeline.*"], [], None),
         (
@@ -158,3 +174,105 @@ async def test_template_event_field(
     assert (await post(b'{"other": 1}'))["errmsg"].startswith(
         "错误描述:field kind (the robot's event_field) is missing"
     )
+
+
+# -- opt-in events and "show these" -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "include", "only", "shown"),
+    [
+        ("star.created", [], [], False),
+        ("star.created", ["star"], [], True),  # a family opts in all its events
+        ("star.created", ["star.created"], [], True),
+        ("star.created", ["st*"], [], True),
+        ("star.created", ["*"], [], False),  # "*" alone opts in to nothing
+        ("star.created", ["fork"], [], False),
+        # Opting in also lets the event through only_events.
+        ("workflow_run.completed.success", ["workflow_run"], ["push"], True),
+        ("workflow_run.completed.success", [], ["workflow_run"], False),
+        ("workflow_run.completed.success", [], ["workflow_run.completed.success"], True),
+    ],
+)
+async def test_opt_in_events(name: str, include: list[str], only: list[str], shown: bool) -> None:
+    config = IntegrationConfig(include_events=tuple(include), only_events=tuple(only))
+    event = Event(name, _never, quiet=True)
+    if shown:
+        check_filters(event, config)
+        return
+    with pytest.raises(Ignored) as caught:
+        check_filters(event, config)
+    assert caught.value.kind is IgnoreReason.OPT_IN
+
+
+def _ignored(event: str, reason: IgnoreReason) -> IgnoredEvent:
+    return IgnoredEvent(event, reason, 1, 0, 0, "")
+
+
+@pytest.mark.parametrize(
+    ("settings", "ignored", "patch"),
+    [
+        # Filtered by exclude_events: every matching entry goes (a family, a glob), others stay.
+        (
+            {"exclude_events": ["push", "pull_*", "issues"]},
+            [_ignored("pull_request.opened", IgnoreReason.FILTERED)],
+            {"exclude_events": ["push", "issues"]},
+        ),
+        (
+            {"exclude_events": ["push"]},
+            [_ignored("push", IgnoreReason.FILTERED)],
+            {"exclude_events": None},
+        ),
+        # Left out by only_events: it joins the list.
+        (
+            {"only_events": ["issues"]},
+            [_ignored("push", IgnoreReason.FILTERED)],
+            {"only_events": ["issues", "push"]},
+        ),
+        (
+            {"include_events": ["fork"]},
+            [
+                _ignored("star.created", IgnoreReason.OPT_IN),
+                _ignored("star.created", IgnoreReason.OPT_IN),
+            ],
+            {"include_events": ["fork", "star.created"]},
+        ),
+        (
+            {},
+            [
+                _ignored("membership.added", IgnoreReason.UNKNOWN),
+                _ignored("pull_request.labeled", IgnoreReason.NOT_HANDLED),
+            ],
+            {"show_unknown": True},
+        ),
+    ],
+)
+async def test_showing(
+    settings: dict[str, Any], ignored: list[IgnoredEvent], patch: dict[str, Any]
+) -> None:
+    assert showing(settings, ignored) == patch
+
+
+async def test_showing_what_is_shown_already_is_refused() -> None:
+    with pytest.raises(Invalid, match="shown already"):
+        showing({"show_unknown": True}, [_ignored("x", IgnoreReason.UNKNOWN)])
+
+
+async def test_show_unknown_posts_a_short_message_that_filters_still_apply_to() -> None:
+    from gong.integrations import github, preview
+
+    document = (
+        b'{"action": "added", "repository": {"full_name": "o/r", "html_url": "https://g/o/r"}}'
+    )
+    headers = {"X-GitHub-Event": "membership"}
+    with pytest.raises(Ignored) as caught:
+        preview(github.GitHub(), IntegrationConfig(), document, headers)
+    assert caught.value.kind is IgnoreReason.UNKNOWN
+    message = preview(github.GitHub(), IntegrationConfig(show_unknown=True), document, headers)
+    wire = message.to_wire()
+    assert wire["actionCard"]["title"] == "[o/r] GitHub: membership.added"
+    assert wire["actionCard"]["singleURL"] == "https://g/o/r"
+    excluded = IntegrationConfig(show_unknown=True, exclude_events=("membership",))
+    with pytest.raises(Ignored) as caught:
+        preview(github.GitHub(), excluded, document, headers)
+    assert caught.value.kind is IgnoreReason.FILTERED

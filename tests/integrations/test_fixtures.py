@@ -34,14 +34,21 @@ CASES = all_fixtures()
 
 
 async def test_fixture_copies_are_identical_and_complete() -> None:
-    """The suite's copies of ``../shared/fixtures`` are byte-for-byte the same, none missing."""
+    """The suite's copies of ``../shared/fixtures`` are byte-for-byte the same, none missing;
+    the fixtures it adds are each named in their source's ``INDEX.md``."""
     if not SHARED.is_dir():
         pytest.skip("../shared/fixtures is not beside this checkout")
     shared = {p.relative_to(SHARED): p.read_bytes() for p in SHARED.rglob("*") if p.is_file()}
     ours = {p.relative_to(FIXTURES): p.read_bytes() for p in FIXTURES.rglob("*") if p.is_file()}
-    assert sorted(shared) == sorted(ours)
-    assert all(shared[name] == ours[name] for name in shared)
-    assert sorted({p.parts[0] for p in shared}) == sorted(SOURCES)
+    payloads = [name for name in shared if name.name != "INDEX.md"]
+    assert sorted(set(shared) - set(ours)) == []
+    assert [name for name in payloads if shared[name] != ours[name]] == []
+    assert {p.parts[0] for p in shared} <= set(SOURCES)
+    # Fixtures of the suite's own (new events, new kinds) each say where they came from.
+    for name in sorted(set(ours) - set(shared)):
+        if name.suffix == ".json":
+            index = (FIXTURES / name.parts[0] / "INDEX.md").read_text(encoding="utf-8")
+            assert name.name.removesuffix(".headers.json").removesuffix(".json") in index, name
 
 
 def _settings(source: str, signed: bool) -> dict[str, Any]:

@@ -39,11 +39,11 @@ def _state(connection: Connection) -> tuple[str, set[str]]:
 
 
 async def test_the_newest_revision_downgrades_and_upgrades_again(db_settings: Settings) -> None:
-    """``0006_alerts`` (alert marks, quiet marks, time zones) goes down to ``0005_limiter`` and
-    back up to exactly the declared schema, keeping the rows it did not add."""
+    """``0007_ignored_events`` goes down to ``0006_alerts`` and back up to exactly the declared
+    schema, keeping the rows it did not add."""
 
     def down(connection: Connection) -> None:
-        command.downgrade(_alembic_config(connection), "0005_limiter")
+        command.downgrade(_alembic_config(connection), "0006_alerts")
 
     def up(connection: Connection) -> None:
         command.upgrade(_alembic_config(connection), "head")
@@ -52,7 +52,7 @@ async def test_the_newest_revision_downgrades_and_upgrades_again(db_settings: Se
     try:
         async with engine.begin() as conn:
             version, tables = await conn.run_sync(_state)
-            assert (version, "alert_marks" in tables) == ("0006_alerts", True)
+            assert (version, "ignored_events" in tables) == ("0007_ignored_events", True)
             await conn.execute(
                 sa.text("INSERT INTO groups (name, created_at, timezone) VALUES ('g', 1, 'UTC')")
             )
@@ -61,22 +61,20 @@ async def test_the_newest_revision_downgrades_and_upgrades_again(db_settings: Se
         async with engine.connect() as conn:
             version, tables = await conn.run_sync(_state)
             names = (await conn.execute(sa.text("SELECT name FROM groups"))).scalars().all()
-        assert (version, "alert_marks" in tables, "quiet_marks" in tables) == (
-            "0005_limiter",
+        assert (version, "ignored_events" in tables, "alert_marks" in tables) == (
+            "0006_alerts",
             False,
-            False,
+            True,
         )
         assert names == ["g"]
         async with engine.begin() as conn:
             await conn.run_sync(up)
         async with engine.connect() as conn:
             assert await conn.run_sync(_state) == (
-                "0006_alerts",
-                tables | {"alert_marks", "quiet_marks"},
+                "0007_ignored_events",
+                tables | {"ignored_events"},
             )
             assert await conn.run_sync(_diff) == []
-            zone = (await conn.execute(sa.text("SELECT timezone FROM groups"))).scalar_one()
-            assert zone is None
     finally:
         await engine.dispose()
 
@@ -86,9 +84,10 @@ def test_the_revisions_form_one_chain() -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     scripts = ScriptDirectory.from_config(config)
-    assert scripts.get_heads() == ["0006_alerts"]
+    assert scripts.get_heads() == ["0007_ignored_events"]
     chain = [script.revision for script in scripts.walk_revisions()]
     assert chain == [
+        "0007_ignored_events",
         "0006_alerts",
         "0005_limiter",
         "0004_outgoing",

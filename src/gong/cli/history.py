@@ -11,7 +11,7 @@ from gong.cli.common import JsonOpt, emit, open_admin, run, shown, table
 from gong.domain.models import Refusal, StoredMessage
 from gong.schemas.records import MessageOut, RefusalOut
 
-__all__ = ["message_json", "messages_command", "refusals_command"]
+__all__ = ["local_time", "message_json", "messages_command", "refusals_command"]
 
 
 def message_json(message: StoredMessage) -> dict[str, Any]:
@@ -71,11 +71,11 @@ def refusals_command(
         as_json=as_json,
         human=lambda: table(
             ["time", "ip", "errcode", "reason"],
-            [(_time(r.created_at), r.ip, r.errcode, r.reason) for r in refusals],
+            [(local_time(r.created_at), r.ip, r.errcode, r.reason) for r in refusals],
         ),
     )
 
 
-def _time(ms: int) -> str:
-
+def local_time(ms: int) -> str:
+    """Unix ms as local date and time, to the second."""
     return dt.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")

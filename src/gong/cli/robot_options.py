@@ -59,8 +59,12 @@ DEDUPE_HELP = (
 )
 MENTION_LABEL_HELP = (
     "An alert label whose value is a member's mobile, userId or name: the alert @-mentions "
-    "them (repeat; alertmanager, grafana and template robots)."
+    "them (repeat; alert robots: alertmanager, grafana, sentry, uptime-kuma, template)."
 )
+INCLUDE_EVENT_HELP = (
+    "Also show this opt-in event or family (successful runs, stars, forks, emoji; repeat)."
+)
+SHOW_UNKNOWN_HELP = "Post a short message for events Gong has no message for."
 UPSTREAM_KEYWORD_HELP = "A keyword put in every digest title (keyword-secured upstreams)."
 
 
@@ -139,6 +143,8 @@ def integration_settings(
     only_events: list[str] | None,
     exclude_events: list[str] | None,
     pairs: list[str],
+    include_events: list[str] | None = None,
+    show_unknown: bool | None = None,
     as_json: bool,
     unset: list[str] | None = None,
 ) -> dict[str, Any]:
@@ -159,6 +165,10 @@ def integration_settings(
         found["only_events"] = list(only_events)
     if exclude_events:
         found["exclude_events"] = list(exclude_events)
+    if include_events:
+        found["include_events"] = list(include_events)
+    if show_unknown is not None:
+        found["show_unknown"] = show_unknown
     for key in unset or []:
         found[key] = None
     return found

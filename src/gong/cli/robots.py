@@ -9,11 +9,14 @@ from typing import Any
 import typer
 
 from gong.cli.common import JsonOpt, emit, open_admin, out, run, settings, shown, table
+from gong.cli.history import local_time
 from gong.cli.robot_options import (
     DEDUPE_HELP,
+    INCLUDE_EVENT_HELP,
     MENTION_LABEL_HELP,
     OUTGOING_HELP,
     OUTGOING_TOKEN_HELP,
+    SHOW_UNKNOWN_HELP,
     UPSTREAM_BLOCK_HELP,
     UPSTREAM_FIT_HELP,
     UPSTREAM_HELP,
@@ -28,6 +31,7 @@ from gong.cli.robot_options import (
 from gong.config import Settings
 from gong.domain.models import (
     DEFAULT_RATE_LIMIT,
+    IgnoredEvent,
     Overflow,
     RateLimit,
     Robot,
@@ -36,6 +40,7 @@ from gong.domain.models import (
 )
 from gong.domain.specs import RobotPatch, RobotSpec
 from gong.schemas.records import (
+    IgnoredEventOut,
     robot_out,
 )
 from gong.storage.outbox import Outbox
@@ -145,6 +150,8 @@ def robot_create(
     ),
     only_event: list[str] = typer.Option([], "--only-event", help="Show only these (repeat)."),
     exclude_event: list[str] = typer.Option([], "--exclude-event", help="Never show (repeat)."),
+    include_event: list[str] = typer.Option([], "--include-event", help=INCLUDE_EVENT_HELP),
+    show_unknown: bool = typer.Option(False, "--show-unknown", help=SHOW_UNKNOWN_HELP),
     setting: list[str] = typer.Option(
         [], "--set", help="Another integration setting, KEY=VALUE (VALUE as JSON, or @file)."
     ),
@@ -187,6 +194,8 @@ def robot_create(
         template=template,
         only_events=only_event,
         exclude_events=exclude_event,
+        include_events=include_event,
+        show_unknown=show_unknown or None,
         pairs=setting,
         as_json=as_json,
     )
@@ -352,6 +361,12 @@ def robot_update(
     exclude_event: list[str] | None = typer.Option(
         None, "--exclude-event", help="Replace (repeat)."
     ),
+    include_event: list[str] | None = typer.Option(
+        None, "--include-event", help=INCLUDE_EVENT_HELP + " Replaces the list."
+    ),
+    show_unknown: bool | None = typer.Option(
+        None, "--show-unknown/--no-show-unknown", help=SHOW_UNKNOWN_HELP
+    ),
     setting: list[str] | None = typer.Option(None, "--set", help="KEY=VALUE (JSON, or @file)."),
     unset: list[str] | None = typer.Option(None, "--unset", help="Remove a setting (repeat)."),
     upstream: str | None = typer.Option(None, "--upstream", help=UPSTREAM_HELP),
@@ -397,6 +412,8 @@ def robot_update(
         template=template,
         only_events=only_event,
         exclude_events=exclude_event,
+        include_events=include_event,
+        show_unknown=show_unknown,
         pairs=setting or [],
         unset=unset,
         as_json=as_json,
@@ -449,6 +466,51 @@ def robot_update(
 
     robot = run(action, as_json=as_json)
     emit(robot_json(robot, config), as_json=as_json, human=lambda: _print_robot(robot, config))
+
+
+@robot_app.command("events")
+def robot_events(
+    robot_id: int,
+    show: list[str] = typer.Option(
+        [], "--show", help="Show this ignored event from now on (repeat)."
+    ),
+    show_all: bool = typer.Option(False, "--show-all", help="Show every ignored event."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """What an integration robot received and did not show: each event, why (unknown,
+    not_handled, opt_in, filtered), how often and when last.
+
+    With --show or --show-all, those events are shown from now on: filters and opt-ins change
+    to let them through, and the robot's settings are printed.
+    """
+    config = settings()
+    if show or show_all:
+
+        async def change() -> Robot:
+            async with open_admin(config) as admin:
+                return await admin.robots.show_events(robot_id, show)
+
+        robot = run(change, as_json=as_json)
+        emit(robot_json(robot, config), as_json=as_json, human=lambda: _print_robot(robot, config))
+        return
+
+    async def action() -> list[IgnoredEvent]:
+        async with open_admin(config) as admin:
+            return await admin.robots.ignored_events(robot_id)
+
+    found = run(action, as_json=as_json)
+    emit(
+        [shown(IgnoredEventOut.of(e)) for e in found],
+        as_json=as_json,
+        human=lambda: (
+            table(
+                ["event", "reason", "count", "last"],
+                [(e.event, e.reason.value, e.count, local_time(e.last_at)) for e in found],
+            )
+            if found
+            else typer.echo("Nothing ignored: every event this robot received was shown.")
+        ),
+    )
 
 
 @robot_app.command("delete")

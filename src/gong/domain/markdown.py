@@ -2,10 +2,13 @@
 
 DingTalk renders only part of markdown: headings ``#``…``######``, quotes ``>``, ``**bold**``,
 ``*italic*``, links ``[text](url)``, images ``![](url)``, ordered and unordered lists, and line
-breaks (a single ``\\n`` breaks the line). Everything else (tables, code, rules, strikethrough,
-raw HTML) is shown as the text it was written as. Of HTML, only ``<font color=…>`` (a colour name
-or ``#hex``; ``size`` and ``face`` are dropped) and ``<br>`` are kept, because DingTalk senders
-such as Jenkins and Prometheus bridges use them to colour status words.
+breaks (a single ``\\n`` breaks the line). Everything else (tables, inline code, rules,
+strikethrough, raw HTML) is shown as the text it was written as. One addition: fenced code blocks
+(```` ``` ````) are shown as code, because the comments and reviews that integrations quote carry
+them (the relayed copy keeps the fences as text, which is what DingTalk shows). Of HTML, only
+``<font color=…>`` (a colour name or ``#hex``; ``size`` and ``face`` are dropped) and ``<br>``
+are kept, because DingTalk senders such as Jenkins and Prometheus bridges use them to colour
+status words.
 
 Robot content is hostile until proven otherwise, so rendering has two locks:
 
@@ -113,7 +116,7 @@ def safe_image(url: str | None) -> str | None:
 
 # -- markdown-it, restricted ---------------------------------------------------------------------
 
-_BLOCK_RULES = ["heading", "blockquote", "list"]
+_BLOCK_RULES = ["heading", "blockquote", "list", "fence"]
 _INLINE_RULES = ["newline", "escape", "entity", "emphasis", "link", "image", "html_inline"]
 
 _BR = re.compile(r"<br\s*/?>\Z", re.IGNORECASE)
@@ -213,6 +216,8 @@ _TAGS = {
     "ol",
     "li",
     "font",
+    "pre",
+    "code",
 }
 _ATTRIBUTES = {
     "a": {"href", "title"},

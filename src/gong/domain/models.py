@@ -24,6 +24,8 @@ __all__ = [
     "DeliveryState",
     "Group",
     "HeldMessage",
+    "IgnoreReason",
+    "IgnoredEvent",
     "Member",
     "Mention",
     "NewMessage",
@@ -57,6 +59,11 @@ class RobotKind(enum.StrEnum):
     ALERTMANAGER = "alertmanager"
     GRAFANA = "grafana"
     TEMPLATE = "template"
+    GITEA = "gitea"
+    JENKINS = "jenkins"
+    SENTRY = "sentry"
+    HARBOR = "harbor"
+    UPTIME_KUMA = "uptime-kuma"
 
 
 class Overflow(enum.StrEnum):
@@ -396,6 +403,34 @@ class Refusal:
     reason: str
     ip: str
     created_at: int
+
+
+class IgnoreReason(enum.StrEnum):
+    """Why an integration robot acknowledged an event and did not show it."""
+
+    #: Gong has no message for this kind of event (``show_unknown`` posts a short one).
+    UNKNOWN = "unknown"
+    #: Gong knows the event's kind but not this action or state (``show_unknown`` posts a
+    #: short one), or the payload says there is nothing to show.
+    NOT_HANDLED = "not_handled"
+    #: Gong has a message for it but shows it only when the robot opts in
+    #: (``include_events``): successful CI runs, stars, forks, emoji.
+    OPT_IN = "opt_in"
+    #: The robot's ``only_events`` or ``exclude_events`` leaves it out.
+    FILTERED = "filtered"
+
+
+@dataclass(frozen=True, slots=True)
+class IgnoredEvent:
+    """An event an integration robot received and did not show: how often, when, and why."""
+
+    event: str
+    reason: IgnoreReason
+    count: int
+    first_at: int
+    last_at: int
+    #: The last such delivery's reason in words ("is not in this robot's only_events").
+    detail: str
 
 
 class DeliveryState(enum.StrEnum):

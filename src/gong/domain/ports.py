@@ -14,6 +14,8 @@ from typing import Any, Protocol
 from gong.domain.models import (
     Group,
     HeldMessage,
+    IgnoredEvent,
+    IgnoreReason,
     Member,
     NewMessage,
     RateLimit,
@@ -112,6 +114,13 @@ class MessageStore(Protocol):
         self, robot_id: int, errcode: int, errmsg: str, reason: str, ip: str, at_ms: int
     ) -> None:
         """Remember a refused call (best effort; never delays the answer)."""
+        ...
+
+    async def record_ignored(
+        self, robot_id: int, event: str, reason: IgnoreReason, detail: str, at_ms: int
+    ) -> None:
+        """Count an event an integration robot acknowledged and did not show (stored before
+        the sender is answered)."""
         ...
 
     async def held_messages(self, robot_id: int, limit: int) -> list[HeldMessage]:
@@ -249,6 +258,14 @@ class RobotStore(Protocol):
     async def robot_stats(self, robot_id: int) -> dict[str, int]: ...
 
     async def robot_views(self, access_tokens: Sequence[str]) -> dict[str, RobotView]: ...
+
+    async def ignored_events(self, robot_id: int) -> list[IgnoredEvent]:
+        """What the robot received and did not show, the most recently seen first."""
+        ...
+
+    async def forget_ignored(self, robot_id: int, events: Sequence[str]) -> None:
+        """Drop the ignored-event records of ``events``."""
+        ...
 
     async def all_robot_views(self, limit: int) -> dict[str, RobotView]: ...
 

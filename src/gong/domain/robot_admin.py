@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from gong.clock import Clock
 from gong.domain.errors import Conflict, Invalid
-from gong.domain.models import Outgoing, Robot, RobotKind, Upstream
+from gong.domain.models import IgnoredEvent, Outgoing, Robot, RobotKind, Upstream
 from gong.domain.ports import GroupStore, Limiter, RobotStore
 from gong.domain.robots import (
     check_outgoing_settings,
@@ -75,6 +75,13 @@ class KindRules(Protocol):
         """The setting keys a robot of ``kind`` takes."""
         ...
 
+    def showing(
+        self, settings: Mapping[str, Any], ignored: Sequence[IgnoredEvent]
+    ) -> dict[str, Any]:
+        """The settings patch that shows ``ignored`` events; raises ``Invalid`` when there
+        is nothing to change."""
+        ...
+
 
 class _NoKindSettings:
     def check(self, kind: RobotKind, settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -82,6 +89,11 @@ class _NoKindSettings:
 
     def owned(self, kind: RobotKind) -> frozenset[str]:
         return frozenset()
+
+    def showing(
+        self, settings: Mapping[str, Any], ignored: Sequence[IgnoredEvent]
+    ) -> dict[str, Any]:
+        raise Invalid("this robot has no event settings")
 
 
 def required(value: str | None, what: str) -> str:
@@ -110,7 +122,15 @@ def avatar(url: str) -> str:
 
 
 #: The kinds whose messages are alert groups, with labels to take owners from.
-ALERT_KINDS = frozenset({RobotKind.ALERTMANAGER, RobotKind.GRAFANA, RobotKind.TEMPLATE})
+ALERT_KINDS = frozenset(
+    {
+        RobotKind.ALERTMANAGER,
+        RobotKind.GRAFANA,
+        RobotKind.TEMPLATE,
+        RobotKind.SENTRY,
+        RobotKind.UPTIME_KUMA,
+    }
+)
 _LABEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -135,9 +155,9 @@ def mention_labels(kind: RobotKind, labels: Sequence[str]) -> tuple[str, ...]:
     if not clean:
         return ()
     if kind not in ALERT_KINDS:
+        kinds = ", ".join(sorted(str(k) for k in ALERT_KINDS))
         raise Invalid(
-            f"{kind} robots do not post alerts: owners come from labels of alertmanager, "
-            "grafana and template robots"
+            f"{kind} robots do not post alerts: owners come from labels of {kinds} robots"
         )
     if len(clean) > MAX_MENTION_LABELS:
         raise Invalid(f"at most {MAX_MENTION_LABELS} mention labels")
@@ -187,6 +207,15 @@ class Robots:
     async def kinds_in_use(self) -> dict[str, int]:
         """How many robots there are of each kind."""
         return await self.store.robot_kinds()
+
+    async def ignored_events(self, robot_id: int) -> builtins.list[IgnoredEvent]:
+        """What the robot received and did not show, and why, the most recently seen first.
+
+        Raises:
+            NotFound: no such robot.
+        """
+        await self.store.get_robot(robot_id)
+        return await self.store.ignored_events(robot_id)
 
     # -- changes ---------------------------------------------------------------------------
 
@@ -311,6 +340,31 @@ class Robots:
         robot = await self._save(current, changes)
         if self.limiter is not None and limit != current.rate_limit:
             await self.limiter.reset(limiter_key(robot_id))
+        return robot
+
+    async def show_events(self, robot_id: int, events: Sequence[str]) -> Robot:
+        """Show from now on these events the robot ignored (all of them when ``events`` is
+        empty): its filters and opt-ins change as :meth:`KindRules.showing` says, and their
+        ignored-event records are dropped.
+
+        Raises:
+            NotFound: no such robot.
+            Conflict: none of ``events`` is in the robot's ignored events, or all are shown
+                already.
+        """
+        current = await self.store.get_robot(robot_id)
+        recorded = await self.store.ignored_events(robot_id)
+        wanted = set(events)
+        chosen = [item for item in recorded if not wanted or item.event in wanted]
+        if not chosen:
+            named = ", ".join(sorted(wanted)) or "any event"
+            raise Conflict(f"robot {robot_id} has not ignored {named}")
+        try:
+            patch = self.kinds.showing(current.settings, chosen)
+        except Invalid as exc:
+            raise Conflict(exc.message) from None
+        robot = await self.update(robot_id, RobotPatch(settings=patch))
+        await self.store.forget_ignored(robot_id, sorted({item.event for item in chosen}))
         return robot
 
     async def rotate_token(self, robot_id: int) -> Robot:

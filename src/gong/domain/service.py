@@ -26,6 +26,7 @@ from gong.domain.alerts import AlertFacts, AlertState, owner_at, resolved_line, 
 from gong.domain.digest import digest_of, entry_of
 from gong.domain.mentions import Resolved, resolve
 from gong.domain.models import (
+    IgnoreReason,
     Member,
     Mention,
     NewMessage,
@@ -376,6 +377,11 @@ class Hub:
             await self.broker.publish(channel, event)
         except Exception as exc:  # stored is what matters; live readers catch up on reload
             log.warning("live fan-out of message %d failed: %s", message_id, exc)
+
+    async def ignore(self, view: RobotView, event: str, reason: IgnoreReason, detail: str) -> None:
+        """Record an event an integration robot acknowledged and did not show, so that nothing
+        a source sends vanishes unseen (``gong robot events``); stored before the answer."""
+        await self.store.record_ignored(view.robot.id, event, reason, detail, self.clock.now_ms())
 
     def refuse(self, view: RobotView, error: RobotError, ip: str) -> None:
         """Remember a refused call of a known robot, with its reason (never delays the answer)."""

@@ -8,6 +8,8 @@ key                     kinds            meaning
 source_secret           all but travis   the secret the source signs with or sends
 only_events             all              show only these events (names, ``family``, globs)
 exclude_events          all              never show these events
+include_events          all              also show these opt-in events (successful runs, stars…)
+show_unknown            all              post a short message for events Gong has no message for
 template                template         the Jinja2 template (required)
 event_field             template         dotted path of the payload field naming the event
 travis_public_key       travis           PEM key to verify ``Signature`` with (Enterprise)
@@ -23,13 +25,13 @@ Other keys of ``Robot.settings`` belong to other features and pass through untou
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 from gong.domain.errors import Invalid
-from gong.domain.models import RobotKind
-from gong.integrations.source import IntegrationConfig
+from gong.domain.models import IgnoredEvent, IgnoreReason, RobotKind
+from gong.integrations.source import IntegrationConfig, matches
 from gong.integrations.template import template_error
 from gong.integrations.travis import load_public_key
 
@@ -46,13 +48,16 @@ __all__ = [
     "allowed_settings",
     "check_robot_settings",
     "redacted",
+    "showing",
 ]
 
 INTEGRATION_KEYS = frozenset(IntegrationConfig.model_fields)
 #: Settings that are secrets: shown to admins only, never logged.
 SECRET_KEYS = frozenset({"source_secret"})
 
-_COMMON = frozenset({"source_secret", "only_events", "exclude_events"})
+_COMMON = frozenset(
+    {"source_secret", "only_events", "exclude_events", "include_events", "show_unknown"}
+)
 _PER_KIND: dict[RobotKind, frozenset[str]] = {
     RobotKind.TEMPLATE: frozenset({"template", "event_field"}),
     RobotKind.TRAVIS: frozenset({"travis_public_key", "travis_verify"}),
@@ -110,8 +115,12 @@ def _text(key: str, value: Any, longest: int) -> str:
 
 
 def _check(kind: RobotKind, key: str, value: Any) -> Any:
-    if key in ("only_events", "exclude_events"):
+    if key in ("only_events", "exclude_events", "include_events"):
         return _events(key, value)
+    if key == "show_unknown":
+        if not isinstance(value, bool):
+            raise Invalid("show_unknown must be true or false")
+        return value
     if key == "source_secret":
         secret = _text(key, value, MAX_SOURCE_SECRET)
         if secret != secret.strip() or not secret.isprintable():
@@ -186,3 +195,44 @@ def check_robot_settings(kind: RobotKind, settings: Mapping[str, Any]) -> dict[s
 def redacted(settings: Mapping[str, Any]) -> dict[str, Any]:
     """``settings`` for people who are not admins: secrets replaced by ``"********"``."""
     return {k: ("********" if k in SECRET_KEYS and v else v) for k, v in settings.items()}
+
+
+def showing(settings: Mapping[str, Any], ignored: Sequence[IgnoredEvent]) -> dict[str, Any]:
+    """The settings patch that shows the ``ignored`` events from now on (the robot page's
+    "show these"), by what left each one out:
+
+    - filtered: the ``exclude_events`` entries that match it are removed, and it is added to
+      ``only_events`` when that list leaves it out;
+    - opt-in: it is added to ``include_events``;
+    - unknown or not handled: ``show_unknown`` is turned on (a short message for it).
+
+    Raises:
+        Invalid: nothing to change (none of the events is ignored for a reason settings undo).
+    """
+    only = list(settings.get("only_events") or [])
+    exclude = list(settings.get("exclude_events") or [])
+    include = list(settings.get("include_events") or [])
+    show_unknown = bool(settings.get("show_unknown"))
+    for item in ignored:
+        name = item.event
+        if item.reason is IgnoreReason.FILTERED:
+            exclude = [p for p in exclude if not matches(p, name)]
+            if only and not any(matches(p, name) for p in (*only, *include)):
+                only.append(name)
+        elif item.reason is IgnoreReason.OPT_IN:
+            if name not in include:
+                include.append(name)
+        else:
+            show_unknown = True
+    patch: dict[str, Any] = {}
+    if only != list(settings.get("only_events") or []):
+        patch["only_events"] = only
+    if exclude != list(settings.get("exclude_events") or []):
+        patch["exclude_events"] = exclude or None
+    if include != list(settings.get("include_events") or []):
+        patch["include_events"] = include
+    if show_unknown != bool(settings.get("show_unknown")):
+        patch["show_unknown"] = True
+    if not patch:
+        raise Invalid("these events are shown already; nothing to change")
+    return patch

@@ -27,7 +27,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gong.domain.alerts import AlertFacts
-from gong.domain.models import RobotKind
+from gong.domain.models import IgnoreReason, RobotKind
 from gong.integrations.fitting import fit
 from gong.protocol.errors import Errors, RobotError
 from gong.protocol.messages import Message
@@ -36,6 +36,7 @@ __all__ = [
     "Builder",
     "Delivery",
     "Event",
+    "IgnoreReason",
     "Ignored",
     "IntegrationConfig",
     "Named",
@@ -48,6 +49,7 @@ __all__ = [
     "dispatch",
     "hmac_hex",
     "invalid",
+    "matches",
     "parse",
     "same",
 ]
@@ -61,10 +63,18 @@ M = TypeVar("M", bound=BaseModel)
 class Ignored(Exception):
     """The event is acknowledged and not shown: nobody wants it, or the robot filters it out."""
 
-    def __init__(self, event: str, why: str = "is not shown") -> None:
+    def __init__(
+        self,
+        event: str,
+        why: str = "is not shown",
+        kind: IgnoreReason = IgnoreReason.NOT_HANDLED,
+    ) -> None:
         super().__init__(f'event "{event}" {why}')
         self.event = event
+        self.kind = kind
         self.reason = f'event "{event}" {why}'
+        #: Whether ``show_unknown`` may post a generic message for it instead.
+        self.generic = kind in (IgnoreReason.UNKNOWN, IgnoreReason.NOT_HANDLED)
 
 
 def invalid(detail: str) -> RobotError:
@@ -88,6 +98,10 @@ class IntegrationConfig(BaseModel):
     source_secret: str | None = None
     only_events: tuple[str, ...] = ()
     exclude_events: tuple[str, ...] = ()
+    #: Opt-in events to show as well (successful runs, stars, forks, emoji, …).
+    include_events: tuple[str, ...] = ()
+    #: Post a short generic message for events Gong has no message for.
+    show_unknown: bool = False
     template: str | None = None
     event_field: str | None = None
     travis_public_key: str | None = None
@@ -132,7 +146,8 @@ class Event:
 
     name: str
     build: Callable[[], Message | Rendered]
-    #: Shown only when ``only_events`` names it (in-progress CI states and the like).
+    #: Opt-in: shown only when ``include_events`` or ``only_events`` names it (successful or
+    #: in-progress CI runs, stars, forks and the like).
     quiet: bool = False
 
 
@@ -168,12 +183,25 @@ class Source(abc.ABC):
     def message(self, delivery: Delivery, config: IntegrationConfig) -> Rendered:
         """The message for a delivery, without the signature check (also used for previews)."""
         document = decode(delivery.document, self.label)
-        event = self.event(delivery, document, config)
+        try:
+            event = self.event(delivery, document, config)
+        except Ignored as ignored:
+            if not (config.show_unknown and ignored.generic):
+                raise
+            name = ignored.event
+            event = Event(name, lambda: self.generic(name, document))
         check_filters(event, config)
         built = event.build()
         if isinstance(built, Rendered):  # alert groups size themselves (gong.integrations.alerts)
             return built
         return Rendered(fit(built))
+
+    def generic(self, event: str, document: dict[str, Any]) -> Message:
+        """The short message for an event Gong has no message for (``show_unknown``): the
+        source, the event's name, and where it happened when the payload says so."""
+        from gong.integrations.text import generic_message  # the wording helpers import us
+
+        return generic_message(self.label, event, document)
 
 
 Builder = Callable[[dict[str, Any]], Message | Rendered]
@@ -187,12 +215,27 @@ def dispatch(
 ) -> Event:
     """The event ``name`` with its builder from a source's table; unknown names are ignored.
 
-    A name without its own entry uses its family's (``issue_updated.x`` → ``issue_updated``).
+    A name without its own entry uses its nearest family's (``workflow_run.completed.success``
+    → ``workflow_run.completed`` → ``workflow_run``). An event is quiet (opt-in) when ``quiet``
+    names it or one of its families. Ignored names say whether Gong knows the family at all
+    (:attr:`IgnoreReason.NOT_HANDLED`) or not (:attr:`IgnoreReason.UNKNOWN`).
     """
-    builder = builders.get(name) or builders.get(name.partition(".")[0])
+    families = _families(name)
+    builder = next((builders[f] for f in families if f in builders), None)
     if builder is None:
-        raise Ignored(name)
-    return Event(name, lambda: builder(document), quiet=name in quiet)
+        root = families[-1]
+        known = any(key == root or key.startswith(root + ".") for key in builders)
+        if known:
+            raise Ignored(name, "has no message in Gong", IgnoreReason.NOT_HANDLED)
+        raise Ignored(name, "is unknown to Gong", IgnoreReason.UNKNOWN)
+    opt_in = any(f in quiet for f in families)
+    return Event(name, lambda: builder(document), quiet=opt_in)
+
+
+def _families(name: str) -> list[str]:
+    """``a.b.c`` → ``["a.b.c", "a.b", "a"]``."""
+    parts = name.split(".")
+    return [".".join(parts[:n]) for n in range(len(parts), 0, -1)]
 
 
 def same(given: str | None, expected: str) -> bool:
@@ -261,7 +304,7 @@ class Named(Payload):
 # -- filters ----------------------------------------------------------------------------------
 
 
-def _matches(pattern: str, name: str) -> bool:
+def matches(pattern: str, name: str) -> bool:
     """``push`` matches ``push``; ``pull_request`` matches ``pull_request.opened``; globs work."""
     return pattern == name or name.startswith(pattern + ".") or fnmatch.fnmatchcase(name, pattern)
 
@@ -282,13 +325,22 @@ def check_filters(event: Event, config: IntegrationConfig) -> None:
 
     A pattern matches an event by its name (``push``), its family (``pull_request`` matches
     ``pull_request.opened``) or a glob (``pipeline.*``). Quiet events (CI runs in progress) are
-    shown only when ``only_events`` names them exactly or by a glob.
+    shown only when ``include_events`` names them or a family of theirs (``star`` shows
+    ``star.created``), or ``only_events`` names them exactly or by a glob; ``*`` alone opts in
+    to nothing.
     """
     name = event.name
-    if event.quiet and not any(_names(p, name) for p in config.only_events):
-        raise Ignored(name, "is shown only when only_events names it")
-    if config.only_events and not any(_matches(p, name) for p in config.only_events):
-        raise Ignored(name, "is not in this robot's only_events")
+    opted = any(_names(p, name) for p in config.only_events) or any(
+        matches(p, name) and p.strip("*.") != "" for p in config.include_events
+    )
+    if event.quiet and not opted:
+        raise Ignored(
+            name, "is shown only when the robot opts in (include_events)", IgnoreReason.OPT_IN
+        )
+    if config.only_events and not any(
+        matches(p, name) for p in (*config.only_events, *config.include_events)
+    ):
+        raise Ignored(name, "is not in this robot's only_events", IgnoreReason.FILTERED)
     for pattern in config.exclude_events:
-        if _matches(pattern, name):
-            raise Ignored(name, "is in this robot's exclude_events")
+        if matches(pattern, name):
+            raise Ignored(name, "is in this robot's exclude_events", IgnoreReason.FILTERED)

@@ -32,8 +32,10 @@ __all__ = [
     "cut",
     "duration",
     "escape",
+    "fenced",
     "first_line",
     "format_local",
+    "generic_message",
     "image",
     "in_zone",
     "labels_line",
@@ -115,7 +117,18 @@ def quote(body: str | None, limit: int = 400, lines: int = 8, *, literal: bool =
         broken.append(row + "  " if row and follows and not fenced and not fence else row)
         fenced = fenced != fence
     quoted = "\n".join("> " + row if row else ">" for row in broken)
-    return quoted + (" …" if more else "")
+    if not more:
+        return quoted
+    # After a closing fence, "…" on the fence's line would turn it into a line of code.
+    return quoted + ("\n>\n> …" if broken[-1].lstrip().startswith("```") else " …")
+
+
+def fenced(code: str, info: str = "") -> str:
+    """``code`` as a fenced code block, shown as written: the fence is longer than any run of
+    backticks in the code, so nothing in it can close the block early."""
+    longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{code}\n{fence}"
 
 
 def short_sha(sha: str) -> str:
@@ -190,3 +203,48 @@ def action_card(title: str, text: str, button: str, url: str | None) -> Message:
             singleURL=url,
         )
     )
+
+
+# -- events Gong has no message for -----------------------------------------------------------
+
+#: Where sources put the thing an event is about: (path to its name, path to its web page).
+_WHERE: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("repository", "full_name"), ("repository", "html_url")),
+    (("project", "path_with_namespace"), ("project", "web_url")),
+    (("repository", "name"), ("repository", "url")),
+    (("organization", "login"), ("organization", "html_url")),
+    (("project", "name"), ("project", "url")),
+    (("name",), ("url",)),
+)
+_ACTOR = (("sender", "login"), ("user", "username"), ("user", "name"), ("actor", "name"))
+
+
+def _dig(document: Mapping[str, Any], path: tuple[str, ...]) -> str | None:
+    value: Any = document
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def generic_message(source: str, event: str, document: Mapping[str, Any]) -> Message:
+    """The short message for an event Gong has no message for (a robot's ``show_unknown``):
+    the source, the event's name, who did it and where, when the payload says so."""
+    where = url = None
+    for name_path, url_path in _WHERE:
+        where = _dig(document, name_path)
+        if where:
+            url = _dig(document, url_path)
+            break
+    actor = next((a for path in _ACTOR if (a := _dig(document, path))), None)
+    facts = [f"{escape(source)} sent **{escape(event)}**"]
+    if where:
+        facts.append(f"in {link(cut(where, 200), url)}")
+    if actor:
+        facts.append(f"by **{escape(cut(actor, 100))}**")
+    text = " ".join(facts) + "\n\nGong has no message for this event yet; this is its name only."
+    title = f"[{cut(where, 100)}] {source}: {event}" if where else f"{source}: {event}"
+    if url:
+        return action_card(title, text, "Open", url)
+    return markdown(title, text)

@@ -16,6 +16,8 @@ from gong.domain.models import (
     Delivery,
     DeliveryState,
     Group,
+    IgnoredEvent,
+    IgnoreReason,
     Member,
     OutgoingCall,
     Overflow,
@@ -34,6 +36,7 @@ __all__ = [
     "ErrorBody",
     "ErrorDetail",
     "GroupOut",
+    "IgnoredEventOut",
     "MemberOut",
     "MessageOut",
     "MessagePage",
@@ -328,6 +331,33 @@ class RefusalOut(BaseModel):
             reason=refusal.reason,
             ip=refusal.ip,
             created_at=refusal.created_at,
+        )
+
+
+class IgnoredEventOut(BaseModel):
+    """An event the robot received and did not show, counted since it was first seen."""
+
+    event: str = Field(description="The event's name as the robot's filters see it.")
+    reason: IgnoreReason = Field(
+        description="`unknown`: Gong has no message for it; `not_handled`: Gong knows the "
+        "event but not this action or state (or the payload had nothing to show); `opt_in`: "
+        "shown once the robot opts in (`include_events`); `filtered`: the robot's "
+        "`only_events`/`exclude_events` leave it out."
+    )
+    count: int = Field(description="How many were received.")
+    first_at: int = Field(description="Unix ms of the first.")
+    last_at: int = Field(description="Unix ms of the last.")
+    detail: str = Field(description="The last one's reason in words.")
+
+    @classmethod
+    def of(cls, item: IgnoredEvent) -> IgnoredEventOut:
+        return cls(
+            event=item.event,
+            reason=item.reason,
+            count=item.count,
+            first_at=item.first_at,
+            last_at=item.last_at,
+            detail=item.detail,
         )
 
 

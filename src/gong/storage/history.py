@@ -9,6 +9,7 @@ from gong.domain.errors import NotFound
 from gong.domain.models import Refusal, StoredMessage
 from gong.domain.ports import History
 from gong.protocol.limits import MAX_DEDUPE_WINDOW
+from gong.storage.ignored import SqlIgnored
 from gong.storage.rows import message_of, refusal_of, visible_to
 from gong.storage.schema import message_uuids, messages, quiet_marks, refusals
 
@@ -84,8 +85,9 @@ class SqlHistory:
     # -- housekeeping --------------------------------------------------------------------------
 
     async def prune(self, *, keep_refusals: int, now_ms: int) -> None:
-        """Drop refusals beyond the newest ``keep_refusals`` per robot, expired msgUuids, and
-        quiet marks older than any quiet window."""
+        """Drop refusals beyond the newest ``keep_refusals`` per robot, expired msgUuids,
+        quiet marks older than any quiet window, and the ignored events of each robot beyond
+        the most recently seen :data:`~gong.storage.ignored.KEEP_PER_ROBOT`."""
         newer = sa.alias(refusals, "newer")
         cutoff = (
             sa.select(newer.c.id)
@@ -100,6 +102,7 @@ class SqlHistory:
             await conn.execute(sa.delete(message_uuids).where(message_uuids.c.expires_at < now_ms))
             oldest = now_ms - MAX_DEDUPE_WINDOW * 1000
             await conn.execute(sa.delete(quiet_marks).where(quiet_marks.c.posted_at < oldest))
+        await SqlIgnored(self.engine).prune()
 
 
 #: mypy checks here that the class is a ``History``.

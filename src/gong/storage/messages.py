@@ -25,6 +25,7 @@ from gong.storage.alerts import (
     resolve_marks,
     write_marks,
 )
+from gong.storage.ignored import IgnoredWrite, write_ignored
 from gong.storage.outbox import Transaction, write_transactions
 from gong.storage.rows import insert_for
 from gong.storage.schema import (
@@ -315,5 +316,6 @@ def write_handlers() -> dict[type, BatchHandler]:
     return {
         NewMessage: write_messages,
         RefusalWrite: write_refusals,
+        IgnoredWrite: write_ignored,
         Transaction: write_transactions,
     }

@@ -15,8 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gong.domain.errors import Conflict, NotFound
-from gong.domain.models import Member, Robot, RobotView
+from gong.domain.models import IgnoredEvent, Member, Robot, RobotView
 from gong.domain.ports import RobotStore
+from gong.storage.ignored import SqlIgnored
 from gong.storage.rows import (
     bump_config_version,
     group_of,
@@ -197,6 +198,12 @@ class SqlRobots:
                 await conn.execute(sa.select(robot_stats).where(robot_stats.c.robot_id == robot_id))
             ).first()
         return {"accepted": row.accepted if row else 0, "refused": row.refused if row else 0}
+
+    async def ignored_events(self, robot_id: int) -> list[IgnoredEvent]:
+        return await SqlIgnored(self.engine).list(robot_id)
+
+    async def forget_ignored(self, robot_id: int, events: Sequence[str]) -> None:
+        await SqlIgnored(self.engine).forget(robot_id, events)
 
     async def robot_views(self, access_tokens: Sequence[str]) -> dict[str, RobotView]:
         """The views of the robots with these tokens (unknown tokens are left out), loaded with

@@ -27,6 +27,7 @@ __all__ = [
     "alert_marks",
     "app_secrets",
     "groups",
+    "ignored_events",
     "limiter_keys",
     "members",
     "message_mentions",
@@ -434,4 +435,22 @@ quiet_marks = sa.Table(
     sa.Column("message_id", sa.BigInteger, nullable=False),
     sa.Column("posted_at", sa.BigInteger, nullable=False),
     sa.PrimaryKeyConstraint("robot_id", "content_key", name="pk_quiet_marks"),
+)
+
+# -- ignored events (migration 0007_ignored_events) ----------------------------------------------
+
+#: What each integration robot received and did not show, one row per event and reason.
+ignored_events = sa.Table(
+    "ignored_events",
+    metadata,
+    sa.Column(
+        "robot_id", sa.Integer, sa.ForeignKey("robots.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("event", sa.String(100), nullable=False),
+    sa.Column("reason", sa.String(16), nullable=False),
+    sa.Column("count", sa.BigInteger, nullable=False),
+    sa.Column("first_at", sa.BigInteger, nullable=False),
+    sa.Column("last_at", sa.BigInteger, nullable=False),
+    sa.Column("detail", sa.String(300), nullable=False),
+    sa.PrimaryKeyConstraint("robot_id", "event", "reason", name="pk_ignored_events"),
 )

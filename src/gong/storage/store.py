@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from gong.domain.models import HeldMessage, NewMessage
+from gong.domain.models import HeldMessage, IgnoreReason, NewMessage
 from gong.domain.ports import FiringMark, StoreResult
 from gong.protocol.errors import Errors, RobotError
 from gong.storage.alerts import SqlAlerts
+from gong.storage.ignored import IgnoredWrite
 from gong.storage.messages import RefusalWrite
 from gong.storage.outbox import Outbox
 from gong.storage.writer import Writer, refused_by_database
@@ -59,6 +60,11 @@ class WriterStore:
         self, robot_id: int, errcode: int, errmsg: str, reason: str, ip: str, at_ms: int
     ) -> None:
         self._writer.submit_nowait(RefusalWrite(robot_id, errcode, errmsg, reason, ip, at_ms))
+
+    async def record_ignored(
+        self, robot_id: int, event: str, reason: IgnoreReason, detail: str, at_ms: int
+    ) -> None:
+        await self._writer.submit(IgnoredWrite(robot_id, event, reason, detail, at_ms))
 
     async def held_messages(self, robot_id: int, limit: int) -> list[HeldMessage]:
         return await self._outbox.held_messages(robot_id, limit)

@@ -10,23 +10,28 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import ValidationError
 
 from gong.domain.errors import Invalid, Unavailable
-from gong.domain.models import RobotKind
+from gong.domain.models import Robot, RobotKind
 from gong.integrations import Ignored, IntegrationConfig, Source, preview, sources
+from gong.integrations.samples import sample, samples
 from gong.protocol.errors import Dialect, Errors, RobotError
 from gong.runtime import Runtime
 from gong.schemas.records import ErrorBody
 from gong.web.api.deps import Admin, RuntimeDep
 from gong.web.api.routes import RobotId
-from gong.web.api.schemas import PreviewOut, RobotPreviewIn, TemplatePreviewIn
+from gong.web.api.schemas import PreviewOut, RobotPreviewIn, SampleOut, TemplatePreviewIn
 
 __all__ = ["router"]
+
+SampleName = Annotated[
+    str, Path(min_length=1, max_length=100, pattern=r"^[a-z0-9_\-]+$", description="A sample")
+]
 
 router = APIRouter(
     prefix="/api",
@@ -83,10 +88,7 @@ async def preview_template(body: TemplatePreviewIn, runtime: RuntimeDep) -> Prev
     return await _preview(runtime, source, config, body.payload, body.headers)
 
 
-@router.post("/robots/{robot_id}/preview")
-async def preview_robot(robot_id: RobotId, body: RobotPreviewIn, runtime: RuntimeDep) -> PreviewOut:
-    """The message this integration robot would post for `payload` (filters applied, no
-    signature check); nothing is posted."""
+async def _robot_source(runtime: Runtime, robot_id: int) -> tuple[Robot, Source, IntegrationConfig]:
     robot = await runtime.robots.get(robot_id)
     source = _sources(runtime).get(robot.kind)
     if source is None:
@@ -95,4 +97,41 @@ async def preview_robot(robot_id: RobotId, body: RobotPreviewIn, runtime: Runtim
         config = IntegrationConfig.model_validate(robot.settings)
     except ValidationError:
         raise Invalid(f"robot {robot_id}'s integration settings are not valid") from None
+    return robot, source, config
+
+
+@router.post("/robots/{robot_id}/preview")
+async def preview_robot(robot_id: RobotId, body: RobotPreviewIn, runtime: RuntimeDep) -> PreviewOut:
+    """The message this integration robot would post for `payload` (filters applied, no
+    signature check); nothing is posted."""
+    _, source, config = await _robot_source(runtime, robot_id)
     return await _preview(runtime, source, config, body.payload, body.headers)
+
+
+@router.get("/robots/{robot_id}/samples")
+async def list_samples(robot_id: RobotId, runtime: RuntimeDep) -> list[SampleOut]:
+    """Documented deliveries of this robot's source, one per event it shows (none for custom
+    and template robots), to preview before the source is wired."""
+    robot = await runtime.robots.get(robot_id)
+    source = _sources(runtime).get(robot.kind)
+    if source is None:
+        return []
+    return [
+        SampleOut(
+            name=item.name,
+            event=item.event(source),
+            headers=item.headers,
+            payload=orjson.loads(item.document),
+        )
+        for item in samples(robot.kind)
+    ]
+
+
+@router.post("/robots/{robot_id}/samples/{name}/preview")
+async def preview_sample(robot_id: RobotId, name: SampleName, runtime: RuntimeDep) -> PreviewOut:
+    """The message this robot would post for one of its source's documented samples (its
+    filters applied); nothing is posted."""
+    robot = await runtime.robots.get(robot_id)
+    item = sample(robot.kind, name)  # custom and template robots have none: 404
+    _, source, config = await _robot_source(runtime, robot_id)
+    return await _preview(runtime, source, config, orjson.loads(item.document), item.headers)

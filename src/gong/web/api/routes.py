@@ -14,6 +14,7 @@ from gong.schemas.records import (
     DeliveryPage,
     ErrorBody,
     GroupOut,
+    IgnoredEventOut,
     MemberOut,
     MessageOut,
     MessagePage,
@@ -29,6 +30,7 @@ from gong.web.api.schemas import (
     MemberIn,
     RobotIn,
     RobotPatch,
+    ShowEventsIn,
 )
 
 __all__ = ["router"]
@@ -228,6 +230,27 @@ async def list_refusals(
     await runtime.robots.get(robot_id)
     refusals = await runtime.history.list_refusals(robot_id, limit)
     return [RefusalOut.of(r) for r in refusals]
+
+
+@router.get("/robots/{robot_id}/events", tags=["robots"])
+async def list_ignored_events(robot_id: RobotId, runtime: RuntimeDep) -> list[IgnoredEventOut]:
+    """The events this integration robot received and did not show, with why and how often,
+    the most recently seen first. Nothing a source sends vanishes unseen."""
+    return [IgnoredEventOut.of(e) for e in await runtime.robots.ignored_events(robot_id)]
+
+
+@router.post("/robots/{robot_id}/events/show", tags=["robots"])
+async def show_ignored_events(
+    robot_id: RobotId, body: ShowEventsIn, runtime: RuntimeDep
+) -> RobotOut:
+    """Show these ignored events from now on (all the robot ignored when `events` is empty).
+
+    Filtered events leave `exclude_events` (and join `only_events` when it leaves them out),
+    opt-in events join `include_events`, and events Gong has no message for turn
+    `show_unknown` on. Their ignored-event records are dropped.
+    """
+    robot = await runtime.robots.show_events(robot_id, body.events)
+    return robot_out(robot, runtime.settings)
 
 
 @router.get("/robots/{robot_id}/deliveries", tags=["relay"])

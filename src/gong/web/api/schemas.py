@@ -134,6 +134,13 @@ EventNames = Annotated[
 ]
 
 
+class ShowEventsIn(_In):
+    events: EventNames = Field(
+        default_factory=list,
+        description="The ignored events to show (their names as listed); empty: all of them.",
+    )
+
+
 class GroupIn(_In):
     name: Name
 
@@ -212,6 +219,16 @@ class IntegrationSettingsIn(_In):
         f"{MAX_EVENT_NAME} characters, no spaces).",
     )
     exclude_events: EventNames | None = Field(default=None, description="Never show these events.")
+    include_events: EventNames | None = Field(
+        default=None,
+        description="Also show these opt-in events (successful CI runs, stars, forks, emoji); "
+        "a family (`star`) opts in all its events.",
+    )
+    show_unknown: StrictBool | None = Field(
+        default=None,
+        description="Post a short message (the source, the event's name, where) for events "
+        "Gong has no message for, instead of ignoring them.",
+    )
     template: str | None = Field(
         default=None,
         max_length=MAX_TEMPLATE_LENGTH,
@@ -391,7 +408,7 @@ _QUIET = (
 )
 _OWNERS = (
     "Alert labels whose values name members (mobile, userId or name) that the robot's alert "
-    "messages @-mention (alertmanager, grafana and template robots)."
+    "messages @-mention (alertmanager, grafana, sentry, uptime-kuma and template robots)."
 )
 #: A Prometheus label name.
 LabelName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=100)]
@@ -510,6 +527,15 @@ class RobotPreviewIn(_In):
         default_factory=dict,
         description="The source's headers that name the event, e.g. X-GitHub-Event.",
     )
+
+
+class SampleOut(BaseModel):
+    """A documented delivery of the robot's source, to preview before wiring the source."""
+
+    name: str = Field(description="Pass to `POST /api/robots/{id}/samples/{name}/preview`.")
+    event: str | None = Field(description="The event's name as the robot's filters see it.")
+    headers: dict[str, str] = Field(description="The headers the source sends with it.")
+    payload: Any = Field(description="The JSON document the source sends.")
 
 
 class PreviewOut(BaseModel):

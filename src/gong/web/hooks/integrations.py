@@ -129,6 +129,7 @@ class IntegrationHandler:
             rendered = await self._process(delivery, config)
         except Ignored as ignored:
             log.debug("robot %d ignored %s", view.robot.id, ignored.reason)
+            await self.hub.ignore(view, ignored.event, ignored.kind, ignored.reason)
             return render_ignored(ignored.reason)
         await self.hub.accept_from_robot(
             view, rendered.message, document.decode("utf-8"), alert=rendered.alert

@@ -1,25 +1,31 @@
 """Robot pages: create a robot, see its webhook and secret, change its security, rate limit,
-alert owners, quiet window and how a relay fits long messages, regenerate its token or secret,
-enable or disable it, and read its recent refused calls.
+alert owners, quiet window, event filters and how a relay fits long messages, regenerate its
+token or secret, enable or disable it, read its recent refused calls and the events it ignored
+(and show them with one click), and try its source's documented samples.
 
 Only admins manage robots: these pages show the access token and the signing secret.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from gong.bootstrap import curl_command
-from gong.domain.errors import GongError, Invalid
+from gong.domain.errors import GongError, Invalid, NotFound
 from gong.domain.markdown import safe_image
 from gong.domain.models import (
     DEFAULT_RATE_LIMIT,
+    Group,
+    IgnoreReason,
     Outgoing,
     Overflow,
     RateLimit,
@@ -29,7 +35,11 @@ from gong.domain.models import (
 )
 from gong.domain.robot_admin import ALERT_KINDS
 from gong.domain.specs import RobotPatch, RobotSpec
-from gong.protocol.errors import Errors
+from gong.domain.timetext import zone_for
+from gong.integrations import Ignored, IntegrationConfig, Source, preview, sources
+from gong.integrations.samples import sample, samples
+from gong.protocol.errors import Dialect, Errors, RobotError
+from gong.runtime import Runtime
 from gong.web.pages.common import (
     AdminDep,
     ViewerDep,
@@ -41,6 +51,7 @@ from gong.web.pages.common import (
     get_web,
     redirect,
 )
+from gong.web.render import MessageView, message_view
 
 __all__ = ["KIND_LABELS", "REASONS", "router"]
 
@@ -60,7 +71,23 @@ KIND_LABELS = {
     RobotKind.ALERTMANAGER: "Alertmanager",
     RobotKind.GRAFANA: "Grafana",
     RobotKind.TEMPLATE: "Template (any JSON)",
+    RobotKind.GITEA: "Gitea / Forgejo",
+    RobotKind.JENKINS: "Jenkins",
+    RobotKind.SENTRY: "Sentry",
+    RobotKind.HARBOR: "Harbor",
+    RobotKind.UPTIME_KUMA: "Uptime Kuma",
 }
+
+#: Why an event was ignored, in words.
+IGNORE_REASONS = {
+    IgnoreReason.UNKNOWN: "Gong has no message for this event",
+    IgnoreReason.NOT_HANDLED: "Gong shows other actions of this event, not this one",
+    IgnoreReason.OPT_IN: "shown only when the robot opts in",
+    IgnoreReason.FILTERED: "left out by this robot's event filters",
+}
+
+#: The integration sources, for the samples' event names and previews (no templates here).
+_SOURCES = sources()
 
 DONE = {
     "created": "Robot created. Copy its webhook below.",
@@ -71,6 +98,7 @@ DONE = {
     "disabled": "Robot disabled: its calls are answered 400102.",
     "outgoing": "Outgoing callback saved: @-mention the robot in the group to try it.",
     "no-outgoing": "Outgoing callback removed.",
+    "shown": "Those events are shown from now on.",
 }
 
 
@@ -105,13 +133,38 @@ def _upstream_fit(form: FormData, robot: Robot) -> UpstreamFit | None:
         raise Invalid("choose how long messages are sent from the list") from None
 
 
+def _event_values(settings: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "only_events": "\n".join(settings.get("only_events") or []),
+        "exclude_events": "\n".join(settings.get("exclude_events") or []),
+        "include_events": "\n".join(settings.get("include_events") or []),
+        "show_unknown": bool(settings.get("show_unknown")),
+    }
+
+
+def _event_settings(form: FormData) -> dict[str, Any] | None:
+    """The event settings of an integration robot's form (None when the form has none):
+    an emptied list or an unticked box removes the setting."""
+    if form_text(form, "events_form") != "1":
+        return None
+    found: dict[str, Any] = {}
+    for key in ("only_events", "exclude_events", "include_events"):
+        found[key] = form_lines(form, key) or None
+    found["show_unknown"] = True if form_text(form, "show_unknown") == "1" else None
+    return found
+
+
 def _values(form: FormData | None, robot: Robot | None = None) -> dict[str, Any]:
     """The robot form's fields: defaults, what was submitted, or the robot's settings."""
     relayed = robot is not None and robot.upstream is not None
     # A new robot's kind is chosen in the same form; an existing one's owners need alerts.
     alerts = robot is None or robot.kind in ALERT_KINDS
+    integration = robot is not None and robot.kind is not RobotKind.CUSTOM
     if form is None and robot is not None:
+        events = _event_values(robot.settings)
         return {
+            **events,
+            "integration": integration,
             "name": robot.name,
             "avatar_url": robot.avatar_url,
             "keywords": "\n".join(robot.keywords),
@@ -144,8 +197,14 @@ def _values(form: FormData | None, robot: Robot | None = None) -> dict[str, Any]
             "relayed": False,
             "alerts": True,
             "upstream_fit": "",
+            "integration": False,
         }
     return {
+        "integration": integration,
+        "only_events": "\n".join(form_lines(form, "only_events")),
+        "exclude_events": "\n".join(form_lines(form, "exclude_events")),
+        "include_events": "\n".join(form_lines(form, "include_events")),
+        "show_unknown": form_text(form, "show_unknown") == "1",
         "name": form_text(form, "name"),
         "kind": form_text(form, "kind", "custom"),
         "avatar_url": form_text(form, "avatar_url"),
@@ -235,6 +294,11 @@ async def _robot_page(
     calls = await runtime.outgoing.calls(robot.id, limit=20)
     stats = await runtime.robots.stats(robot.id)
     done = DONE.get(request.query_params.get("done", ""), "")
+    source = _SOURCES.get(robot.kind)
+    ignored = await runtime.robots.ignored_events(robot.id) if source else []
+    kind_samples = samples(robot.kind) if source else ()
+    chosen = request.query_params.get("sample", "")
+    tried = await _try_sample(runtime, robot, group, source, chosen) if chosen else None
     return await app_page(
         request,
         "robot.html",
@@ -251,11 +315,64 @@ async def _robot_page(
             "done": done,
             "error": error,
             "values": values or _values(None, robot),
+            "ignored": [(e, IGNORE_REASONS[e.reason]) for e in ignored],
+            "samples": [(s.name, s.event(source)) for s in kind_samples] if source else [],
+            "chosen_sample": chosen,
+            "tried": tried,
         },
         status=status,
         viewer=viewer,
         current=group.id,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class TriedSample:
+    """What the robot would post for a sample: the message drawn as in the chat, or why not."""
+
+    message: MessageView | None
+    ignored: str = ""
+    error: str = ""
+
+
+async def _try_sample(
+    runtime: Runtime, robot: Robot, group: Group, source: Source | None, name: str
+) -> TriedSample:
+    if source is None:
+        return TriedSample(None, error="this robot's kind has no samples")
+    try:
+        item = sample(robot.kind, name)
+    except NotFound as exc:
+        return TriedSample(None, error=exc.message)
+    try:
+        config = IntegrationConfig.model_validate(robot.settings)
+        message = await asyncio.to_thread(
+            preview,
+            source,
+            config,
+            item.document,
+            item.headers,
+            callback_url=runtime.settings.webhook_url(robot.access_token),
+            now_ms=runtime.clock.now_ms(),
+            tz=zone_for(group.timezone, runtime.settings.timezone),
+        )
+    except Ignored as exc:
+        return TriedSample(None, ignored=exc.reason)
+    except ValidationError:
+        return TriedSample(None, error="this robot's integration settings are not valid")
+    except RobotError as exc:
+        return TriedSample(None, error=exc.params.get("detail") or exc.errmsg(Dialect.MODERN))
+    view = message_view(
+        {
+            "id": 0,
+            "group_id": group.id,
+            "content": message.to_wire(),
+            "sender": {"type": "robot", "name": robot.name},
+            "robot_id": robot.id,
+            "created_at": runtime.clock.now_ms(),
+        }
+    )
+    return TriedSample(view)
 
 
 def _outgoing_values(robot: Robot) -> dict[str, str]:
@@ -323,6 +440,7 @@ async def update_robot(request: Request, viewer: AdminDep, robot_id: int) -> Res
                 ),
                 mention_labels=_mention_labels(form) if "mention_labels" in form else None,
                 upstream_fit=_upstream_fit(form, robot),
+                settings=_event_settings(form),
             ),
         )
     except GongError as exc:
@@ -335,6 +453,20 @@ async def update_robot(request: Request, viewer: AdminDep, robot_id: int) -> Res
             status=exc.status,
         )
     return redirect(f"/robots/{robot.id}?done=saved")
+
+
+@router.post("/robots/{robot_id:id}/events/show")
+async def show_events(request: Request, viewer: AdminDep, robot_id: int) -> Response:
+    """Show the ignored events named in the form (``event``, repeated) from now on."""
+    runtime = get_web(request).runtime
+    form = await checked_form(request, viewer.session)
+    events = [str(v) for v in form.getlist("event") if str(v).strip()]
+    robot = await runtime.robots.get(robot_id)
+    try:
+        await runtime.robots.show_events(robot.id, events)
+    except GongError as exc:
+        return await _robot_page(request, viewer, robot, error=exc.message, status=exc.status)
+    return redirect(f"/robots/{robot.id}?done=shown#ignored-events")
 
 
 @router.post("/robots/{robot_id:id}/{action}")
