@@ -49,20 +49,6 @@ def _set(**values: Any) -> Change:
 
 
 _USER = {"name": "User Two", "username": "user2"}
-_PROJECT = {"path_with_namespace": "g/p", "web_url": "https://gitlab.example.com/g/p"}
-
-
-def _gitlab_release(document: dict[str, Any]) -> None:
-    document.clear()
-    document.update(
-        object_kind="release",
-        action="create",
-        tag="v1.0.0",
-        name="Version 1",
-        url="https://gitlab.example.com/g/p/-/releases/v1.0.0",
-        description="- first\n- second",
-        project=_PROJECT,
-    )
 
 
 def _codeup_note(document: dict[str, Any]) -> None:
@@ -159,41 +145,10 @@ CASES: list[tuple[str, str, str, str | None, Change]] = [
     ),
     (
         "gitlab",
-        "note_merge_request",
-        "note_issue",
-        None,
-        _set(object_attributes__noteable_type="Issue", issue={"iid": 5, "title": "Crash on start"}),
-    ),
-    (
-        "gitlab",
-        "note_merge_request",
-        "note_commit",
-        None,
-        _set(
-            object_attributes__noteable_type="Commit",
-            commit={"id": "c" * 40, "message": "Fix the build\n\nbody"},
-        ),
-    ),
-    (
-        "gitlab",
-        "note_merge_request",
-        "note_snippet",
-        None,
-        _set(object_attributes__noteable_type="Snippet", snippet={"id": 53, "title": "config"}),
-    ),
-    (
-        "gitlab",
         "push",
         "push_deleted_branch",
         None,
         _set(after="0" * 40, commits=[], total_commits_count=0),
-    ),
-    (
-        "gitlab",
-        "tag_push",
-        "release_create",
-        None,
-        _gitlab_release,
     ),
     ("gitlab", "job_failed", "job_canceled", None, _set(build_status="canceled")),
     (
@@ -380,7 +335,17 @@ async def test_every_builder_runs(monkeypatch: pytest.MonkeyPatch) -> None:
             spies = {key: _spy(source, fn, called) for key, fn in table.items()}
             monkeypatch.setattr(module, name, spies, raising=False)
     config = IntegrationConfig(
-        only_events=("*", "workflow_run.in_progress", "pipeline.running", "pending")
+        only_events=(
+            "*",
+            "workflow_run.in_progress",
+            "pipeline.running",
+            "pending",
+            "emoji.award",
+            "star.created",
+            "fork",
+            "deployment_status.*",
+            "check_suite.*",
+        )
     )
     cases = [(s, b, b, None, _unchanged) for s, b in all_fixtures()] + CASES
     for source, base, _name, header, change in cases:

@@ -1,9 +1,11 @@
 """Alibaba Cloud Codeup (云效) webhooks: pushes, tag pushes, merge requests and comments.
 
-Codeup's payloads are GitLab-shaped (``object_kind``, ``object_attributes``,
-``total_commits_count``) but carry no ``project`` object: the repository comes from
-``repository.homepage`` or a merge request's ``target.web_url``. The event header is
-``Codeup-Event``; with a source secret, ``X-Codeup-Token`` must equal it.
+These four are all Codeup sends. Its payloads are GitLab-shaped (``object_kind``,
+``object_attributes``, ``total_commits_count``) but carry no ``project`` object: the repository
+comes from ``repository.homepage`` or a merge request's ``target.web_url``. Events are named as
+GitLab's are (:func:`gong.integrations.gitlab.event_name`), from the payload, so the event
+header (``Codeup-Event``, ``X-Codeup-Event`` behind some proxies) is not needed. With a source
+secret, ``X-Codeup-Token`` must equal it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,17 @@ from typing import Any
 
 from gong.domain.models import RobotKind
 from gong.integrations.git import Change, push_message
-from gong.integrations.gitlab import PushEvent, User, event_name, gitlab_push, site_path
+from gong.integrations.gitlab import (
+    PushEvent,
+    User,
+    event_name,
+    gitlab_push,
+    note_location,
+    note_words,
+    site_path,
+)
+from gong.integrations.gitlab_models import NoteAttributes as GitLabNoteAttributes
+from gong.integrations.gitlab_models import NotedCommit
 from gong.integrations.source import (
     Builder,
     Delivery,
@@ -26,7 +38,7 @@ from gong.integrations.source import (
     parse,
     same,
 )
-from gong.integrations.text import escape
+from gong.integrations.text import escape, first_line
 from gong.protocol.messages import Message
 
 __all__ = ["Codeup"]
@@ -60,10 +72,10 @@ class MergeRequestEvent(Payload):
     repository: Repository | None = None
 
 
-class NoteAttributes(Payload):
-    note: str
+class NoteAttributes(GitLabNoteAttributes):
+    """GitLab's comment attributes (diff position, ``action``); the type may be missing."""
+
     noteable_type: str = ""
-    url: str | None = None
 
 
 class Noted(Payload):
@@ -77,6 +89,7 @@ class NoteEvent(Payload):
     repository: Repository | None = None
     merge_request: Noted | None = None
     issue: Noted | None = None
+    commit: NotedCommit | None = None
 
 
 def _repo(repository: Repository | None, fallback: str | None = None) -> tuple[str, str | None]:
@@ -132,8 +145,11 @@ def note(document: dict[str, Any]) -> Message:
         )
     elif event.issue is not None:
         noun, number, title = "issue", f"#{event.issue.iid}", event.issue.title
+    elif event.commit is not None:
+        noun, number, title = "commit", event.commit.id[:7], first_line(event.commit.message)
     else:
         noun, number, title = attrs.noteable_type.lower() or "change", "", ""
+    verb, word = note_words(attrs)
     return Change(
         repo=repo,
         repo_url=repo_url,
@@ -142,13 +158,16 @@ def note(document: dict[str, Any]) -> Message:
         title=title,
         url=attrs.url.split("#")[0] if attrs.url else None,
         actor=event.user.shown,
-        verb="commented on",
-        event="new comment",
+        verb=verb,
+        event=word,
+        details=[note_location(attrs)],
         body=attrs.note,
         button="View comment",
         target=attrs.url,
     ).message()
 
+
+_NOTED = ("merge_request", "issue", "commit")
 
 BUILDERS: dict[str, Builder] = {
     "push": push,
@@ -157,10 +176,10 @@ BUILDERS: dict[str, Builder] = {
     "merge_request.reopen": merge_request,
     "merge_request.close": merge_request,
     "merge_request.merge": merge_request,
-    "note.merge_request": note,
-    "note.issue": note,
-    "note.commit": note,
+    **{f"note.{target}": note for target in _NOTED},
 }
+#: Opt-in (``include_events``): edited comments (``note.merge_request.update``).
+QUIET = frozenset(f"note.{target}.update" for target in _NOTED)
 
 
 class Codeup(Source):
@@ -181,4 +200,4 @@ class Codeup(Source):
     ) -> Event:
         if "object_kind" not in document:
             raise invalid("no object_kind in the body: this is not a Codeup webhook payload")
-        return dispatch(event_name(document, self.label), document, BUILDERS)
+        return dispatch(event_name(document, self.label), document, BUILDERS, QUIET)

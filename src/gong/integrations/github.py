@@ -1,7 +1,10 @@
-"""GitHub webhooks: pushes, branches and tags, pull requests, issues, comments, releases, CI.
+"""GitHub webhooks: code, reviews, issues, discussions, releases, CI, deployments, security alerts.
 
 The event is named by the ``X-GitHub-Event`` header and the payload's ``action``
-(``pull_request.opened``). With a source secret, ``X-Hub-Signature-256`` must be
+(``pull_request.opened``). Finished CI runs, jobs, check suites and check runs add their
+conclusion (``workflow_run.completed.failure``), and deployment statuses are named by their state
+(``deployment_status.failure``): successes, runs in progress, stars and forks are opt-in
+(:data:`QUIET`). With a source secret, ``X-Hub-Signature-256`` must be
 ``sha256=`` + hex HMAC-SHA256 of the raw body. Form-encoded deliveries (``payload=…``) are read
 by the web handler, which hands over the JSON document. The payload models are in
 :mod:`gong.integrations.github_models`.
@@ -9,12 +12,23 @@ by the web handler, which hands over the JSON document. The payload models are i
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from gong.domain.models import RobotKind
 from gong.integrations.git import Change, Commit, Push, branch_of, push_message
 from gong.integrations.github_models import (
     CheckRunEvent,
+    CheckSuiteEvent,
+    CodeScanningAlertEvent,
+    CodeScanningInstance,
+    DependabotAlertEvent,
+    Deployment,
+    DeploymentEvent,
+    DeploymentStatusEvent,
+    DiscussionCommentEvent,
+    DiscussionEvent,
+    ForkEvent,
     IssueCommentEvent,
     IssuesEvent,
     PingEvent,
@@ -23,14 +37,22 @@ from gong.integrations.github_models import (
     PushEvent,
     RefEvent,
     ReleaseEvent,
+    Repository,
+    ReviewCommentEvent,
     ReviewEvent,
+    RunLink,
+    SecretScanningAlertEvent,
+    StarEvent,
     User,
+    WorkflowJobEvent,
     WorkflowRunEvent,
 )
 from gong.integrations.source import (
     Builder,
     Delivery,
     Event,
+    Ignored,
+    IgnoreReason,
     IntegrationConfig,
     Source,
     bad_signature,
@@ -42,12 +64,15 @@ from gong.integrations.source import (
 )
 from gong.integrations.text import (
     action_card,
+    cut,
     duration,
     escape,
+    fenced,
     link,
     markdown,
     plural,
     quote,
+    short_sha,
     timestamp,
 )
 from gong.protocol.messages import Message
@@ -72,10 +97,41 @@ OUTCOMES: dict[str, tuple[str, str]] = {
 _RUNNING = ("🔄", "is running")
 
 
+_WAITING = {
+    "queued": "is queued",
+    "requested": "is queued",
+    "waiting": "is waiting",
+    "pending": "is pending",
+}
+
+
 def _outcome(status: str, conclusion: str | None) -> tuple[str, str]:
     if status != "completed":
-        return ("🕓", "is queued") if status in ("queued", "requested", "waiting") else _RUNNING
+        return ("🕓", _WAITING[status]) if status in _WAITING else _RUNNING
     return OUTCOMES.get(conclusion or "", ("⚪", f"finished ({conclusion or 'no conclusion'})"))
+
+
+def _facts(*facts: str | None) -> str:
+    return " · ".join(f for f in facts if f)
+
+
+def _branch(repo: Repository, branch: str | None) -> str | None:
+    return f"branch {link(branch, repo.url(f'tree/{branch}'))}" if branch else None
+
+
+def _commit(repo: Repository, sha: str | None) -> str | None:
+    return f"commit {link(short_sha(sha), repo.url(f'commit/{sha}'))}" if sha else None
+
+
+def _by(user: User | None) -> str | None:
+    return f"by **{escape(user.login)}**" if user is not None else None
+
+
+def _nothing(name: str, why: str) -> Ignored:
+    """The payload says there is nothing to show (no generic message either)."""
+    ignored = Ignored(name, why, IgnoreReason.NOT_HANDLED)
+    ignored.generic = False
+    return ignored
 
 
 def ping(document: dict[str, Any]) -> Message:
@@ -189,6 +245,7 @@ def pull_request(document: dict[str, Any]) -> Message:
             details.append(f"Reviewers: {_names(pr.requested_reviewers)}")
         if pr.labels:
             details.append("Labels: " + ", ".join(escape(label.name) for label in pr.labels))
+    details.append(quote(body))
     return Change(
         repo=event.repository.full_name,
         repo_url=event.repository.html_url,
@@ -200,7 +257,6 @@ def pull_request(document: dict[str, Any]) -> Message:
         verb=verb,
         event=event_word,
         details=details,
-        body=body,
         button="View pull request",
         suffix=" as ready for review" if action == "ready_for_review" else "",
     ).message()
@@ -215,8 +271,24 @@ _REVIEW_VERBS = {
 
 def review(document: dict[str, Any]) -> Message:
     event = parse(ReviewEvent, document, "GitHub pull_request_review")
-    verb, word = _REVIEW_VERBS.get(event.review.state.lower(), ("reviewed", "reviewed"))
     pr = event.pull_request
+    state = event.review.state.lower()
+    if event.action == "dismissed":
+        actor = event.sender.login
+        verb, word = (
+            f"dismissed **{escape(event.review.user.login)}**'s review on",
+            "review dismissed",
+        )
+    else:
+        if state == "commented" and not (event.review.body or "").strip():
+            # GitHub sends one for every line comment too; the comments are shown on their own.
+            raise _nothing(
+                f"pull_request_review.{event.action}",
+                "is a review without a summary (its line comments are shown as "
+                "pull_request_review_comment.created)",
+            )
+        actor = event.review.user.login
+        verb, word = _REVIEW_VERBS.get(state, ("reviewed", "reviewed"))
     return Change(
         repo=event.repository.full_name,
         repo_url=event.repository.html_url,
@@ -224,12 +296,52 @@ def review(document: dict[str, Any]) -> Message:
         number=f"#{pr.number}",
         title=pr.title,
         url=pr.html_url,
-        actor=event.review.user.login,
+        actor=actor,
         verb=verb,
         event=word,
-        body=event.review.body,
+        details=[quote(event.review.body)],
         button="View review",
         target=event.review.html_url,
+    ).message()
+
+
+#: Lines of the diff shown above a review comment (the commented line is the hunk's last).
+DIFF_LINES = 6
+
+
+def _diff_excerpt(hunk: str | None) -> str:
+    rows = [row for row in (hunk or "").replace("\r\n", "\n").split("\n") if row.strip()]
+    if not rows:
+        return ""
+    shown = [cut(row, 160) for row in rows[-DIFF_LINES:]]
+    return fenced("\n".join(shown), "diff")
+
+
+def review_comment(document: dict[str, Any]) -> Message:
+    event = parse(ReviewCommentEvent, document, "GitHub pull_request_review_comment")
+    comment = event.comment
+    pr = event.pull_request
+    line = comment.line or comment.original_line
+    first = comment.start_line or comment.original_start_line
+    if comment.subject_type == "file" or line is None:
+        where = f"On **{escape(comment.path)}**"
+    elif first and first != line:
+        where = f"On **{escape(comment.path)}**, lines {first}–{line}"
+    else:
+        where = f"On **{escape(comment.path)}**, line {line}"
+    return Change(
+        repo=event.repository.full_name,
+        repo_url=event.repository.html_url,
+        noun="pull request",
+        number=f"#{pr.number}",
+        title=pr.title,
+        url=pr.html_url,
+        actor=comment.user.login,
+        verb="commented on",
+        event="new review comment",
+        details=[where, _diff_excerpt(comment.diff_hunk), quote(comment.body, 600, 12)],
+        button="View comment",
+        target=comment.html_url,
     ).message()
 
 
@@ -247,6 +359,7 @@ def issue(document: dict[str, Any]) -> Message:
             details.append(f"Assignees: {_names(item.assignees)}")
     elif event.action == "closed" and item.state_reason:
         details.append(f"Reason: {escape(item.state_reason.replace('_', ' '))}")
+    details.append(quote(body))
     return Change(
         repo=event.repository.full_name,
         repo_url=event.repository.html_url,
@@ -258,7 +371,6 @@ def issue(document: dict[str, Any]) -> Message:
         verb=verb,
         event=verb,
         details=details,
-        body=body,
         button="View issue",
     ).message()
 
@@ -276,7 +388,7 @@ def issue_comment(document: dict[str, Any]) -> Message:
         actor=event.comment.user.login,
         verb="commented on",
         event="new comment",
-        body=event.comment.body,
+        details=[quote(event.comment.body)],
         button="View comment",
         target=event.comment.html_url,
     ).message()
@@ -373,6 +485,420 @@ def check_run(document: dict[str, Any]) -> Message:
     return action_card(title, "\n\n".join(parts), "View check", check.html_url or check.details_url)
 
 
+def _steps(names: list[str], limit: int = 10) -> list[str]:
+    rows = [f"- {escape(cut(name, 120))}" for name in names[:limit]]
+    if len(names) > limit:
+        rows.append(f"- and {plural(len(names) - limit, 'more step')}")
+    return rows
+
+
+def workflow_job(document: dict[str, Any]) -> Message:
+    event = parse(WorkflowJobEvent, document, "GitHub workflow_job")
+    job = event.workflow_job
+    repo = event.repository
+    mark, phrase = _outcome(job.status, job.conclusion)
+    workflow = job.workflow_name or "Workflow"
+    runner = None
+    if job.runner_name:
+        labels = f" ({escape(', '.join(job.labels))})" if job.labels else ""
+        runner = f"runner **{escape(job.runner_name)}**{labels}"
+    took = _elapsed(job.started_at, job.completed_at) if job.status == "completed" else ""
+    facts = _facts(
+        link(repo.full_name, repo.html_url),
+        f"workflow **{escape(workflow)}**",
+        _branch(repo, job.head_branch),
+        _commit(repo, job.head_sha),
+        runner,
+        f"attempt {job.run_attempt}" if job.run_attempt else None,
+        f"took {took}" if took else None,
+    )
+    parts = [f"#### {mark} Job {escape(job.name)} {phrase}", facts]
+    failed = [step.name for step in job.steps if step.conclusion == "failure"]
+    if failed:
+        parts.append(
+            f"Failed {'step' if len(failed) == 1 else 'steps'}:\n" + "\n".join(_steps(failed))
+        )
+    on = f" on {job.head_branch}" if job.head_branch else ""
+    title = f"[{repo.full_name}] {mark} {workflow} / {job.name} {phrase}{on}"
+    return action_card(title, "\n\n".join(parts), "View job", job.html_url)
+
+
+def check_suite(document: dict[str, Any]) -> Message:
+    event = parse(CheckSuiteEvent, document, "GitHub check_suite")
+    suite = event.check_suite
+    repo = event.repository
+    mark, phrase = _outcome(suite.status or "completed", suite.conclusion)
+    app = (suite.app.name if suite.app else "") or "Checks"
+    pulls = ", ".join(
+        link(f"#{pr.number}", repo.url(f"pull/{pr.number}")) for pr in suite.pull_requests
+    )
+    took = _elapsed(suite.created_at, suite.updated_at) if suite.status == "completed" else ""
+    facts = _facts(
+        link(repo.full_name, repo.html_url),
+        _branch(repo, suite.head_branch),
+        _commit(repo, suite.head_sha),
+        f"pull request {pulls}" if pulls else None,
+        f"took {took}" if took else None,
+    )
+    parts = [f"#### {mark} Check suite {escape(app)} {phrase}", facts]
+    if suite.head_commit is not None:
+        author = suite.head_commit.author.name if suite.head_commit.author else ""
+        commit = Commit(
+            suite.head_commit.id,
+            suite.head_commit.message,
+            repo.url(f"commit/{suite.head_commit.id}"),
+            author,
+        )
+        parts.append(commit.line())
+    on = f" on {suite.head_branch}" if suite.head_branch else ""
+    title = f"[{repo.full_name}] {mark} Check suite {app} {phrase}{on}"
+    checks = repo.url(f"commit/{suite.head_sha}/checks") if suite.head_sha else repo.html_url
+    return action_card(title, "\n\n".join(parts), "View checks", checks)
+
+
+# -- deployments --------------------------------------------------------------------------------
+
+#: Deployment status state → (mark, phrase).
+DEPLOYMENT_STATES: dict[str, tuple[str, str]] = {
+    "success": ("✅", "succeeded"),
+    "failure": ("❌", "failed"),
+    "error": ("❌", "failed with an error"),
+    "in_progress": ("🔄", "is in progress"),
+    "queued": ("🕓", "is queued"),
+    "pending": ("🕓", "is pending"),
+    "inactive": ("⚪", "is inactive"),
+}
+
+
+def _deployment_facts(repo: Repository, deployment: Deployment, who: User | None) -> str:
+    ref = deployment.ref
+    return _facts(
+        link(repo.full_name, repo.html_url),
+        f"ref {link(ref, repo.url(f'tree/{ref}'))}" if ref else None,
+        _commit(repo, deployment.sha),
+        _by(who),
+    )
+
+
+def _run_line(run: RunLink | None) -> str:
+    if run is None or not run.html_url:
+        return ""
+    name = run.name or "Workflow run"
+    number = f" #{run.run_number}" if run.run_number else ""
+    return f"Workflow run: {link(name + number, run.html_url)}"
+
+
+def deployment(document: dict[str, Any]) -> Message:
+    event = parse(DeploymentEvent, document, "GitHub deployment")
+    dep = event.deployment
+    repo = event.repository
+    env = dep.environment or "an environment"
+    parts = [
+        f"#### 🚀 Deployment to {escape(env)} created",
+        _deployment_facts(repo, dep, dep.creator or event.sender),
+        quote(dep.description, literal=True),
+        _run_line(event.workflow_run),
+    ]
+    run = event.workflow_run.html_url if event.workflow_run else None
+    ref = f" ({dep.ref})" if dep.ref else ""
+    return action_card(
+        f"[{repo.full_name}] 🚀 Deployment to {env} created{ref}",
+        "\n\n".join(p for p in parts if p),
+        "View run" if run else "View deployments",
+        run or repo.url("deployments"),
+    )
+
+
+def deployment_status(document: dict[str, Any]) -> Message:
+    event = parse(DeploymentStatusEvent, document, "GitHub deployment_status")
+    status = event.deployment_status
+    dep = event.deployment
+    repo = event.repository
+    state = status.state.lower()
+    mark, phrase = DEPLOYMENT_STATES.get(state, ("⚪", f"is {state.replace('_', ' ')}"))
+    env = status.environment or dep.environment or "an environment"
+    parts = [
+        f"#### {mark} Deployment to {escape(env)} {phrase}",
+        _deployment_facts(repo, dep, status.creator or dep.creator or event.sender),
+        quote(status.description or dep.description, literal=True),
+        _run_line(event.workflow_run),
+    ]
+    if state == "success" and status.environment_url:
+        parts.append(f"Environment: {link(status.environment_url, status.environment_url)}")
+    log = status.log_url or status.target_url
+    run = event.workflow_run.html_url if event.workflow_run else None
+    button, url = (
+        ("View log", log)
+        if log
+        else (("View run", run) if run else ("View deployments", repo.url("deployments")))
+    )
+    ref = f" ({dep.ref})" if dep.ref else ""
+    title = f"[{repo.full_name}] {mark} Deployment to {env} {phrase}{ref}"
+    return action_card(title, "\n\n".join(p for p in parts if p), button, url)
+
+
+# -- discussions ----------------------------------------------------------------------------------
+
+
+def discussion(document: dict[str, Any]) -> Message:
+    event = parse(DiscussionEvent, document, "GitHub discussion")
+    item = event.discussion
+    action = event.action
+    details: list[str] = []
+    actor = event.sender.login
+    button, target = "View discussion", item.html_url
+    if action == "created":
+        verb = word = "started"
+        if item.category is not None:
+            details.append(f"Category: {escape(item.category.name)}")
+        details.append(quote(item.body))
+    elif action == "answered":
+        actor = (item.answer_chosen_by or event.sender).login
+        verb, word = "marked an answer on", "answered"
+        if event.answer is not None:
+            details.append(f"Answer by **{escape(event.answer.user.login)}**:")
+            details.append(quote(event.answer.body))
+            button, target = "View answer", event.answer.html_url
+    else:
+        verb = word = action
+        if action == "closed" and item.state_reason:
+            details.append(f"Reason: {escape(item.state_reason.replace('_', ' '))}")
+    return Change(
+        repo=event.repository.full_name,
+        repo_url=event.repository.html_url,
+        noun="discussion",
+        number=f"#{item.number}",
+        title=item.title,
+        url=item.html_url,
+        actor=actor,
+        verb=verb,
+        event=word,
+        details=details,
+        button=button,
+        target=target,
+    ).message()
+
+
+def discussion_comment(document: dict[str, Any]) -> Message:
+    event = parse(DiscussionCommentEvent, document, "GitHub discussion_comment")
+    item = event.discussion
+    return Change(
+        repo=event.repository.full_name,
+        repo_url=event.repository.html_url,
+        noun="discussion",
+        number=f"#{item.number}",
+        title=item.title,
+        url=item.html_url,
+        actor=event.comment.user.login,
+        verb="commented on",
+        event="new comment",
+        details=[quote(event.comment.body)],
+        button="View comment",
+        target=event.comment.html_url,
+    ).message()
+
+
+# -- security alerts ------------------------------------------------------------------------------
+
+#: Alert actions that open an alert, and their words; the others resolve one.
+_ALERT_OPENED = {
+    "created": "opened",
+    "reopened": "reopened",
+    "reopened_by_user": "reopened",
+    "auto_reopened": "reopened automatically",
+    "reintroduced": "reintroduced",
+    "appeared_in_branch": "appeared in a branch",
+}
+_ALERT_RESOLVED = {
+    "fixed": "fixed",
+    "dismissed": "dismissed",
+    "auto_dismissed": "dismissed automatically",
+    "closed_by_user": "dismissed",
+    "resolved": "resolved",
+}
+
+
+def _alert_words(action: str) -> tuple[str, str]:
+    """(mark, verb) of an alert event."""
+    if action in _ALERT_RESOLVED:
+        verb = _ALERT_RESOLVED[action]
+        return ("⚪" if verb.startswith("dismissed") else "✅"), verb
+    return "⚠️", _ALERT_OPENED.get(action, action.replace("_", " "))
+
+
+def _dismissal(who: User | None, reason: str | None, comment: str | None) -> list[str]:
+    said = f": {escape(reason.replace('_', ' '))}" if reason else ""
+    lines = [f"Dismissed{f' by **{escape(who.login)}**' if who else ''}{said}"]
+    if comment:
+        lines.append(quote(comment, literal=True))
+    return lines
+
+
+def dependabot_alert(document: dict[str, Any]) -> Message:
+    event = parse(DependabotAlertEvent, document, "GitHub dependabot_alert")
+    alert = event.alert
+    repo = event.repository
+    advisory = alert.security_advisory
+    vulnerability = alert.security_vulnerability
+    mark, verb = _alert_words(event.action)
+    package = alert.dependency.package
+    if not package.name and vulnerability is not None:
+        package = vulnerability.package
+    severity = (vulnerability.severity if vulnerability else None) or advisory.severity
+    summary = advisory.summary or advisory.ghsa_id or "vulnerable dependency"
+    ghsa = (
+        link(advisory.ghsa_id, f"https://github.com/advisories/{advisory.ghsa_id}")
+        if advisory.ghsa_id
+        else None
+    )
+    facts = _facts(
+        link(repo.full_name, repo.html_url),
+        f"severity **{escape(severity)}**" if severity else None,
+        ghsa,
+        escape(advisory.cve_id) if advisory.cve_id else None,
+    )
+    ecosystem = f" ({escape(package.ecosystem)})" if package.ecosystem else ""
+    manifest = alert.dependency.manifest_path
+    where = f" in {escape(manifest)}" if manifest else ""
+    parts = [
+        f"#### {mark} Dependabot alert #{alert.number} {verb}: {escape(summary)}",
+        facts,
+        f"Package **{escape(package.name or 'unknown')}**{ecosystem}{where}",
+    ]
+    if vulnerability is not None and vulnerability.vulnerable_version_range:
+        patched = vulnerability.first_patched_version
+        fix = (
+            f"patched in **{escape(patched.identifier)}**" if patched else "no patched version yet"
+        )
+        parts.append(f"Vulnerable: **{escape(vulnerability.vulnerable_version_range)}** · {fix}")
+    if event.action == "dismissed":
+        parts.extend(
+            _dismissal(alert.dismissed_by, alert.dismissed_reason, alert.dismissed_comment)
+        )
+    name = package.name or summary
+    title = f"[{repo.full_name}] {mark} Dependabot alert #{alert.number} {verb}: {name}"
+    if severity:
+        title += f" ({severity})"
+    url = alert.html_url or repo.url(f"security/dependabot/{alert.number}")
+    return action_card(title, "\n\n".join(parts), "View alert", url)
+
+
+def secret_scanning_alert(document: dict[str, Any]) -> Message:
+    event = parse(SecretScanningAlertEvent, document, "GitHub secret_scanning_alert")
+    alert = event.alert  # the model has no field for the secret itself: it is never shown
+    repo = event.repository
+    mark, verb = _alert_words(event.action)
+    kind = alert.secret_type_display_name or alert.secret_type or "secret"
+    bypassed = (
+        f"push protection bypassed by **{escape(alert.push_protection_bypassed_by.login)}**"
+        if alert.push_protection_bypassed and alert.push_protection_bypassed_by
+        else ("push protection bypassed" if alert.push_protection_bypassed else None)
+    )
+    facts = _facts(
+        link(repo.full_name, repo.html_url),
+        f"validity **{escape(alert.validity)}**" if alert.validity else None,
+        bypassed,
+    )
+    parts = [f"#### {mark} Secret scanning alert #{alert.number} {verb}: {escape(kind)}", facts]
+    if event.action == "resolved":
+        how = f" as **{escape(alert.resolution.replace('_', ' '))}**" if alert.resolution else ""
+        who = alert.resolved_by or event.sender
+        parts.append(f"Resolved{how}{f' by **{escape(who.login)}**' if who else ''}")
+        if alert.resolution_comment:
+            parts.append(quote(alert.resolution_comment, literal=True))
+    title = f"[{repo.full_name}] {mark} Secret scanning alert #{alert.number} {verb}: {kind}"
+    url = alert.html_url or repo.url(f"security/secret-scanning/{alert.number}")
+    return action_card(title, "\n\n".join(parts), "View alert", url)
+
+
+def _scanned_ref(repo: Repository, ref: str | None) -> str | None:
+    if not ref:
+        return None
+    if ref.startswith("refs/pull/"):
+        number = ref.split("/")[2]
+        return f"pull request {link(f'#{number}', repo.url(f'pull/{number}'))}"
+    return _branch(repo, branch_of(ref)) if ref.startswith("refs/heads/") else escape(ref)
+
+
+def _location(repo: Repository, instance: CodeScanningInstance | None) -> str:
+    where = instance.location if instance is not None else None
+    if where is None or not where.path:
+        return ""
+    line = f":{where.start_line}" if where.start_line else ""
+    sha = instance.commit_sha if instance is not None else None
+    anchor = f"#L{where.start_line}" if where.start_line else ""
+    url = (
+        repo.url(f"blob/{sha}/{where.path}{anchor}")
+        if sha and not where.path.startswith("/")
+        else None
+    )
+    return f"In {link(where.path + line, url)}"
+
+
+def code_scanning_alert(document: dict[str, Any]) -> Message:
+    event = parse(CodeScanningAlertEvent, document, "GitHub code_scanning_alert")
+    alert = event.alert
+    repo = event.repository
+    rule = alert.rule
+    mark, verb = _alert_words(event.action)
+    what = rule.description or rule.name or rule.id or "code scanning alert"
+    instance = alert.most_recent_instance or (alert.instances[0] if alert.instances else None)
+    severity = rule.security_severity_level or rule.severity
+    facts = _facts(
+        link(repo.full_name, repo.html_url),
+        f"rule **{escape(rule.id)}**" if rule.id else None,
+        f"severity **{escape(severity)}**" if severity else None,
+        f"tool **{escape(alert.tool.name)}**" if alert.tool.name else None,
+        _scanned_ref(repo, event.ref or (instance.ref if instance else None)),
+    )
+    parts = [f"#### {mark} Code scanning alert #{alert.number} {verb}: {escape(what)}", facts]
+    parts.append(_location(repo, instance))
+    if event.action == "closed_by_user":
+        parts.extend(
+            _dismissal(alert.dismissed_by, alert.dismissed_reason, alert.dismissed_comment)
+        )
+    title = f"[{repo.full_name}] {mark} Code scanning alert #{alert.number} {verb}: {what}"
+    url = alert.html_url or repo.url(f"security/code-scanning/{alert.number}")
+    return action_card(title, "\n\n".join(p for p in parts if p), "View alert", url)
+
+
+# -- stars and forks ------------------------------------------------------------------------------
+
+
+def star(document: dict[str, Any]) -> Message:
+    event = parse(StarEvent, document, "GitHub star")
+    repo = event.repository
+    who = event.sender
+    text = f"⭐ {link(who.login, who.html_url)} starred {link(repo.full_name, repo.html_url)}"
+    if repo.stargazers_count is not None:
+        text += f" ({plural(repo.stargazers_count, 'star')} now)"
+    return action_card(
+        f"[{repo.full_name}] ⭐ {who.login} starred the repository",
+        text,
+        "View stargazers",
+        repo.url("stargazers"),
+    )
+
+
+def fork(document: dict[str, Any]) -> Message:
+    event = parse(ForkEvent, document, "GitHub fork")
+    repo = event.repository
+    who = event.sender
+    copy = event.forkee
+    text = (
+        f"🍴 {link(who.login, who.html_url)} forked {link(repo.full_name, repo.html_url)} "
+        f"to {link(copy.full_name, copy.html_url)}"
+    )
+    if repo.forks_count is not None:
+        text += f" ({plural(repo.forks_count, 'fork')} now)"
+    return action_card(
+        f"[{repo.full_name}] 🍴 {who.login} forked it to {copy.full_name}",
+        text,
+        "View fork",
+        copy.html_url,
+    )
+
+
 BUILDERS: dict[str, Builder] = {
     "ping": ping,
     "push": push,
@@ -384,18 +910,80 @@ BUILDERS: dict[str, Builder] = {
     "pull_request.ready_for_review": pull_request,
     "pull_request.review_requested": pull_request,
     "pull_request_review.submitted": review,
+    "pull_request_review.dismissed": review,
+    "pull_request_review_comment.created": review_comment,
     "issues.opened": issue,
     "issues.closed": issue,
     "issues.reopened": issue,
     "issue_comment.created": issue_comment,
+    "discussion.created": discussion,
+    "discussion.answered": discussion,
+    "discussion.closed": discussion,
+    "discussion.reopened": discussion,
+    "discussion_comment.created": discussion_comment,
+    # GitHub also sends release.released / .prereleased / .created for the same release.
     "release.published": release,
+    "deployment.created": deployment,
+    "deployment_status": deployment_status,
     "workflow_run.completed": workflow_run,
     "workflow_run.requested": workflow_run,
     "workflow_run.in_progress": workflow_run,
+    "workflow_job.completed": workflow_job,
+    "workflow_job.queued": workflow_job,
+    "workflow_job.in_progress": workflow_job,
+    "workflow_job.waiting": workflow_job,
+    "check_suite.completed": check_suite,
     "check_run.completed": check_run,
+    "dependabot_alert.created": dependabot_alert,
+    "dependabot_alert.reopened": dependabot_alert,
+    "dependabot_alert.auto_reopened": dependabot_alert,
+    "dependabot_alert.reintroduced": dependabot_alert,
+    "dependabot_alert.fixed": dependabot_alert,
+    "dependabot_alert.dismissed": dependabot_alert,
+    "dependabot_alert.auto_dismissed": dependabot_alert,
+    "secret_scanning_alert.created": secret_scanning_alert,
+    "secret_scanning_alert.reopened": secret_scanning_alert,
+    "secret_scanning_alert.resolved": secret_scanning_alert,
+    "code_scanning_alert.created": code_scanning_alert,
+    "code_scanning_alert.reopened": code_scanning_alert,
+    "code_scanning_alert.reopened_by_user": code_scanning_alert,
+    "code_scanning_alert.appeared_in_branch": code_scanning_alert,
+    "code_scanning_alert.fixed": code_scanning_alert,
+    "code_scanning_alert.closed_by_user": code_scanning_alert,
+    "star.created": star,
+    "fork": fork,
 }
-#: Shown only when a robot's only_events names them: in-progress CI is noise for most groups.
-QUIET = frozenset({"workflow_run.requested", "workflow_run.in_progress"})
+#: CI runs named by their conclusion (``workflow_run.completed.failure``).
+CI = ("workflow_run", "workflow_job", "check_suite", "check_run")
+#: Opt-in (``include_events``): successful and unremarkable CI, runs in progress, deployments
+#: that went well or are under way, stars and forks.
+QUIET = frozenset(
+    {
+        *(f"{ci}.completed.{end}" for ci in CI for end in ("success", "skipped", "neutral")),
+        "workflow_run.requested",
+        "workflow_run.in_progress",
+        "workflow_job.queued",
+        "workflow_job.in_progress",
+        "workflow_job.waiting",
+        *(
+            f"deployment_status.{state}"
+            for state in ("success", "in_progress", "queued", "pending", "inactive")
+        ),
+        "star.created",
+        "fork",
+    }
+)
+#: A segment GitHub puts in an event's name (a state or a conclusion).
+_SEGMENT = re.compile(r"[a-z_]{1,40}")
+
+
+def _segment(document: dict[str, Any], key: str, field: str) -> str | None:
+    """``document[key][field]`` when it is a plain word (``failure``, ``in_progress``)."""
+    inner = document.get(key)
+    value = inner.get(field) if isinstance(inner, dict) else None
+    if isinstance(value, str) and _SEGMENT.fullmatch(value.lower()):
+        return value.lower()
+    return None
 
 
 class GitHub(Source):
@@ -417,7 +1005,13 @@ class GitHub(Source):
         name = delivery.header("X-GitHub-Event")
         if not name:
             raise invalid("no X-GitHub-Event header: this is not a GitHub webhook delivery")
-        action = document.get("action")
-        if isinstance(action, str) and action:
-            name = f"{name}.{action}"
+        family, action = name, document.get("action")
+        if family == "deployment_status":  # always "created": the state says what happened
+            state = _segment(document, family, "state")
+            name = f"{family}.{state}" if state else family
+        elif isinstance(action, str) and action:
+            name = f"{family}.{action}"
+            conclusion = _segment(document, family, "conclusion")
+            if family in CI and action == "completed" and conclusion:
+                name = f"{name}.{conclusion}"
         return dispatch(name, document, BUILDERS, QUIET)

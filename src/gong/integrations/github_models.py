@@ -13,19 +13,44 @@ from pydantic import Field
 from gong.integrations.source import Payload
 
 __all__ = [
+    "AlertDependency",
+    "AlertPackage",
     "Branch",
     "CheckOutput",
     "CheckRun",
     "CheckRunEvent",
     "CheckSuite",
+    "CheckSuiteApp",
+    "CheckSuiteEvent",
+    "CheckSuitePull",
+    "CodeScanningAlert",
+    "CodeScanningAlertEvent",
+    "CodeScanningInstance",
+    "CodeScanningLocation",
+    "CodeScanningRule",
+    "CodeScanningTool",
     "Comment",
     "CommitAuthor",
+    "DependabotAdvisory",
+    "DependabotAlert",
+    "DependabotAlertEvent",
+    "DependabotVulnerability",
+    "Deployment",
+    "DeploymentEvent",
+    "DeploymentStatus",
+    "DeploymentStatusEvent",
+    "Discussion",
+    "DiscussionCategory",
+    "DiscussionCommentEvent",
+    "DiscussionEvent",
+    "ForkEvent",
     "HeadCommit",
     "Hook",
     "Issue",
     "IssueCommentEvent",
     "IssuesEvent",
     "Label",
+    "PatchedVersion",
     "PingEvent",
     "PullRequest",
     "PullRequestEvent",
@@ -37,11 +62,21 @@ __all__ = [
     "ReleaseEvent",
     "Repository",
     "Review",
+    "ReviewComment",
+    "ReviewCommentEvent",
     "ReviewEvent",
+    "RunLink",
+    "SecretScanningAlert",
+    "SecretScanningAlertEvent",
+    "StarEvent",
+    "StarredRepository",
     "Team",
     "User",
+    "WorkflowJob",
+    "WorkflowJobEvent",
     "WorkflowRun",
     "WorkflowRunEvent",
+    "WorkflowStep",
 ]
 
 
@@ -236,8 +271,24 @@ class CheckOutput(Payload):
     summary: str | None = None
 
 
+class CheckSuiteApp(Payload):
+    name: str = ""
+
+
+class CheckSuitePull(Payload):
+    number: int
+
+
 class CheckSuite(Payload):
     head_branch: str | None = None
+    head_sha: str = ""
+    status: str | None = None
+    conclusion: str | None = None
+    app: CheckSuiteApp | None = None
+    pull_requests: list[CheckSuitePull] = Field(default_factory=list)
+    head_commit: HeadCommit | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
 
 
 class CheckRun(Payload):
@@ -271,3 +322,268 @@ class PingEvent(Payload):
     repository: Repository | None = None
     organization: User | None = None
     sender: User | None = None
+
+
+class CheckSuiteEvent(Payload):
+    action: str
+    check_suite: CheckSuite
+    repository: Repository
+    sender: User | None = None
+
+
+class WorkflowStep(Payload):
+    name: str
+    conclusion: str | None = None
+    number: int | None = None
+
+
+class WorkflowJob(Payload):
+    name: str
+    workflow_name: str | None = None
+    run_attempt: int | None = None
+    status: str
+    conclusion: str | None = None
+    head_branch: str | None = None
+    head_sha: str = ""
+    html_url: str | None = None
+    started_at: str | None = None
+    completed_at: str | None = None
+    steps: list[WorkflowStep] = Field(default_factory=list)
+    labels: list[str] = Field(default_factory=list)
+    runner_name: str | None = None
+
+
+class WorkflowJobEvent(Payload):
+    action: str
+    workflow_job: WorkflowJob
+    repository: Repository
+    sender: User | None = None
+
+
+class RunLink(Payload):
+    """The workflow run behind a deployment, when GitHub Actions made it."""
+
+    name: str | None = None
+    run_number: int | None = None
+    html_url: str | None = None
+
+
+class Deployment(Payload):
+    id: int | None = None
+    sha: str = ""
+    ref: str = ""
+    task: str | None = None
+    environment: str = ""
+    description: str | None = None
+    creator: User | None = None
+    production_environment: bool | None = None
+
+
+class DeploymentEvent(Payload):
+    action: str
+    deployment: Deployment
+    workflow_run: RunLink | None = None
+    repository: Repository
+    sender: User | None = None
+
+
+class DeploymentStatus(Payload):
+    state: str
+    description: str | None = None
+    environment: str | None = None
+    target_url: str | None = None
+    log_url: str | None = None
+    environment_url: str | None = None
+    creator: User | None = None
+
+
+class DeploymentStatusEvent(Payload):
+    deployment_status: DeploymentStatus
+    deployment: Deployment
+    workflow_run: RunLink | None = None
+    repository: Repository
+    sender: User | None = None
+
+
+class ReviewComment(Payload):
+    html_url: str
+    body: str | None = None
+    user: User
+    path: str = ""
+    line: int | None = None
+    original_line: int | None = None
+    start_line: int | None = None
+    original_start_line: int | None = None
+    diff_hunk: str | None = None
+    subject_type: str | None = None
+
+
+class ReviewCommentEvent(Payload):
+    action: str
+    comment: ReviewComment
+    pull_request: PullRequest
+    repository: Repository
+    sender: User
+
+
+class DiscussionCategory(Payload):
+    name: str
+
+
+class Discussion(Payload):
+    number: int
+    title: str
+    html_url: str
+    body: str | None = None
+    user: User | None = None
+    state_reason: str | None = None
+    category: DiscussionCategory | None = None
+    answer_chosen_by: User | None = None
+
+
+class DiscussionEvent(Payload):
+    action: str
+    discussion: Discussion
+    answer: Comment | None = None
+    repository: Repository
+    sender: User
+
+
+class DiscussionCommentEvent(Payload):
+    action: str
+    comment: Comment
+    discussion: Discussion
+    repository: Repository
+    sender: User
+
+
+class AlertPackage(Payload):
+    ecosystem: str = ""
+    name: str = ""
+
+
+class AlertDependency(Payload):
+    package: AlertPackage = Field(default_factory=AlertPackage)
+    manifest_path: str | None = None
+    scope: str | None = None
+
+
+class PatchedVersion(Payload):
+    identifier: str
+
+
+class DependabotVulnerability(Payload):
+    package: AlertPackage = Field(default_factory=AlertPackage)
+    severity: str | None = None
+    vulnerable_version_range: str | None = None
+    first_patched_version: PatchedVersion | None = None
+
+
+class DependabotAdvisory(Payload):
+    ghsa_id: str | None = None
+    cve_id: str | None = None
+    summary: str = ""
+    severity: str | None = None
+
+
+class DependabotAlert(Payload):
+    number: int
+    state: str | None = None
+    html_url: str | None = None
+    dependency: AlertDependency = Field(default_factory=AlertDependency)
+    security_advisory: DependabotAdvisory = Field(default_factory=DependabotAdvisory)
+    security_vulnerability: DependabotVulnerability | None = None
+    dismissed_by: User | None = None
+    dismissed_reason: str | None = None
+    dismissed_comment: str | None = None
+
+
+class DependabotAlertEvent(Payload):
+    action: str
+    alert: DependabotAlert
+    repository: Repository
+    sender: User | None = None
+
+
+class SecretScanningAlert(Payload):
+    """A leaked secret's alert. The payload may carry the secret itself: it is not modelled,
+    so no message can show it."""
+
+    number: int
+    html_url: str | None = None
+    secret_type: str | None = None
+    secret_type_display_name: str | None = None
+    validity: str | None = None
+    resolution: str | None = None
+    resolved_by: User | None = None
+    resolution_comment: str | None = None
+    push_protection_bypassed: bool | None = None
+    push_protection_bypassed_by: User | None = None
+
+
+class SecretScanningAlertEvent(Payload):
+    action: str
+    alert: SecretScanningAlert
+    repository: Repository
+    sender: User | None = None
+
+
+class CodeScanningRule(Payload):
+    id: str | None = None
+    name: str | None = None
+    description: str | None = None
+    severity: str | None = None
+    security_severity_level: str | None = None
+
+
+class CodeScanningTool(Payload):
+    name: str = ""
+
+
+class CodeScanningLocation(Payload):
+    path: str | None = None
+    start_line: int | None = None
+
+
+class CodeScanningInstance(Payload):
+    ref: str | None = None
+    commit_sha: str | None = None
+    location: CodeScanningLocation | None = None
+
+
+class CodeScanningAlert(Payload):
+    number: int
+    html_url: str | None = None
+    rule: CodeScanningRule = Field(default_factory=CodeScanningRule)
+    tool: CodeScanningTool = Field(default_factory=CodeScanningTool)
+    most_recent_instance: CodeScanningInstance | None = None
+    instances: list[CodeScanningInstance] = Field(default_factory=list)
+    dismissed_by: User | None = None
+    dismissed_reason: str | None = None
+    dismissed_comment: str | None = None
+
+
+class CodeScanningAlertEvent(Payload):
+    action: str
+    alert: CodeScanningAlert
+    ref: str | None = None
+    commit_oid: str | None = None
+    repository: Repository
+    sender: User | None = None
+
+
+class StarredRepository(Repository):
+    stargazers_count: int | None = None
+    forks_count: int | None = None
+
+
+class StarEvent(Payload):
+    action: str
+    repository: StarredRepository
+    sender: User
+
+
+class ForkEvent(Payload):
+    forkee: Repository
+    repository: StarredRepository
+    sender: User

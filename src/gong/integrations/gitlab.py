@@ -1,11 +1,15 @@
-"""GitLab webhooks: pushes and tags, merge requests, issues, comments, pipelines, jobs, releases.
+"""GitLab webhooks: pushes and tags, merge requests, issues, comments, pipelines, jobs,
+deployments, releases, feature flags, wiki pages and emoji reactions.
 
 The event is named by the payload's ``object_kind`` (``X-Gitlab-Event`` names the same thing
 and may be missing behind proxies) plus its action or status: ``merge_request.merge``,
-``pipeline.failed``, ``job.success``. With a source secret, ``X-Gitlab-Token`` must equal it
-(GitLab sends the token in plain text; it is compared in constant time). The payload models
-are in :mod:`gong.integrations.gitlab_models`; ``PushEvent`` and ``User`` are re-exported here for
-Codeup, which sends GitLab-shaped pushes.
+``pipeline.failed``, ``job.success``, ``deployment.success``, ``note.issue`` (an edited comment
+adds ``.update``: ``note.issue.update``). Failures are shown; successful and in-progress CI
+runs, edited comments and emoji reactions are opt-in (:data:`QUIET`), except successful
+deployments, which are rare and worth seeing. With a source secret, ``X-Gitlab-Token`` must
+equal it (GitLab sends the token in plain text; it is compared in constant time). The payload
+models are in :mod:`gong.integrations.gitlab_models`; ``PushEvent`` and ``User`` are re-exported
+here for Codeup, which sends GitLab-shaped pushes and comments.
 """
 
 from __future__ import annotations
@@ -16,15 +20,20 @@ from urllib.parse import urlsplit
 from gong.domain.models import RobotKind
 from gong.integrations.git import ZERO_SHA, Change, Commit, Push, branch_of, push_message
 from gong.integrations.gitlab_models import (
+    DeploymentEvent,
+    EmojiEvent,
+    FeatureFlagEvent,
     IssueEvent,
     JobEvent,
     MergeRequestEvent,
+    NoteAttributes,
     NoteEvent,
     PipelineEvent,
     PushEvent,
     ReleaseEvent,
     ReviewerChange,
     User,
+    WikiPageEvent,
 )
 from gong.integrations.source import (
     Builder,
@@ -38,7 +47,16 @@ from gong.integrations.source import (
     parse,
     same,
 )
-from gong.integrations.text import action_card, duration, escape, link, quote, timestamp
+from gong.integrations.text import (
+    action_card,
+    cut,
+    duration,
+    escape,
+    first_line,
+    link,
+    quote,
+    timestamp,
+)
 from gong.protocol.messages import Message
 
 __all__ = [
@@ -47,6 +65,8 @@ __all__ = [
     "User",
     "event_name",
     "gitlab_push",
+    "note_location",
+    "note_words",
     "site_path",
 ]
 
@@ -199,6 +219,31 @@ def issue(document: dict[str, Any]) -> Message:
     ).message()
 
 
+def note_location(attrs: NoteAttributes) -> str:
+    """``File: **app/x.rb**, line 12`` for a comment on a line of a diff; empty otherwise."""
+    position = attrs.position
+    path = line = None
+    if position is not None:
+        path = position.new_path or position.old_path
+        line = position.new_line or position.old_line
+    if not path and attrs.st_diff is not None:
+        path = attrs.st_diff.new_path or attrs.st_diff.old_path
+    parts = (attrs.line_code or "").split("_")  # "<sha of the path>_<old line>_<new line>"
+    if line is None and len(parts) >= 3:
+        line = next((int(n) for n in (parts[-1], parts[-2]) if n.isdigit() and int(n) > 0), None)
+    if not path:
+        return ""
+    where = f"File: **{escape(cut(path, 200))}**"
+    return f"{where}, line {line}" if line else where
+
+
+def note_words(attrs: NoteAttributes) -> tuple[str, str]:
+    """The verb and title word of a comment: new, or edited (``action: update``)."""
+    if attrs.action == "update":
+        return "edited a comment on", "comment edited"
+    return "commented on", "new comment"
+
+
 def note(document: dict[str, Any]) -> Message:
     event = parse(NoteEvent, document, "GitLab note")
     attrs = event.object_attributes
@@ -212,12 +257,13 @@ def note(document: dict[str, Any]) -> Message:
     elif kind == "Issue" and event.issue is not None:
         noun, number, title = "issue", f"#{event.issue.iid}", event.issue.title
     elif kind == "Commit" and event.commit is not None:
-        noun, number, title = "commit", event.commit.id[:7], event.commit.message.split("\n")[0]
+        noun, number, title = "commit", event.commit.id[:7], first_line(event.commit.message)
     elif kind == "Snippet" and event.snippet is not None:
         noun, number, title = "snippet", f"${event.snippet.id}", event.snippet.title
     else:
         raise invalid(f"GitLab note: the {kind} it comments on is missing")
     item_url = attrs.url.split("#")[0] if attrs.url else None
+    verb, word = note_words(attrs)
     return Change(
         repo=event.project.path_with_namespace,
         repo_url=event.project.web_url,
@@ -226,8 +272,9 @@ def note(document: dict[str, Any]) -> Message:
         title=title,
         url=item_url,
         actor=event.user.shown,
-        verb="commented on",
-        event="new comment",
+        verb=verb,
+        event=word,
+        details=[note_location(attrs)],
         body=attrs.note,
         button="View comment",
         target=attrs.url,
@@ -274,6 +321,8 @@ def pipeline(document: dict[str, Any]) -> Message:
         for build in failed[:10]:
             shown = link(build.name, project.url(f"jobs/{build.id}"))
             notes = [escape(build.stage)] if build.stage else []
+            if build.failure_reason:
+                notes.append(escape(build.failure_reason.replace("_", " ")))
             if build.allow_failure:
                 notes.append("allowed to fail")
             jobs.append(f"- {shown}" + (f" ({', '.join(notes)})" if notes else ""))
@@ -288,8 +337,12 @@ def pipeline(document: dict[str, Any]) -> Message:
 
 def job(document: dict[str, Any]) -> Message:
     event = parse(JobEvent, document, "GitLab job")
-    base = event.repository.homepage if event.repository else None
-    repo = site_path(base) or event.project_name
+    base: str | None
+    if event.project is not None and event.project.web_url:
+        repo, base = event.project.path_with_namespace, event.project.web_url
+    else:
+        base = event.repository.homepage if event.repository else None
+        repo = site_path(base) or event.project_name
     mark, phrase = _status(event.build_status)
     what = "tag" if event.tag else "branch"
     facts = [link(repo, base), f"{what} **{escape(event.ref)}**"]
@@ -304,7 +357,21 @@ def job(document: dict[str, Any]) -> Message:
         took = _took(event.build_duration, None, None)
         if took:
             facts.append(f"took {took}")
+    if event.retries_count:
+        facts.append(f"attempt {event.retries_count + 1}")
     parts = [f"#### {mark} Job {escape(event.build_name)} {phrase}", " · ".join(facts)]
+    more = []
+    if event.pipeline_id is not None:
+        name = event.commit.name if event.commit is not None and event.commit.name else None
+        shown = f"#{event.pipeline_id}" + (f" {name}" if name else "")
+        url = f"{base}/-/pipelines/{event.pipeline_id}" if base else None
+        more.append(f"Pipeline {link(shown, url)}")
+    if event.runner is not None and event.runner.description:
+        more.append(f"runner {escape(cut(event.runner.description, 100))}")
+    if event.user is not None and event.user.shown != "someone":
+        more.append(f"by **{escape(event.user.shown)}**")
+    if more:
+        parts.append(" · ".join(more))
     if event.environment is not None:
         env = f"Environment **{escape(event.environment.name)}**"
         if event.environment.action:
@@ -319,23 +386,184 @@ def job(document: dict[str, Any]) -> Message:
     return action_card(title, "\n\n".join(parts), "View job", url)
 
 
+def deployment(document: dict[str, Any]) -> Message:
+    event = parse(DeploymentEvent, document, "GitLab deployment")
+    project = event.project
+    mark, phrase = _status(event.status)
+    env = event.environment
+    facts = [
+        link(project.path_with_namespace, project.web_url),
+        f"environment {link(env, event.environment_external_url)}",
+    ]
+    if event.environment_tier and event.environment_tier != env:
+        facts.append(f"tier {escape(event.environment_tier)}")
+    if event.ref:
+        facts.append(f"ref **{escape(event.ref)}**")
+    if event.user is not None:
+        facts.append(f"by **{escape(event.user.shown)}**")
+    parts = [f"#### {mark} Deployment to {escape(env)} {phrase}", " · ".join(facts)]
+    if event.deployable_url:
+        job = f"#{event.deployable_id}" if event.deployable_id is not None else "job"
+        parts.append(f"Job {link(job, event.deployable_url)}")
+    if event.short_sha:
+        parts.append(Commit(event.short_sha, event.commit_title or "", event.commit_url, "").line())
+    title = f"[{project.path_with_namespace}] {mark} Deployment to {env} {phrase}"
+    url = event.deployable_url or project.url("environments")
+    return action_card(
+        title, "\n\n".join(parts), "View job" if event.deployable_url else "View environments", url
+    )
+
+
+#: At most this many release asset links are listed; the rest are counted.
+MAX_ASSETS = 10
+_RELEASE_VERBS = {"create": "published", "update": "updated", "delete": "deleted"}
+
+
 def release(document: dict[str, Any]) -> Message:
     event = parse(ReleaseEvent, document, "GitLab release")
     project = event.project
     name = event.name or event.tag
+    verb = _RELEASE_VERBS[event.action or "create"]
     where = link(project.path_with_namespace, project.web_url)
-    text = f"Release {link(name, event.url)} published in {where}"
+    gone = verb == "deleted"
+    shown = f"**{escape(name)}**" if gone else link(name, event.url)
+    parts = [f"Release {shown} {verb} in {where}"]
     if name != event.tag:
-        text += f"\n\nTag: **{escape(event.tag)}**"
-    body = quote(event.description, limit=600, lines=12)
-    if body:
-        text += "\n\n" + body
-    title = f"[{project.path_with_namespace}] Release {name} published"
-    return action_card(title, text, "View release", event.url)
+        tag = link(event.tag, None if gone else project.url(f"tags/{event.tag}"))
+        parts.append(f"Tag: **{tag}**" if gone else f"Tag: {tag}")
+    if not gone:
+        if event.commit is not None:
+            c = event.commit
+            parts.append(Commit(c.id, c.message, c.url, c.author.name).line())
+        body = quote(event.description, limit=600, lines=12)
+        if body:
+            parts.append(body)
+        links = [f"- {link(a.name or a.url, a.url)}" for a in event.assets.links[:MAX_ASSETS]]
+        if len(event.assets.links) > MAX_ASSETS:
+            links.append(f"- and {len(event.assets.links) - MAX_ASSETS} more")
+        if links:
+            parts.append("Assets:\n\n" + "\n".join(links))
+    title = f"[{project.path_with_namespace}] Release {name} {verb}"
+    url = project.url("releases") if gone else (event.url or project.url("releases"))
+    return action_card(
+        title, "\n\n".join(parts), "View release" if not gone else "View releases", url
+    )
 
 
-_PIPELINE_SHOWN = ("success", "failed", "canceled")
-_PIPELINE_QUIET = (
+def feature_flag(document: dict[str, Any]) -> Message:
+    event = parse(FeatureFlagEvent, document, "GitLab feature_flag")
+    project = event.project
+    flag = event.object_attributes
+    state = "on" if flag.active else "off"
+    mark = "🟢" if flag.active else "⚪"
+    who = f"**{escape(event.user.shown)}**" if event.user is not None else "Someone"
+    where = link(project.path_with_namespace, project.web_url)
+    parts = [f"{mark} {who} turned feature flag **{escape(flag.name)}** {state} in {where}"]
+    described = quote(flag.description, limit=300, lines=4, literal=True)
+    if described:
+        parts.append(described)
+    title = f"[{project.path_with_namespace}] Feature flag {flag.name} turned {state}"
+    return action_card(
+        title, "\n\n".join(parts), "View feature flags", project.url("feature_flags")
+    )
+
+
+_WIKI_VERBS = {"create": "created", "update": "updated", "delete": "deleted"}
+
+
+def wiki_page(document: dict[str, Any]) -> Message:
+    event = parse(WikiPageEvent, document, "GitLab wiki_page")
+    project = event.project
+    page = event.object_attributes
+    verb = _WIKI_VERBS[page.action or ""]
+    gone = verb == "deleted"
+    shown = f"**{escape(page.title)}**" if gone else link(page.title, page.url)
+    where = link(project.path_with_namespace, project.web_url)
+    parts = [f"**{escape(event.user.shown)}** {verb} wiki page {shown} in {where}"]
+    message = quote(page.message, limit=300, lines=4, literal=True)
+    if message:
+        parts.append(message)
+    if verb == "updated" and page.diff_url:
+        parts.append(link("View the changes", page.diff_url))
+    title = f"[{project.path_with_namespace}] Wiki page {page.title} {verb}"
+    url = (event.wiki.web_url or project.url("wikis")) if gone else page.url
+    return action_card(title, "\n\n".join(parts), "View wiki" if gone else "View page", url)
+
+
+#: GitLab's emoji names → the emoji; others are shown by name (``:party_parrot:``).
+EMOJI = {
+    "thumbsup": "👍",
+    "thumbsdown": "👎",
+    "heart": "❤️",
+    "tada": "🎉",
+    "smile": "😄",
+    "laughing": "😆",
+    "rocket": "🚀",
+    "eyes": "👀",
+    "confused": "😕",
+    "100": "💯",
+    "white_check_mark": "✅",
+    "heavy_check_mark": "✔️",
+    "fire": "🔥",
+    "clap": "👏",
+    "pray": "🙏",
+    "ok_hand": "👌",
+    "muscle": "💪",
+    "thinking": "🤔",
+    "star": "⭐",
+    "x": "❌",
+}
+
+
+def emoji(document: dict[str, Any]) -> Message:
+    event = parse(EmojiEvent, document, "GitLab emoji")
+    attrs = event.object_attributes
+    project = event.project
+    face = EMOJI.get(attrs.name, f":{attrs.name}:")
+    kind = attrs.awardable_type
+    on_comment = kind == "Note" and event.note is not None
+    if on_comment and event.note is not None:
+        kind = event.note.noteable_type
+    if kind == "MergeRequest" and event.merge_request is not None:
+        item = ("merge request", f"!{event.merge_request.iid}", event.merge_request.title)
+        url = event.merge_request.url
+    elif kind == "Issue" and event.issue is not None:
+        item = ("issue", f"#{event.issue.iid}", event.issue.title)
+        url = event.issue.url
+    elif kind == "Snippet" and event.snippet is not None:
+        item = ("snippet", f"${event.snippet.id}", event.snippet.title)
+        url = event.snippet.url
+    elif kind == "Commit" and event.commit is not None:
+        item = ("commit", event.commit.id[:7], first_line(event.commit.message))
+        url = event.commit.url
+    else:
+        item = (kind.lower() or "item", "", "")
+        url = None
+    noun, number, name = item
+    thing = link(f"{number} {name}".strip(), url or attrs.awarded_on_url) if number else ""
+    target = f"{'a comment on ' if on_comment else ''}{noun} {thing}".strip()
+    who = f"**{escape(event.user.shown)}**"
+    where = link(project.path_with_namespace, project.web_url)
+    about = f"{'a comment on ' if on_comment else ''}{noun} {number}".strip()
+    if attrs.action == "revoke":
+        head = f"{who} removed their {escape(face)} reaction from {target} in {where}"
+        title_words = f"removed {face} from {about}"
+    else:
+        head = f"{who} reacted {escape(face)} to {target} in {where}"
+        title_words = f"reacted {face} to {about}"
+    parts = [head]
+    if on_comment and event.note is not None:
+        excerpt = quote(event.note.note, limit=200, lines=3)
+        if excerpt:
+            parts.append(excerpt)
+    title = f"[{project.path_with_namespace}] {event.user.shown} {title_words}"
+    return action_card(title, "\n\n".join(parts), "View", attrs.awarded_on_url or url)
+
+
+#: Pipeline and job states shown by default; the others are opt-in (include_events).
+_CI_SHOWN = ("failed", "canceled")
+_CI_QUIET = (
+    "success",
     "running",
     "pending",
     "created",
@@ -345,6 +573,9 @@ _PIPELINE_QUIET = (
     "skipped",
     "manual",
 )
+_DEPLOY_SHOWN = ("success", "failed", "canceled")
+_DEPLOY_QUIET = ("running", "created")
+_NOTED = ("merge_request", "issue", "commit", "snippet")
 
 BUILDERS: dict[str, Builder] = {
     "push": push,
@@ -358,16 +589,29 @@ BUILDERS: dict[str, Builder] = {
     "issue.open": issue,
     "issue.close": issue,
     "issue.reopen": issue,
-    "note.merge_request": note,
-    "note.issue": note,
-    "note.commit": note,
-    "note.snippet": note,
+    **{f"note.{target}": note for target in _NOTED},
     "release.create": release,
-    **{f"pipeline.{s}": pipeline for s in (*_PIPELINE_SHOWN, *_PIPELINE_QUIET)},
-    **{f"job.{s}": job for s in (*_PIPELINE_SHOWN, *_PIPELINE_QUIET)},
+    "release.update": release,
+    "release.delete": release,
+    **{f"pipeline.{s}": pipeline for s in (*_CI_SHOWN, *_CI_QUIET)},
+    **{f"job.{s}": job for s in (*_CI_SHOWN, *_CI_QUIET)},
+    **{f"deployment.{s}": deployment for s in (*_DEPLOY_SHOWN, *_DEPLOY_QUIET)},
+    "feature_flag.on": feature_flag,
+    "feature_flag.off": feature_flag,
+    "wiki_page.create": wiki_page,
+    "wiki_page.update": wiki_page,
+    "wiki_page.delete": wiki_page,
+    "emoji.award": emoji,
+    "emoji.revoke": emoji,
 }
+#: Opt-in (``include_events``): successful and in-progress CI runs, deployments in progress,
+#: edited comments (``note.issue.update``) and emoji reactions.
 QUIET = frozenset(
-    {f"pipeline.{s}" for s in _PIPELINE_QUIET} | {f"job.{s}" for s in _PIPELINE_QUIET}
+    {f"pipeline.{s}" for s in _CI_QUIET}
+    | {f"job.{s}" for s in _CI_QUIET}
+    | {f"deployment.{s}" for s in _DEPLOY_QUIET}
+    | {f"note.{target}.update" for target in _NOTED}
+    | {"emoji"}
 )
 
 _SNAKE = {
@@ -379,7 +623,8 @@ _SNAKE = {
 
 
 def event_name(document: dict[str, Any], label: str) -> str:
-    """``push``, ``merge_request.merge``, ``pipeline.failed``, ``job.success``, ``note.issue``, …"""
+    """``push``, ``merge_request.merge``, ``pipeline.failed``, ``job.success``, ``note.issue``
+    (``note.issue.update`` when edited), ``deployment.success``, ``feature_flag.on``, …"""
     kind = document.get("object_kind")
     if not isinstance(kind, str) or not kind:
         raise invalid(f"no object_kind in the body: this is not a {label} webhook payload")
@@ -389,9 +634,18 @@ def event_name(document: dict[str, Any], label: str) -> str:
         return f"job.{_word(document, 'build_status', label)}"
     if kind == "pipeline":
         return f"pipeline.{_word(attrs, 'status', f'{label} pipeline: object_attributes')}"
+    if kind == "deployment":
+        return f"deployment.{_word(document, 'status', f'{label} deployment')}"
+    if kind == "feature_flag":
+        active = attrs.get("active")
+        if not isinstance(active, bool):
+            where = f"{label} feature_flag: object_attributes"
+            raise invalid(f"{where}: field active is missing or not true/false")
+        return f"feature_flag.{'on' if active else 'off'}"
     if kind == "note":
         noteable = _word(attrs, "noteable_type", f"{label} note: object_attributes")
-        return f"note.{_SNAKE.get(noteable, noteable.lower())}"
+        name = f"note.{_SNAKE.get(noteable, noteable.lower())}"
+        return f"{name}.update" if attrs.get("action") == "update" else name
     action = attrs.get("action") if attrs else document.get("action")
     if kind == "merge_request" and action == "update":
         changes = document.get("changes")

@@ -2,7 +2,8 @@
 
 Unknown fields are ignored and types are checked (:class:`~gong.integrations.source.Payload`);
 :mod:`gong.integrations.gitlab` names the events and builds their messages from these (Codeup
-sends GitLab-shaped pushes, read with :class:`PushEvent`).
+sends GitLab-shaped pushes, read with :class:`PushEvent`, and comments, whose diff position
+is read with :class:`NotePosition`).
 """
 
 from __future__ import annotations
@@ -12,9 +13,17 @@ from pydantic import Field
 from gong.integrations.source import Payload
 
 __all__ = [
+    "AssetLink",
+    "Assets",
     "Author",
     "Build",
+    "DeploymentEvent",
+    "EmojiAttributes",
+    "EmojiEvent",
+    "EmojiNote",
     "Environment",
+    "FeatureFlag",
+    "FeatureFlagEvent",
     "IssueAttributes",
     "IssueEvent",
     "JobCommit",
@@ -24,7 +33,9 @@ __all__ = [
     "MergeRequestChanges",
     "MergeRequestEvent",
     "NoteAttributes",
+    "NoteDiff",
     "NoteEvent",
+    "NotePosition",
     "Noted",
     "NotedCommit",
     "PipelineAttributes",
@@ -37,7 +48,11 @@ __all__ = [
     "ReleaseEvent",
     "Repository",
     "ReviewerChange",
+    "Runner",
     "User",
+    "Wiki",
+    "WikiPageAttributes",
+    "WikiPageEvent",
 ]
 
 
@@ -136,10 +151,34 @@ class IssueEvent(Payload):
     assignees: list[User] = Field(default_factory=list)
 
 
+class NotePosition(Payload):
+    """Where a comment on a diff (``DiffNote``) sits: the file and the line."""
+
+    new_path: str | None = None
+    old_path: str | None = None
+    new_line: int | None = None
+    old_line: int | None = None
+
+
+class NoteDiff(Payload):
+    """The file a comment on a commit's diff is on (older GitLab: ``st_diff``)."""
+
+    new_path: str | None = None
+    old_path: str | None = None
+
+
 class NoteAttributes(Payload):
     note: str
     noteable_type: str
     url: str | None = None
+    #: ``create`` or ``update`` (GitLab 16.11 and later).
+    action: str | None = None
+    #: ``DiffNote`` for a comment on a line of a diff.
+    type: str | None = None
+    position: NotePosition | None = None
+    st_diff: NoteDiff | None = None
+    #: ``<sha of the path>_<old line>_<new line>`` for a comment on a line.
+    line_code: str | None = None
 
 
 class Noted(Payload):
@@ -148,11 +187,13 @@ class Noted(Payload):
     iid: int | None = None
     id: int | None = None
     title: str = ""
+    url: str | None = None
 
 
 class NotedCommit(Payload):
     id: str
     message: str = ""
+    url: str | None = None
 
 
 class NoteEvent(Payload):
@@ -175,6 +216,11 @@ class PipelineAttributes(Payload):
     created_at: str | None = None
     finished_at: str | None = None
     duration: float | None = None
+
+
+class Runner(Payload):
+    id: int | None = None
+    description: str | None = None
 
 
 class Build(Payload):
@@ -212,6 +258,8 @@ class JobCommit(Payload):
     sha: str
     message: str = ""
     author_name: str = ""
+    #: The pipeline's name (``workflow:name``), GitLab 15.8 and later.
+    name: str | None = None
 
 
 class Environment(Payload):
@@ -230,11 +278,27 @@ class JobEvent(Payload):
     build_duration: float | None = None
     build_failure_reason: str | None = None
     build_allow_failure: bool | None = False
+    retries_count: int | None = None
+    pipeline_id: int | None = None
     project_name: str = ""
     user: User | None = None
     commit: JobCommit | None = None
     repository: Repository | None = None
+    #: Sent by newer GitLab (16 and later); older payloads have ``repository`` only.
+    project: Project | None = None
+    runner: Runner | None = None
     environment: Environment | None = None
+
+
+class AssetLink(Payload):
+    name: str = ""
+    url: str
+
+
+class Assets(Payload):
+    #: The links added to the release (the source archives GitLab adds to every release are
+    #: left out of the message).
+    links: list[AssetLink] = Field(default_factory=list)
 
 
 class ReleaseEvent(Payload):
@@ -242,4 +306,83 @@ class ReleaseEvent(Payload):
     name: str | None = None
     url: str | None = None
     description: str | None = None
+    action: str | None = None
     project: Project
+    assets: Assets = Field(default_factory=Assets)
+    commit: PushCommit | None = None
+
+
+class DeploymentEvent(Payload):
+    status: str
+    environment: str
+    project: Project
+    environment_tier: str | None = None
+    environment_external_url: str | None = None
+    deployable_id: int | None = None
+    #: The job that ran the deployment; null for deployments made through the API.
+    deployable_url: str | None = None
+    deployment_id: int | None = None
+    #: Not sent by GitLab today; read when a newer version adds it.
+    ref: str | None = None
+    short_sha: str | None = None
+    commit_url: str | None = None
+    commit_title: str | None = None
+    user: User | None = None
+    user_url: str | None = None
+
+
+class FeatureFlag(Payload):
+    name: str
+    description: str | None = None
+    active: bool
+
+
+class FeatureFlagEvent(Payload):
+    project: Project
+    user: User | None = None
+    object_attributes: FeatureFlag
+
+
+class Wiki(Payload):
+    web_url: str | None = None
+
+
+class WikiPageAttributes(Payload):
+    title: str
+    action: str | None = None
+    message: str | None = None
+    url: str | None = None
+    diff_url: str | None = None
+
+
+class WikiPageEvent(Payload):
+    user: User
+    project: Project
+    wiki: Wiki = Field(default_factory=Wiki)
+    object_attributes: WikiPageAttributes
+
+
+class EmojiAttributes(Payload):
+    name: str
+    action: str | None = None
+    awardable_type: str = ""
+    awarded_on_url: str | None = None
+
+
+class EmojiNote(Payload):
+    """The comment an emoji reaction is on."""
+
+    note: str = ""
+    noteable_type: str = ""
+    url: str | None = None
+
+
+class EmojiEvent(Payload):
+    user: User
+    project: Project
+    object_attributes: EmojiAttributes
+    note: EmojiNote | None = None
+    merge_request: Noted | None = None
+    issue: Noted | None = None
+    snippet: Noted | None = None
+    commit: NotedCommit | None = None
