@@ -46,6 +46,11 @@ SHOWN = {
     "trello": "updateCard_moved_list",
     "alertmanager": "firing_multiple_alerts",
     "grafana": "firing_with_values_v11",
+    "gitea": "workflow_run_completed_failure",
+    "jenkins": "notification_finalized_failure",
+    "sentry": "event_alert_triggered",
+    "harbor": "scanning_completed_vulnerabilities",
+    "uptime-kuma": "monitor_down",
 }
 
 #: The robot names shown as senders.
@@ -58,6 +63,11 @@ NAMES = {
     "trello": "Trello",
     "alertmanager": "Alertmanager",
     "grafana": "Grafana",
+    "gitea": "Gitea",
+    "jenkins": "Jenkins",
+    "sentry": "Sentry",
+    "harbor": "Harbor",
+    "uptime-kuma": "Uptime Kuma",
     "template": "Deploys",
 }
 

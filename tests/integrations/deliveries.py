@@ -26,7 +26,21 @@ GOLDEN = HERE / "golden"
 SECRET = "It's a Secret to Everybody"
 
 #: Fixture sources and the robot kind that reads them.
-SOURCES = ("github", "gitlab", "codeup", "jira", "travis", "trello", "alertmanager", "grafana")
+SOURCES = (
+    "github",
+    "gitlab",
+    "codeup",
+    "jira",
+    "travis",
+    "trello",
+    "alertmanager",
+    "grafana",
+    "gitea",
+    "jenkins",
+    "sentry",
+    "harbor",
+    "uptime-kuma",
+)
 
 _GITHUB_EVENTS = {
     "ping": "ping",
@@ -44,7 +58,48 @@ _GITHUB_EVENTS = {
     "workflow_run_completed_success": "workflow_run",
     "workflow_run_completed_failure": "workflow_run",
     "check_run_completed_failure": "check_run",
+    "check_suite_completed_success": "check_suite",
+    "code_scanning_alert_closed_by_user": "code_scanning_alert",
+    "code_scanning_alert_created": "code_scanning_alert",
+    "code_scanning_alert_fixed": "code_scanning_alert",
+    "dependabot_alert_created": "dependabot_alert",
+    "dependabot_alert_fixed": "dependabot_alert",
+    "deployment_created": "deployment",
+    "deployment_status_in_progress": "deployment_status",
+    "deployment_status_success": "deployment_status",
+    "discussion_answered": "discussion",
+    "discussion_comment_created": "discussion_comment",
+    "discussion_created": "discussion",
+    "fork": "fork",
+    "pull_request_review_comment_created": "pull_request_review_comment",
+    "pull_request_review_dismissed": "pull_request_review",
+    "pull_request_review_submitted": "pull_request_review",
+    "release_released": "release",
+    "secret_scanning_alert_reopened": "secret_scanning_alert",
+    "star_created": "star",
+    "workflow_job_completed_failure": "workflow_job",
+    "workflow_job_completed_success": "workflow_job",
 }
+#: Gitea fixture → ``X-Gitea-Event`` (the first word of the name otherwise).
+_GITEA_EVENTS = {
+    "create_branch": "create",
+    "delete_branch": "delete",
+    "pull_request_opened": "pull_request",
+    "pull_request_comment": "pull_request_comment",
+    "issues_opened": "issues",
+    "issue_comment_created": "issue_comment",
+    "release_published": "release",
+    "workflow_run_completed_failure": "workflow_run",
+    "workflow_job_completed_failure": "workflow_job",
+}
+#: ``X-Gitea-Event-Type`` where it differs from ``X-Gitea-Event`` (reviews).
+_GITEA_TYPES = {
+    "pull_request_approved": "pull_request_review_approved",
+    "pull_request_rejected": "pull_request_review_rejected",
+    "pull_request_comment": "pull_request_review_comment",
+}
+#: Sentry-Hook-Resource by fixture name (the legacy WebHooks plugin sends none).
+_SENTRY_RESOURCES = ("metric_alert", "event_alert", "installation", "comment", "issue", "error")
 _GITLAB_EVENTS = {
     "push": "Push Hook",
     "tag_push": "Tag Push Hook",
@@ -53,6 +108,11 @@ _GITLAB_EVENTS = {
     "note": "Note Hook",
     "pipeline": "Pipeline Hook",
     "job": "Job Hook",
+    "deployment": "Deployment Hook",
+    "release": "Release Hook",
+    "feature_flag": "Feature Flag Hook",
+    "wiki_page": "Wiki Page Hook",
+    "emoji": "Emoji Hook",
 }
 
 
@@ -190,4 +250,46 @@ def deliver(
         headers["User-Agent"] = "Grafana"
         if secret:
             headers["X-Grafana-Alerting-Signature"] = _hex(secret, body)
+    elif source == "gitea":
+        event = _GITEA_EVENTS.get(name, name.split("__")[0])
+        delivery_id = str(uuid.uuid4())
+        for product in ("Gitea", "Gogs"):
+            headers[f"X-{product}-Delivery"] = delivery_id
+            headers[f"X-{product}-Event"] = event
+            headers[f"X-{product}-Event-Type"] = _GITEA_TYPES.get(event, event)
+        headers["X-GitHub-Delivery"] = delivery_id
+        headers["X-GitHub-Event"] = event
+        if secret:
+            signature = _hex(secret, body)
+            headers["X-Gitea-Signature"] = signature
+            headers["X-Gogs-Signature"] = signature
+            headers["X-Hub-Signature-256"] = "sha256=" + signature
+    elif source == "jenkins":
+        if name.startswith("notification"):
+            headers["User-Agent"] = "Java/17.0.13"
+            if secret:
+                headers["X-Gong-Token"] = secret
+        else:  # Gong's format, from a Jenkinsfile's httpRequest step
+            headers["User-Agent"] = "Apache-HttpClient/4.5.14 (Java/17.0.13)"
+            if secret:
+                headers["Authorization"] = f"Bearer {secret}"
+    elif source == "sentry":
+        resource = next(r for r in _SENTRY_RESOURCES if name.startswith(r))
+        headers.update(
+            {
+                "Request-ID": str(uuid.uuid4()),
+                "Sentry-Hook-Resource": resource,
+                "Sentry-Hook-Timestamp": "1764940000",
+            }
+        )
+        if secret:
+            headers["Sentry-Hook-Signature"] = _hex(secret, body)
+    elif source == "harbor":
+        headers["User-Agent"] = "Go-http-client/1.1"
+        if secret:  # the webhook policy's Auth Header, sent verbatim
+            headers["Authorization"] = secret
+    elif source == "uptime-kuma":
+        headers["User-Agent"] = "axios/0.28.1"
+        if secret:  # the notification's Additional Headers
+            headers["Authorization"] = f"Bearer {secret}"
     return Delivery(body, headers)

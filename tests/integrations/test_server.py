@@ -31,6 +31,11 @@ CASES = [
     ("trello", "updateCard_moved_list"),
     ("alertmanager", "firing_multiple_alerts"),
     ("grafana", "firing_with_values_v11"),
+    ("gitea", "pull_request_opened"),
+    ("jenkins", "notification_finalized_failure"),
+    ("sentry", "event_alert_triggered"),
+    ("harbor", "scanning_completed_vulnerabilities"),
+    ("uptime-kuma", "monitor_down"),
 ]
 
 

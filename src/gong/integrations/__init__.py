@@ -6,7 +6,9 @@ One module per source (``github``, ``gitlab``, ``codeup``, ``jira``, ``travis``,
 quoting and the message shapes) and ``fitting`` (cutting a message to fit 20 000 bytes);
 ``git`` and ``alerts`` hold the wording that several sources use, and ``config`` the rules for a
 robot's integration settings. GitHub's and GitLab's payload models are in ``github_models`` and
-``gitlab_models``.
+``gitlab_models``. ``gitea`` (Gitea and Forgejo, models in ``gitea_models``) and ``jenkins``
+(the Notification plugin's JSON or Gong's own build format) are sources too.
+``sentry``, ``harbor`` and ``uptime_kuma`` (Sentry, Harbor and Uptime Kuma) are sources too.
 """
 
 from __future__ import annotations
@@ -17,10 +19,14 @@ from collections.abc import Mapping
 from gong.domain.models import RobotKind
 from gong.integrations.alertmanager import Alertmanager
 from gong.integrations.codeup import Codeup
+from gong.integrations.gitea import Gitea
 from gong.integrations.github import GitHub
 from gong.integrations.gitlab import GitLab
 from gong.integrations.grafana import Grafana
+from gong.integrations.harbor import Harbor
+from gong.integrations.jenkins import Jenkins
 from gong.integrations.jira import Jira
+from gong.integrations.sentry import Sentry
 from gong.integrations.source import Delivery, Ignored, IntegrationConfig, Source
 from gong.integrations.template import (
     DEFAULT_MAX_OUTPUT,
@@ -31,6 +37,7 @@ from gong.integrations.template import (
 )
 from gong.integrations.travis import Travis
 from gong.integrations.trello import Trello
+from gong.integrations.uptime_kuma import UptimeKuma
 from gong.protocol.messages import Message
 
 __all__ = [
@@ -39,14 +46,19 @@ __all__ = [
     "Delivery",
     "GitHub",
     "GitLab",
+    "Gitea",
     "Grafana",
+    "Harbor",
     "Ignored",
     "IntegrationConfig",
+    "Jenkins",
     "Jira",
+    "Sentry",
     "Source",
     "TemplateSource",
     "Travis",
     "Trello",
+    "UptimeKuma",
     "preview",
     "sources",
 ]
@@ -72,6 +84,11 @@ def sources(
         Trello(),
         Alertmanager(),
         Grafana(),
+        Gitea(),
+        Jenkins(),
+        Sentry(),
+        Harbor(),
+        UptimeKuma(),
         TemplateSource(template_time_limit, template_max_output, template_renderer),
     ]
     return {source.kind: source for source in found}
