@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -30,6 +30,8 @@ PG_ADMIN_URL = os.environ.get("GONG_TEST_PG", "postgresql://postgres@127.0.0.1:5
 REDIS_URL = os.environ.get("GONG_TEST_REDIS", "redis://127.0.0.1:6379/0")
 CHROMIUM = os.environ.get("GONG_TEST_CHROMIUM", "/usr/bin/chromium")
 ADMIN_TOKEN = "test-admin-token-0123456789"
+#: The headers of the admin API of every server the tests start.
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 def services_required() -> bool:
@@ -168,6 +170,34 @@ def gong_cli(
             f"gong {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
         )
     return result
+
+
+@contextlib.contextmanager
+def running_server(
+    data_dir: Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    public: bool = True,
+    password: str | None = None,
+) -> Iterator[ServerProcess]:
+    """A started ``gong serve`` on ``data_dir``, stopped on leaving.
+
+    ``public`` makes its own URL its public URL; ``password`` creates the admin user ``root``.
+    """
+    process = ServerProcess(env=dict(env or {}), data_dir=data_dir)
+    if public:
+        process.env["GONG_PUBLIC_URL"] = process.url
+    process.start()
+    try:
+        if password is not None:
+            gong_cli(
+                ["user", "create", "root", "--admin", "--password-stdin"],
+                {"GONG_DATA_DIR": str(process.data_dir)},
+                input=password + "\n",
+            )
+        yield process
+    finally:
+        process.stop()
 
 
 def serve_in_thread(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:

@@ -23,15 +23,11 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page
 
-from tests.helpers import ADMIN_TOKEN, CHROMIUM, ServerProcess, gong_cli, need
+from tests.browser.pages import SCREENSHOTS, sign_in
+from tests.helpers import ADMIN, CHROMIUM, ServerProcess, gong_cli, need, running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SCREENSHOTS = Path(
-    os.environ.get("GONG_SCREENSHOTS_DIR")
-    or Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-)
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 PASSWORD = "alerts password 1"
 SOURCE_SECRET = "alert-source-secret-1"
 OK = {"errcode": 0, "errmsg": "ok"}
@@ -71,27 +67,13 @@ class Site:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     need("Chromium", os.path.exists(CHROMIUM), f"{CHROMIUM} does not exist")
-    server = ServerProcess(
-        # Relayed robots here send to robots of this same server (a stand-in for DingTalk).
-        env={
-            "GONG_TIMEZONE": "UTC",
-            "GONG_LOGIN_ATTEMPTS": "50",
-            "GONG_OUTGOING_ALLOW_PRIVATE": "1",
-        },
-        data_dir=tmp_path_factory.mktemp("alerts"),
-    )
-    server.env["GONG_PUBLIC_URL"] = server.url
-    server.start()
-    try:
-        gong_cli(
-            ["user", "create", "root", "--admin", "--password-stdin"],
-            {"GONG_DATA_DIR": str(server.data_dir)},
-            input=PASSWORD + "\n",
-        )
-        with httpx.Client(base_url=server.url, headers=ADMIN, timeout=10) as api:
-            yield Site(server, api)
-    finally:
-        server.stop()
+    # Relayed robots here send to robots of this same server (a stand-in for DingTalk).
+    env = {"GONG_TIMEZONE": "UTC", "GONG_LOGIN_ATTEMPTS": "50", "GONG_OUTGOING_ALLOW_PRIVATE": "1"}
+    with (
+        running_server(tmp_path_factory.mktemp("alerts"), env, password=PASSWORD) as server,
+        httpx.Client(base_url=server.url, headers=ADMIN, timeout=10) as api,
+    ):
+        yield Site(server, api)
 
 
 @pytest.fixture(scope="module")
@@ -111,11 +93,7 @@ def _context(browser: Browser, site: Site, width: int = 1280, height: int = 860)
     context.add_init_script(WATCH)
     if "root" not in site.states:
         page = context.new_page()
-        page.goto("/login")
-        page.fill("input[name=username]", "root")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(re.compile(r"/$"))
+        sign_in(page, PASSWORD)
         site.states["root"] = context.storage_state()
         page.close()
     return context

@@ -11,43 +11,27 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.helpers import ADMIN_TOKEN, CHROMIUM, ServerProcess, gong_cli, need
+from tests.browser.pages import SCREENSHOTS, sign_in
+from tests.helpers import ADMIN, CHROMIUM, ServerProcess, need, running_server
 from tests.integrations.deliveries import deliver
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SCREENSHOTS = Path(
-    os.environ.get("GONG_SCREENSHOTS_DIR")
-    or Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-)
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 PASSWORD = "robot page password 1"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     need("Chromium", os.path.exists(CHROMIUM), f"{CHROMIUM} does not exist")
-    process = ServerProcess(
-        env={"GONG_TIMEZONE": "UTC"}, data_dir=tmp_path_factory.mktemp("robot-events")
-    )
-    process.env["GONG_PUBLIC_URL"] = process.url
-    process.start()
-    try:
-        gong_cli(
-            ["user", "create", "root", "--admin", "--password-stdin"],
-            {"GONG_DATA_DIR": str(process.data_dir)},
-            input=PASSWORD + "\n",
-        )
+    data_dir = tmp_path_factory.mktemp("robot-events")
+    with running_server(data_dir, {"GONG_TIMEZONE": "UTC"}, password=PASSWORD) as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture(scope="module")
@@ -62,11 +46,7 @@ def page(server: ServerProcess, chromium: Browser) -> Iterator[Page]:
         viewport={"width": 1100, "height": 900}, base_url=server.url, locale="en-US"
     )
     page = context.new_page()
-    page.goto("/login")
-    page.fill("input[name=username]", "root")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/$"))
+    sign_in(page, PASSWORD)
     try:
         yield page
     finally:

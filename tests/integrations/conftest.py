@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from gong.clock import ManualClock
 from gong.config import Settings
 from gong.web.app import GongApp, create_app
 from tests.conftest import make_client
-from tests.helpers import ADMIN_TOKEN
+from tests.helpers import ADMIN_TOKEN, ServerProcess
 from tests.integrations.deliveries import GOLDEN, Delivery
 
 MakeRobot = Callable[..., Awaitable[dict[str, Any]]]
@@ -82,6 +82,13 @@ async def app(
 async def client(app: GongApp) -> AsyncIterator[httpx.AsyncClient]:
     async with make_client(app) as c:
         yield c
+
+
+@pytest.fixture(scope="module")
+def http(server: ServerProcess) -> Iterator[httpx.Client]:
+    """A client of the real ``gong serve`` of a module that starts one as its ``server``."""
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        yield client
 
 
 async def send(

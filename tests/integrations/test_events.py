@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -26,26 +25,14 @@ from gong.integrations import (
     travis,
     trello,
 )
-from tests.integrations.conftest import MakeRobot, golden, last_message, send
-from tests.integrations.deliveries import GOLDEN, Delivery, all_fixtures, deliver, payload
+from tests.integrations.checks import Change, delivery_of, fixture_document, set_paths, shown
+from tests.integrations.conftest import MakeRobot, golden
+from tests.integrations.deliveries import GOLDEN, all_fixtures, deliver, payload
 
 #: Every test here shares the module's app (see conftest.py), so runs in its event loop.
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-Change = Callable[[dict[str, Any]], None]
 SOURCES = sources()
-
-
-def _set(**values: Any) -> Change:
-    def change(document: dict[str, Any]) -> None:
-        for path, value in values.items():
-            target = document
-            *parents, last = path.split("__")
-            for part in parents:
-                target = target.setdefault(part, {})
-            target[last] = value
-
-    return change
 
 
 _USER = {"name": "User Two", "username": "user2"}
@@ -71,7 +58,7 @@ CASES: list[tuple[str, str, str, str | None, Change]] = [
         "pull_request_opened",
         "pull_request_review_approved",
         "pull_request_review",
-        _set(
+        set_paths(
             action="submitted",
             review={
                 "state": "approved",
@@ -86,59 +73,59 @@ CASES: list[tuple[str, str, str, str | None, Change]] = [
         "pull_request_opened",
         "pull_request_reopened",
         "pull_request",
-        _set(action="reopened"),
+        set_paths(action="reopened"),
     ),
     (
         "github",
         "pull_request_opened",
         "pull_request_ready_for_review",
         "pull_request",
-        _set(action="ready_for_review"),
+        set_paths(action="ready_for_review"),
     ),
     (
         "github",
         "pull_request_closed_merged",
         "pull_request_closed_unmerged",
         "pull_request",
-        _set(pull_request__merged=False),
+        set_paths(pull_request__merged=False),
     ),
-    ("github", "issues_closed", "issues_reopened", "issues", _set(action="reopened")),
+    ("github", "issues_closed", "issues_reopened", "issues", set_paths(action="reopened")),
     (
         "github",
         "push",
         "push_new_branch",
         "push",
-        _set(ref="refs/heads/feature/x", created=True, before="0" * 40),
+        set_paths(ref="refs/heads/feature/x", created=True, before="0" * 40),
     ),
     (
         "github",
         "push",
         "push_deleted_branch",
         "push",
-        _set(ref="refs/heads/old", deleted=True, after="0" * 40, commits=[]),
+        set_paths(ref="refs/heads/old", deleted=True, after="0" * 40, commits=[]),
     ),
-    ("github", "push", "push_forced", "push", _set(forced=True)),
-    ("github", "push", "push_tag", "push", _set(ref="refs/tags/v1.2.0", created=True)),
+    ("github", "push", "push_forced", "push", set_paths(forced=True)),
+    ("github", "push", "push_tag", "push", set_paths(ref="refs/tags/v1.2.0", created=True)),
     (
         "github",
         "workflow_run_completed_failure",
         "workflow_run_in_progress",
         "workflow_run",
-        _set(action="in_progress", workflow_run__status="in_progress"),
+        set_paths(action="in_progress", workflow_run__status="in_progress"),
     ),
     (
         "gitlab",
         "merge_request_opened",
         "merge_request_approved",
         None,
-        _set(object_attributes__action="approved"),
+        set_paths(object_attributes__action="approved"),
     ),
     (
         "gitlab",
         "merge_request_opened",
         "merge_request_review_requested",
         None,
-        _set(
+        set_paths(
             object_attributes__action="update",
             changes={"reviewers": {"previous": [], "current": [_USER]}},
         ),
@@ -148,9 +135,9 @@ CASES: list[tuple[str, str, str, str | None, Change]] = [
         "push",
         "push_deleted_branch",
         None,
-        _set(after="0" * 40, commits=[], total_commits_count=0),
+        set_paths(after="0" * 40, commits=[], total_commits_count=0),
     ),
-    ("gitlab", "job_failed", "job_canceled", None, _set(build_status="canceled")),
+    ("gitlab", "job_failed", "job_canceled", None, set_paths(build_status="canceled")),
     (
         "codeup",
         "merge_request_opened",
@@ -163,15 +150,15 @@ CASES: list[tuple[str, str, str, str | None, Change]] = [
         "merge_request_opened",
         "merge_request_merged",
         None,
-        _set(object_attributes__action="merge"),
+        set_paths(object_attributes__action="merge"),
     ),
-    ("jira", "comment_created", "comment_updated", None, _set(webhookEvent="comment_updated")),
+    ("jira", "comment_created", "comment_updated", None, set_paths(webhookEvent="comment_updated")),
     (
         "jira",
         "issue_updated_priority",
         "issue_updated_description",
         None,
-        _set(
+        set_paths(
             changelog={
                 "items": [
                     {"field": "description", "fromString": "old", "toString": "New text\nline 2"},
@@ -185,14 +172,14 @@ CASES: list[tuple[str, str, str, str | None, Change]] = [
         "createCard",
         "updateCard_renamed",
         None,
-        _set(action__type="updateCard", action__data__old={"name": "0 - test card"}),
+        set_paths(action__type="updateCard", action__data__old={"name": "0 - test card"}),
     ),
     (
         "trello",
         "createCard",
         "updateCard_archived",
         None,
-        _set(
+        set_paths(
             action__type="updateCard",
             action__data__old={"closed": False},
             action__data__card__closed=True,
@@ -203,7 +190,7 @@ CASES: list[tuple[str, str, str, str | None, Change]] = [
         "createCard",
         "updateCard_due",
         None,
-        _set(
+        set_paths(
             action__type="updateCard",
             action__data__old={"due": None},
             action__data__card__due="2026-12-01T09:00:00.000Z",
@@ -214,7 +201,7 @@ CASES: list[tuple[str, str, str, str | None, Change]] = [
         "createCard",
         "updateCard_description",
         None,
-        _set(
+        set_paths(
             action__type="updateCard",
             action__data__old={"desc": ""},
             action__data__card__desc="Steps:\n1. open\n2. click",
@@ -225,21 +212,21 @@ CASES: list[tuple[str, str, str, str | None, Change]] = [
         "addMemberToCard",
         "removeMemberFromCard",
         None,
-        _set(action__type="removeMemberFromCard", action__member={"fullName": "Someone Else"}),
+        set_paths(action__type="removeMemberFromCard", action__member={"fullName": "Someone Else"}),
     ),
     (
         "trello",
         "addLabelToCard",
         "removeLabelFromCard",
         None,
-        _set(action__type="removeLabelFromCard"),
+        set_paths(action__type="removeLabelFromCard"),
     ),
     (
         "trello",
         "createCard",
         "addAttachmentToCard",
         None,
-        _set(
+        set_paths(
             action__type="addAttachmentToCard",
             action__data__attachment={"name": "log.txt", "url": "https://trello.com/1/log.txt"},
         ),
@@ -249,18 +236,18 @@ CASES: list[tuple[str, str, str, str | None, Change]] = [
         "createCard",
         "updateCheckItemStateOnCard",
         None,
-        _set(
+        set_paths(
             action__type="updateCheckItemStateOnCard",
             action__data__checkItem={"name": "Write tests", "state": "complete"},
         ),
     ),
-    ("trello", "createCard", "deleteCard", None, _set(action__type="deleteCard")),
+    ("trello", "createCard", "deleteCard", None, set_paths(action__type="deleteCard")),
     (
         "trello",
         "createCard",
         "createList",
         None,
-        _set(
+        set_paths(
             action__type="createList", action__data__card=None, action__data__list={"name": "Done"}
         ),
     ),
@@ -269,7 +256,7 @@ CASES: list[tuple[str, str, str, str | None, Change]] = [
         "passed_push",
         "fixed_pull_request",
         None,
-        _set(
+        set_paths(
             status_message="Fixed",
             type="pull_request",
             pull_request=True,
@@ -278,7 +265,7 @@ CASES: list[tuple[str, str, str, str | None, Change]] = [
             compare_url="https://github.com/hl7-fhir/fhir-svn/pull/12",
         ),
     ),
-    ("travis", "failed_push", "broken_tag", None, _set(status_message="Broken", tag="v2.0")),
+    ("travis", "failed_push", "broken_tag", None, set_paths(status_message="Broken", tag="v2.0")),
 ]
 
 
@@ -295,22 +282,16 @@ async def test_event(
     header: str | None,
     change: Change,
 ) -> None:
-    document = json.loads(payload(source, base))
-    change(document)
+    document = fixture_document(source, base, change)
     only = ["workflow_run.in_progress"] if name == "workflow_run_in_progress" else None
     settings: dict[str, Any] = {"travis_verify": False} if source == "travis" else {}
     if only:
         settings["only_events"] = only
     robot = await make_robot(source, **settings)
-    delivery: Delivery = deliver(
-        source, base, document=json.dumps(document, ensure_ascii=False).encode(), secret=None
-    )
+    delivery = delivery_of(source, base, document, secret=None)
     if header is not None:
         delivery.headers["X-GitHub-Event"] = header
-    answer = await send(client, robot, delivery)
-    assert (answer.status_code, answer.json()) == (200, {"errcode": 0, "errmsg": "ok"}), name
-    message = await last_message(client, admin_headers, robot)
-    assert message is not None
+    message = await shown(client, admin_headers, robot, delivery)
     golden(GOLDEN / source / "events" / f"{name}.json", message["content"])
 
 

@@ -5,21 +5,31 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
 from gong.integrations import gitea
+from tests.integrations.checks import (
+    OK,
+    Change,
+    assert_bad_body,
+    assert_ignored,
+    assert_refused,
+    delivery_of,
+    fixture_document,
+    opted_in,
+    post,
+    set_paths,
+    shown,
+    size,
+)
 from tests.integrations.conftest import MakeRobot, golden, last_message, send
 from tests.integrations.deliveries import GOLDEN, SECRET, Delivery, deliver, payload
 
 #: Every test here shares the module's app (see conftest.py), so runs in its event loop.
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-OK = {"errcode": 0, "errmsg": "ok"}
-Change = Callable[[dict[str, Any]], None]
 
 _FENCED = (
     "Reproduced with:\n\n```python\nparse('')  # raises IndexError\nprint(*items, sep='_')\n```\n\n"
@@ -27,24 +37,12 @@ _FENCED = (
 )
 
 
-def _set(**values: Any) -> Change:
-    def change(document: dict[str, Any]) -> None:
-        for path, value in values.items():
-            target = document
-            *parents, last = path.split("__")
-            for part in parents:
-                target = target[part]
-            target[last] = value
-
-    return change
-
-
 def _review(kind: str, content: str) -> Change:
-    return _set(action="reviewed", review={"type": kind, "content": content})
+    return set_paths(action="reviewed", review={"type": kind, "content": content})
 
 
 def _success(key: str) -> Change:
-    return _set(**{f"{key}__conclusion": "success"})
+    return set_paths(**{f"{key}__conclusion": "success"})
 
 
 #: (base fixture, golden name, X-Gitea-Event, change, include_events)
@@ -53,23 +51,31 @@ CASES: list[tuple[str, str, str, Change, list[str]]] = [
         "pull_request_opened",
         "pull_request_closed_merged",
         "pull_request",
-        _set(action="closed", pull_request__merged=True, pull_request__merged_by={"login": "lead"}),
+        set_paths(
+            action="closed", pull_request__merged=True, pull_request__merged_by={"login": "lead"}
+        ),
         [],
     ),
-    ("pull_request_opened", "pull_request_closed", "pull_request", _set(action="closed"), []),
-    ("pull_request_opened", "pull_request_reopened", "pull_request", _set(action="reopened"), []),
+    ("pull_request_opened", "pull_request_closed", "pull_request", set_paths(action="closed"), []),
+    (
+        "pull_request_opened",
+        "pull_request_reopened",
+        "pull_request",
+        set_paths(action="reopened"),
+        [],
+    ),
     (
         "pull_request_opened",
         "pull_request_review_requested",
         "pull_request",
-        _set(action="review_requested", requested_reviewer={"login": "reviewer"}),
+        set_paths(action="review_requested", requested_reviewer={"login": "reviewer"}),
         [],
     ),
     (
         "pull_request_opened",
         "pull_request_opened_with_body",
         "pull_request",
-        _set(
+        set_paths(
             pull_request__body="Adds *retry* to the [client](http://x) <b>now</b>",
             pull_request__labels=[{"name": "enhancement"}],
             pull_request__requested_reviewers=[{"login": "reviewer"}],
@@ -90,13 +96,13 @@ CASES: list[tuple[str, str, str, Change, list[str]]] = [
         _review("pull_request_review_rejected", "Please add a test."),
         [],
     ),
-    ("issues_opened", "issues_closed", "issues", _set(action="closed"), []),
-    ("issues_opened", "issues_reopened", "issues", _set(action="reopened"), []),
+    ("issues_opened", "issues_closed", "issues", set_paths(action="closed"), []),
+    ("issues_opened", "issues_reopened", "issues", set_paths(action="reopened"), []),
     (
         "issues_opened",
         "issues_opened_with_labels",
         "issues",
-        _set(
+        set_paths(
             issue__body="Steps:\n1. open\n2. crash",
             issue__labels=[{"name": "bug"}],
             issue__assignees=[{"login": "example"}],
@@ -107,30 +113,30 @@ CASES: list[tuple[str, str, str, Change, list[str]]] = [
         "issue_comment_created",
         "issue_comment_on_pull_request_with_code",
         "issue_comment",
-        _set(is_pull=True, comment__body=_FENCED),
+        set_paths(is_pull=True, comment__body=_FENCED),
         [],
     ),
     (
         "push",
         "push_tag",
         "push",
-        _set(ref="refs/tags/v1.0.0"),
+        set_paths(ref="refs/tags/v1.0.0"),
         [],
     ),
     (
         "push",
         "push_to_branch",
         "push",
-        _set(before="1" * 40, total_commits=3),
+        set_paths(before="1" * 40, total_commits=3),
         [],
     ),
-    ("create_branch", "create_tag", "create", _set(ref="v1.0.0", ref_type="tag"), []),
-    ("delete_branch", "delete_tag", "delete", _set(ref="v0.9.0", ref_type="tag"), []),
+    ("create_branch", "create_tag", "create", set_paths(ref="v1.0.0", ref_type="tag"), []),
+    ("delete_branch", "delete_tag", "delete", set_paths(ref="v0.9.0", ref_type="tag"), []),
     (
         "release_published",
         "release_prerelease_with_notes",
         "release",
-        _set(release__prerelease=True, release__body="## Changes\n- fixed *parser*"),
+        set_paths(release__prerelease=True, release__body="## Changes\n- fixed *parser*"),
         [],
     ),
     (
@@ -144,7 +150,9 @@ CASES: list[tuple[str, str, str, Change, list[str]]] = [
         "workflow_run_completed_failure",
         "workflow_run_in_progress",
         "workflow_run",
-        _set(action="in_progress", workflow_run__status="in_progress", workflow_run__conclusion=""),
+        set_paths(
+            action="in_progress", workflow_run__status="in_progress", workflow_run__conclusion=""
+        ),
         ["workflow_run.in_progress"],
     ),
     (
@@ -158,15 +166,14 @@ CASES: list[tuple[str, str, str, Change, list[str]]] = [
         "workflow_job_completed_failure",
         "workflow_job_queued",
         "workflow_job",
-        _set(action="queued", workflow_job__status="queued", workflow_job__conclusion=""),
+        set_paths(action="queued", workflow_job__status="queued", workflow_job__conclusion=""),
         ["workflow_job"],
     ),
 ]
 
 
 def _delivery(base: str, event: str, document: dict[str, Any], secret: str | None) -> Delivery:
-    raw = json.dumps(document, ensure_ascii=False).encode()
-    delivery = deliver("gitea", base, document=raw, secret=secret)
+    delivery = delivery_of("gitea", base, document, secret=secret)
     for product in ("Gitea", "Gogs", "GitHub"):
         delivery.headers[f"X-{product}-Event"] = event
     return delivery
@@ -185,16 +192,9 @@ async def test_event(
     change: Change,
     include: list[str],
 ) -> None:
-    document = json.loads(payload("gitea", base))
-    change(document)
-    settings: dict[str, Any] = {"source_secret": SECRET}
-    if include:
-        settings["include_events"] = include
-    robot = await make_robot("gitea", **settings)
-    answer = await send(client, robot, _delivery(base, event, document, SECRET))
-    assert (answer.status_code, answer.json()) == (200, OK), name
-    message = await last_message(client, admin_headers, robot)
-    assert message is not None
+    robot = await make_robot("gitea", **opted_in(include, source_secret=SECRET))
+    document = fixture_document("gitea", base, change)
+    message = await shown(client, admin_headers, robot, _delivery(base, event, document, SECRET))
     golden(GOLDEN / "gitea" / "events" / f"{name}.json", message["content"])
 
 
@@ -229,15 +229,10 @@ async def test_code_fences_stay_code(
     client: httpx.AsyncClient, admin_headers: dict[str, str], make_robot: MakeRobot
 ) -> None:
     """A comment's fenced code is quoted as code: its lines unescaped, the fence kept."""
-    document = json.loads(payload("gitea", "issue_comment_created"))
-    document["comment"]["body"] = _FENCED
+    document = fixture_document("gitea", "issue_comment_created", set_paths(comment__body=_FENCED))
     robot = await make_robot("gitea")
-    answer = await send(
-        client, robot, _delivery("issue_comment_created", "issue_comment", document, None)
-    )
-    assert answer.json() == OK
-    message = await last_message(client, admin_headers, robot)
-    assert message is not None
+    delivery = _delivery("issue_comment_created", "issue_comment", document, None)
+    message = await shown(client, admin_headers, robot, delivery)
     text = message["content"]["actionCard"]["text"]
     assert "> ```python\n> parse('')  # raises IndexError\n> print(*items, sep='_')\n> ```" in text
 
@@ -281,12 +276,8 @@ async def test_signature_refused(
     delivery = deliver("gitea", "push", secret=None)
     if header is not None and value is not None:
         delivery.headers[header] = value
-    answer = await send(client, robot, delivery)
-    assert answer.status_code == 403
-    assert answer.json()["errcode"] == 310001
-    assert detail in answer.json()["errmsg"]
-    assert SECRET not in answer.text
-    assert await last_message(client, admin_headers, robot) is None
+    answer, message = await post(client, admin_headers, robot, delivery)
+    assert_refused(answer, message, detail)
 
 
 async def test_signature_with_another_secret_refused(
@@ -316,7 +307,7 @@ async def test_signature_with_another_secret_refused(
         (
             "workflow_run_completed_failure",
             "workflow_run",
-            _set(action="requested", workflow_run__status="queued"),
+            set_paths(action="requested", workflow_run__status="queued"),
             "workflow_run.requested",
         ),
     ],
@@ -330,19 +321,15 @@ async def test_successes_and_runs_in_progress_are_opt_in(
     change: Change,
     name: str,
 ) -> None:
-    document = json.loads(payload("gitea", base))
-    change(document)
+    document = fixture_document("gitea", base, change)
     robot = await make_robot("gitea")
-    answer = await send(client, robot, _delivery(base, event, document, None))
-    assert answer.status_code == 200
-    assert answer.json()["errmsg"].startswith(f'ignored: event "{name}"')
-    assert "include_events" in answer.json()["errmsg"]
-    assert await last_message(client, admin_headers, robot) is None
+    answer, message = await post(
+        client, admin_headers, robot, _delivery(base, event, document, None)
+    )
+    assert_ignored(answer, message, name)
     family = name.split(".")[0]
-    shown = await make_robot("gitea", include_events=[family])
-    answer = await send(client, shown, _delivery(base, event, document, None))
-    assert answer.json() == OK
-    assert await last_message(client, admin_headers, shown) is not None
+    opted = await make_robot("gitea", include_events=[family])
+    await shown(client, admin_headers, opted, _delivery(base, event, document, None))
 
 
 @pytest.mark.parametrize(
@@ -361,8 +348,7 @@ async def test_events_without_a_message(
     action: str,
     why: str,
 ) -> None:
-    document = json.loads(payload("gitea", "pull_request_opened"))
-    document["action"] = action
+    document = fixture_document("gitea", "pull_request_opened", set_paths(action=action))
     robot = await make_robot("gitea")
     answer = await send(client, robot, _delivery("pull_request_opened", event, document, None))
     assert answer.status_code == 200
@@ -383,15 +369,11 @@ async def test_five_thousand_commits_fit(
         commits.append(one)
     document.update(before="1" * 40, commits=commits, total_commits=5000)
     robot = await make_robot("gitea")
-    answer = await send(client, robot, _delivery("push", "push", document, None))
-    assert answer.json() == OK
-    message = await last_message(client, admin_headers, robot)
-    assert message is not None
+    message = await shown(client, admin_headers, robot, _delivery("push", "push", document, None))
     text = message["content"]["markdown"]["text"]
     assert "pushed [5000 commits]" in text
     assert "and 4990 more commits" in text
-    size = len(json.dumps(message["content"], ensure_ascii=False, separators=(",", ":")).encode())
-    assert size < 20_000
+    assert size(message["content"]) < 20_000
 
 
 @pytest.mark.parametrize(
@@ -424,10 +406,6 @@ async def test_bad_bodies_are_400401(
     detail: str,
 ) -> None:
     robot = await make_robot("gitea")
-    answer = await send(
-        client, robot, Delivery(body, {"Content-Type": "application/json", **headers})
-    )
-    assert answer.status_code == 400
-    assert answer.json()["errcode"] == 400401
-    assert detail in answer.json()["errmsg"]
-    assert await last_message(client, admin_headers, robot) is None
+    delivery = Delivery(body, {"Content-Type": "application/json", **headers})
+    answer, message = await post(client, admin_headers, robot, delivery)
+    assert_bad_body(answer, message, detail)

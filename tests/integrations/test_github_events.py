@@ -5,7 +5,6 @@ from a fixture with the fields that event has), opt-in events shown only with
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,15 @@ import pytest
 from gong.domain.models import RobotKind
 from gong.integrations import IntegrationConfig, sources
 from gong.integrations.source import Delivery as SourceDelivery
+from tests.integrations.checks import (
+    OK,
+    Change,
+    delivery_of,
+    fixture_document,
+    opted_in,
+    set_paths,
+    shown,
+)
 from tests.integrations.conftest import MakeRobot, golden, last_message, send
 from tests.integrations.deliveries import GOLDEN, SECRET, Delivery, deliver, payload
 
@@ -26,27 +34,9 @@ SAMPLES = (
 )
 EVENTS = GOLDEN / "github" / "events"
 OPT_IN = GOLDEN / "github" / "opt_in"
-OK = {"errcode": 0, "errmsg": "ok"}
 
 #: Stands in for the secret GitHub puts in secret scanning payloads: never in a message.
 FAKE_SECRET = "not-a-real-secret-1b7f3c"
-
-Change = Callable[[dict[str, Any]], None]
-
-
-def _set(**values: Any) -> Change:
-    """Set ``a__b__c`` paths in the document (``__`` separates keys)."""
-
-    def change(document: dict[str, Any]) -> None:
-        for path, value in values.items():
-            target = document
-            *parents, last = path.split("__")
-            for part in parents:
-                target = target.setdefault(part, {})
-            target[last] = value
-
-    return change
-
 
 _OCTOCAT = {"login": "octocat", "html_url": "https://github.com/octocat"}
 _FENCED = (
@@ -78,7 +68,7 @@ CASES: list[tuple[str, str, str, Change, tuple[str, ...]]] = [
         "deployment_status_success",
         "deployment_status_failure",
         "deployment_status",
-        _set(
+        set_paths(
             deployment_status__state="failure",
             deployment_status__description="Health check failed: HTTP 503 on /healthz",
             deployment_status__target_url="https://ci.example.com/deploys/42",
@@ -89,14 +79,14 @@ CASES: list[tuple[str, str, str, Change, tuple[str, ...]]] = [
         "deployment_status_in_progress",
         "deployment_status_error",
         "deployment_status",
-        _set(deployment_status__state="error", deployment_status__description="Timed out"),
+        set_paths(deployment_status__state="error", deployment_status__description="Timed out"),
         (),
     ),
     (
         "workflow_job_completed_failure",
         "workflow_job_in_progress",
         "workflow_job",
-        _set(
+        set_paths(
             action="in_progress",
             workflow_job__status="in_progress",
             workflow_job__conclusion=None,
@@ -108,49 +98,49 @@ CASES: list[tuple[str, str, str, Change, tuple[str, ...]]] = [
         "check_suite_completed_success",
         "check_suite_completed_failure",
         "check_suite",
-        _set(check_suite__conclusion="failure"),
+        set_paths(check_suite__conclusion="failure"),
         (),
     ),
     (
         "check_run_completed_failure",
         "check_run_completed_success",
         "check_run",
-        _set(check_run__conclusion="success"),
+        set_paths(check_run__conclusion="success"),
         ("check_run.completed.success",),
     ),
     (
         "create_tag",
         "create_branch",
         "create",
-        _set(ref="feature/login", ref_type="branch"),
+        set_paths(ref="feature/login", ref_type="branch"),
         (),
     ),
     (
         "delete_tag",
         "delete_branch",
         "delete",
-        _set(ref="feature/login", ref_type="branch"),
+        set_paths(ref="feature/login", ref_type="branch"),
         (),
     ),
     (
         "pull_request_review_submitted",
         "pull_request_review_submitted_approved",
         "pull_request_review",
-        _set(review__state="approved", review__body="Looks good 👍"),
+        set_paths(review__state="approved", review__body="Looks good 👍"),
         (),
     ),
     (
         "pull_request_review_submitted",
         "pull_request_review_commented",
         "pull_request_review",
-        _set(review__body=_FENCED),
+        set_paths(review__body=_FENCED),
         (),
     ),
     (
         "pull_request_review_comment_created",
         "pull_request_review_comment_multiline",
         "pull_request_review_comment",
-        _set(
+        set_paths(
             comment__body=_FENCED,
             comment__start_line=262,
             comment__diff_hunk=(
@@ -170,21 +160,21 @@ CASES: list[tuple[str, str, str, Change, tuple[str, ...]]] = [
         "discussion_created",
         "discussion_closed",
         "discussion",
-        _set(action="closed", discussion__state="closed", discussion__state_reason="resolved"),
+        set_paths(action="closed", discussion__state="closed", discussion__state_reason="resolved"),
         (),
     ),
     (
         "discussion_created",
         "discussion_reopened",
         "discussion",
-        _set(action="reopened"),
+        set_paths(action="reopened"),
         (),
     ),
     (
         "dependabot_alert_fixed",
         "dependabot_alert_dismissed",
         "dependabot_alert",
-        _set(
+        set_paths(
             action="dismissed",
             alert__state="dismissed",
             alert__dismissed_by=_OCTOCAT,
@@ -197,21 +187,21 @@ CASES: list[tuple[str, str, str, Change, tuple[str, ...]]] = [
         "dependabot_alert_created",
         "dependabot_alert_auto_reopened",
         "dependabot_alert",
-        _set(action="auto_reopened"),
+        set_paths(action="auto_reopened"),
         (),
     ),
     (
         "secret_scanning_alert_reopened",
         "secret_scanning_alert_created",
         "secret_scanning_alert",
-        _set(action="created", alert=_SECRET_ALERT),
+        set_paths(action="created", alert=_SECRET_ALERT),
         (),
     ),
     (
         "secret_scanning_alert_reopened",
         "secret_scanning_alert_resolved",
         "secret_scanning_alert",
-        _set(
+        set_paths(
             action="resolved",
             alert={
                 **_SECRET_ALERT,
@@ -228,7 +218,7 @@ CASES: list[tuple[str, str, str, Change, tuple[str, ...]]] = [
         "code_scanning_alert_created",
         "code_scanning_alert_appeared_in_branch",
         "code_scanning_alert",
-        _set(action="appeared_in_branch", ref="refs/heads/release/1.x"),
+        set_paths(action="appeared_in_branch", ref="refs/heads/release/1.x"),
         (),
     ),
 ]
@@ -274,15 +264,8 @@ SAMPLE_GOLDENS = {
 }
 
 
-def document_of(base: str, change: Change) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(payload("github", base))
-    change(document)
-    return document
-
-
 def _delivery(document: dict[str, Any], event: str, secret: str | None = None) -> Delivery:
-    raw = json.dumps(document, ensure_ascii=False).encode()
-    delivery = deliver("github", "push", document=raw, secret=secret)
+    delivery = delivery_of("github", "push", document, secret=secret)
     delivery.headers["X-GitHub-Event"] = event
     return delivery
 
@@ -304,12 +287,9 @@ async def test_event(
     change: Change,
     include: tuple[str, ...],
 ) -> None:
-    settings: dict[str, Any] = {"include_events": list(include)} if include else {}
-    robot = await make_robot("github", **settings)
-    answer = await send(client, robot, _delivery(document_of(base, change), event))
-    assert (answer.status_code, answer.json()) == (200, OK), answer.text
-    message = await last_message(client, admin_headers, robot)
-    assert message is not None
+    robot = await make_robot("github", **opted_in(include))
+    delivery = _delivery(fixture_document("github", base, change), event)
+    message = await shown(client, admin_headers, robot, delivery)
     golden(EVENTS / f"{name}.json", message["content"])
     assert FAKE_SECRET not in _text(message["content"])
 
@@ -334,16 +314,13 @@ async def test_opt_in(
         "errmsg": f'ignored: event "{event}" is shown only when the robot opts in (include_events)',
     }
     assert await last_message(client, admin_headers, quiet) is None
-    shown = []
+    contents = []
     for include in (event, family):
         robot = await make_robot("github", include_events=[include])
-        answer = await send(client, robot, deliver("github", fixture, secret=None))
-        assert (answer.status_code, answer.json()) == (200, OK), answer.text
-        message = await last_message(client, admin_headers, robot)
-        assert message is not None
-        shown.append(message["content"])
-    assert shown[0] == shown[1]
-    golden(OPT_IN / f"{fixture}.json", shown[0])
+        message = await shown(client, admin_headers, robot, deliver("github", fixture, secret=None))
+        contents.append(message["content"])
+    assert contents[0] == contents[1]
+    golden(OPT_IN / f"{fixture}.json", contents[0])
 
 
 @pytest.mark.parametrize("action", ["released", "prereleased", "created", "edited"])
@@ -353,7 +330,7 @@ async def test_one_message_per_release(
     """GitHub sends ``published`` with ``released``/``prereleased``/``created`` for one release:
     only ``release.published`` is shown."""
     robot = await make_robot("github")
-    document = document_of("release_published", _set(action=action))
+    document = fixture_document("github", "release_published", set_paths(action=action))
     answer = await send(client, robot, _delivery(document, "release"))
     assert answer.json()["errmsg"] == f'ignored: event "release.{action}" has no message in Gong'
     assert await last_message(client, admin_headers, robot) is None
@@ -395,7 +372,9 @@ async def test_secret_never_shown(
     for action in ("created", "reopened", "resolved"):
         robot = await make_robot("github")
         alert = {**_SECRET_ALERT, "secret_type_display_name": None, "resolution": "revoked"}
-        document = document_of("secret_scanning_alert_reopened", _set(action=action, alert=alert))
+        document = fixture_document(
+            "github", "secret_scanning_alert_reopened", set_paths(action=action, alert=alert)
+        )
         answer = await send(client, robot, _delivery(document, "secret_scanning_alert"))
         assert answer.json() == OK
         message = await last_message(client, admin_headers, robot)
@@ -411,9 +390,10 @@ async def test_code_blocks_kept(
     is cut right after it; the diff excerpt cannot be closed by backticks in the diff."""
     robot = await make_robot("github")
     body = "See:\n```sh\n" + "\n".join(f"echo {i}" for i in range(30)) + "\n```\nthanks"
-    document = document_of(
+    document = fixture_document(
+        "github",
         "pull_request_review_comment_created",
-        _set(comment__body=body, comment__diff_hunk="@@ -1 +1 @@\n-```\n+````"),
+        set_paths(comment__body=body, comment__diff_hunk="@@ -1 +1 @@\n-```\n+````"),
     )
     answer = await send(client, robot, _delivery(document, "pull_request_review_comment"))
     assert answer.json() == OK
@@ -498,7 +478,9 @@ async def test_wrong_shape(
     client: httpx.AsyncClient, admin_headers: dict[str, str], make_robot: MakeRobot
 ) -> None:
     robot = await make_robot("github")
-    document = document_of("code_scanning_alert_created", _set(alert__number="ten"))
+    document = fixture_document(
+        "github", "code_scanning_alert_created", set_paths(alert__number="ten")
+    )
     answer = await send(client, robot, _delivery(document, "code_scanning_alert"))
     assert answer.json()["errcode"] == 400401
     assert "alert.number" in answer.json()["errmsg"]
@@ -538,7 +520,7 @@ async def test_huge_payload_fits(
     change: Change,
 ) -> None:
     robot = await make_robot("github")
-    answer = await send(client, robot, _delivery(document_of(base, change), event))
+    answer = await send(client, robot, _delivery(fixture_document("github", base, change), event))
     assert answer.json() == OK
     message = await last_message(client, admin_headers, robot)
     assert message is not None

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
@@ -15,28 +14,20 @@ import httpx
 import pytest
 
 from gong.integrations.gitlab import QUIET, event_name
+from tests.integrations.checks import (
+    OK,
+    Change,
+    delivery_of,
+    fixture_document,
+    opted_in,
+    set_paths,
+    shown,
+)
 from tests.integrations.conftest import MakeRobot, golden, last_message, send
 from tests.integrations.deliveries import GOLDEN, SECRET, Delivery, deliver, payload
 
 #: Every test here shares the module's app (see conftest.py), so runs in its event loop.
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-Change = Callable[[dict[str, Any]], None]
-OK = {"errcode": 0, "errmsg": "ok"}
-
-
-def _set(**values: Any) -> Change:
-    """Set ``a__b=value`` paths in the document."""
-
-    def change(document: dict[str, Any]) -> None:
-        for path, value in values.items():
-            target = document
-            *parents, last = path.split("__")
-            for part in parents:
-                target = target.setdefault(part, {})
-            target[last] = value
-
-    return change
 
 
 def _both(*changes: Change) -> Change:
@@ -55,7 +46,7 @@ _FENCED = (
     "```\n\n"
     "Otherwise **looks good**."
 )
-_DIFF_NOTE = _set(
+_DIFF_NOTE = set_paths(
     object_attributes__type="DiffNote",
     object_attributes__note=_FENCED,
     object_attributes__position={
@@ -89,13 +80,13 @@ def _emoji_on_merge_request(document: dict[str, Any]) -> None:
 
 #: (source, base fixture, golden name, include_events, change)
 CASES: list[tuple[str, str, str, list[str], Change]] = [
-    ("gitlab", "deployment_success", "deployment_failed", [], _set(status="failed")),
+    ("gitlab", "deployment_success", "deployment_failed", [], set_paths(status="failed")),
     (
         "gitlab",
         "deployment_success",
         "deployment_canceled_production",
         [],
-        _set(
+        set_paths(
             status="canceled",
             environment="production",
             environment_tier="production",
@@ -107,7 +98,7 @@ CASES: list[tuple[str, str, str, list[str], Change]] = [
         "deployment_success",
         "deployment_failed_api",
         [],
-        _set(
+        set_paths(
             status="failed", deployable_id=None, deployable_url=None, environment_external_url=None
         ),
     ),
@@ -116,38 +107,38 @@ CASES: list[tuple[str, str, str, list[str], Change]] = [
         "deployment_success",
         "deployment_running",
         ["deployment.running"],
-        _set(status="running"),
+        set_paths(status="running"),
     ),
     (
         "gitlab",
         "release_create",
         "release_update_named",
         [],
-        _set(action="update", name="Version 1.1 *final*", description="- first\n- second"),
+        set_paths(action="update", name="Version 1.1 *final*", description="- first\n- second"),
     ),
-    ("gitlab", "release_create", "release_delete", [], _set(action="delete")),
+    ("gitlab", "release_create", "release_delete", [], set_paths(action="delete")),
     (
         "gitlab",
         "feature_flag_on",
         "feature_flag_off",
         [],
-        _set(object_attributes__active=False, object_attributes__description=None),
+        set_paths(object_attributes__active=False, object_attributes__description=None),
     ),
     (
         "gitlab",
         "wiki_page_create",
         "wiki_page_update",
         [],
-        _set(object_attributes__action="update", object_attributes__message="Fix *the* typo"),
+        set_paths(object_attributes__action="update", object_attributes__message="Fix *the* typo"),
     ),
     (
         "gitlab",
         "wiki_page_create",
         "wiki_page_delete",
         [],
-        _set(object_attributes__action="delete"),
+        set_paths(object_attributes__action="delete"),
     ),
-    ("gitlab", "emoji_award", "emoji_award", ["emoji"], _set()),
+    ("gitlab", "emoji_award", "emoji_award", ["emoji"], set_paths()),
     ("gitlab", "emoji_award", "emoji_revoke_merge_request", ["emoji"], _emoji_on_merge_request),
     ("gitlab", "note_merge_request", "note_merge_request_diff", [], _DIFF_NOTE),
     (
@@ -155,24 +146,26 @@ CASES: list[tuple[str, str, str, list[str], Change]] = [
         "note_issue",
         "note_issue_update",
         ["note.issue.update"],
-        _set(object_attributes__action="update", object_attributes__note="Hello world, edited"),
+        set_paths(
+            object_attributes__action="update", object_attributes__note="Hello world, edited"
+        ),
     ),
-    ("gitlab", "pipeline_success", "pipeline_success", ["pipeline.success"], _set()),
-    ("gitlab", "job_success", "job_success", ["job.success"], _set()),
-    ("gitlab", "job_created", "job_created", ["job"], _set()),
+    ("gitlab", "pipeline_success", "pipeline_success", ["pipeline.success"], set_paths()),
+    ("gitlab", "job_success", "job_success", ["job.success"], set_paths()),
+    ("gitlab", "job_created", "job_created", ["job"], set_paths()),
     (
         "gitlab",
         "job_created",
         "job_failed_retried",
         [],
-        _set(build_status="failed", build_duration=81.4, build_allow_failure=True),
+        set_paths(build_status="failed", build_duration=81.4, build_allow_failure=True),
     ),
     (
         "codeup",
         "push",
         "tag_push",
         [],
-        _set(
+        set_paths(
             object_kind="tag_push",
             ref="refs/tags/v1.0.0",
             before="0" * 40,
@@ -184,7 +177,7 @@ CASES: list[tuple[str, str, str, list[str], Change]] = [
         "note_merge_request_diff",
         [],
         _both(
-            _set(
+            set_paths(
                 object_kind="note",
                 object_attributes={
                     "note": _FENCED,
@@ -200,17 +193,6 @@ CASES: list[tuple[str, str, str, list[str], Change]] = [
 ]
 
 
-def _document(source: str, base: str, change: Change) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(payload(source, base))
-    change(document)
-    return document
-
-
-def _delivery(source: str, base: str, document: dict[str, Any], **kw: Any) -> Delivery:
-    raw = json.dumps(document, ensure_ascii=False).encode()
-    return deliver(source, base, document=raw, **kw)
-
-
 @pytest.mark.parametrize(
     ("source", "base", "name", "include", "change"), CASES, ids=[f"{c[0]}/{c[2]}" for c in CASES]
 )
@@ -224,35 +206,39 @@ async def test_event(
     include: list[str],
     change: Change,
 ) -> None:
-    document = _document(source, base, change)
-    settings = {"include_events": include} if include else {}
-    robot = await make_robot(source, **settings)
-    answer = await send(client, robot, _delivery(source, base, document, secret=None))
-    assert (answer.status_code, answer.json()) == (200, OK), answer.text
-    message = await last_message(client, admin_headers, robot)
-    assert message is not None
+    document = fixture_document(source, base, change)
+    robot = await make_robot(source, **opted_in(include))
+    message = await shown(
+        client, admin_headers, robot, delivery_of(source, base, document, secret=None)
+    )
     golden(GOLDEN / source / "events" / f"{name}.json", message["content"])
 
 
 #: Opt-in events: (source, base fixture, change, event name, an include_events that names it).
 OPT_IN = [
-    ("gitlab", "pipeline_success", _set(), "pipeline.success", "pipeline"),
-    ("gitlab", "job_success", _set(), "job.success", "job.success"),
-    ("gitlab", "job_created", _set(), "job.created", "job.*"),
-    ("gitlab", "pipeline_running", _set(), "pipeline.running", "pipeline.running"),
-    ("gitlab", "emoji_award", _set(), "emoji.award", "emoji"),
-    ("gitlab", "deployment_success", _set(status="running"), "deployment.running", "deployment"),
+    ("gitlab", "pipeline_success", set_paths(), "pipeline.success", "pipeline"),
+    ("gitlab", "job_success", set_paths(), "job.success", "job.success"),
+    ("gitlab", "job_created", set_paths(), "job.created", "job.*"),
+    ("gitlab", "pipeline_running", set_paths(), "pipeline.running", "pipeline.running"),
+    ("gitlab", "emoji_award", set_paths(), "emoji.award", "emoji"),
+    (
+        "gitlab",
+        "deployment_success",
+        set_paths(status="running"),
+        "deployment.running",
+        "deployment",
+    ),
     (
         "gitlab",
         "note_commit",
-        _set(object_attributes__action="update"),
+        set_paths(object_attributes__action="update"),
         "note.commit.update",
         "note.commit",
     ),
     (
         "codeup",
         "merge_request_opened",
-        _set(
+        set_paths(
             object_kind="note",
             object_attributes={"note": "ok", "noteable_type": "MergeRequest", "action": "update"},
             merge_request={"iid": 1, "title": "MS-Viewport"},
@@ -278,16 +264,16 @@ async def test_opt_in_events(
 ) -> None:
     """Ignored (and nothing posted) by default; shown once include_events names the event or
     a family of it."""
-    document = _document(source, base, change)
+    document = fixture_document(source, base, change)
     quiet = await make_robot(source)
-    answer = await send(client, quiet, _delivery(source, base, document, secret=None))
+    answer = await send(client, quiet, delivery_of(source, base, document, secret=None))
     assert answer.json() == {
         "errcode": 0,
         "errmsg": f'ignored: event "{event}" is shown only when the robot opts in (include_events)',
     }
     assert await last_message(client, admin_headers, quiet) is None
     shown = await make_robot(source, include_events=[include])
-    answer = await send(client, shown, _delivery(source, base, document, secret=None))
+    answer = await send(client, shown, delivery_of(source, base, document, secret=None))
     assert answer.json() == OK
     assert await last_message(client, admin_headers, shown) is not None
 
@@ -340,9 +326,9 @@ async def test_code_in_a_comment_stays_code(
 ) -> None:
     """A fenced block in a comment keeps its fences and its code as written (no escapes, no
     hard breaks inside); the file and line of a diff comment are named."""
-    document = _document("gitlab", "note_merge_request", _DIFF_NOTE)
+    document = fixture_document("gitlab", "note_merge_request", _DIFF_NOTE)
     robot = await make_robot("gitlab")
-    await send(client, robot, _delivery("gitlab", "note_merge_request", document, secret=None))
+    await send(client, robot, delivery_of("gitlab", "note_merge_request", document, secret=None))
     message = await last_message(client, admin_headers, robot)
     assert message is not None
     text = message["content"]["actionCard"]["text"]
@@ -397,7 +383,7 @@ async def test_huge_payload_fits(
 ) -> None:
     robot = await make_robot("gitlab")
     answer = await send(
-        client, robot, _delivery("gitlab", base, _huge("gitlab", base), secret=None)
+        client, robot, delivery_of("gitlab", base, _huge("gitlab", base), secret=None)
     )
     assert answer.json() == OK
     message = await last_message(client, admin_headers, robot)
@@ -452,8 +438,10 @@ async def test_truncated_json(
 
 async def test_feature_flag_without_state(client: httpx.AsyncClient, make_robot: MakeRobot) -> None:
     robot = await make_robot("gitlab")
-    document = _document("gitlab", "feature_flag_on", _set(object_attributes__active="yes"))
-    answer = await send(client, robot, _delivery("gitlab", "feature_flag_on", document))
+    document = fixture_document(
+        "gitlab", "feature_flag_on", set_paths(object_attributes__active="yes")
+    )
+    answer = await send(client, robot, delivery_of("gitlab", "feature_flag_on", document))
     assert answer.json()["errcode"] == 400401
     assert "field active" in answer.json()["errmsg"]
 

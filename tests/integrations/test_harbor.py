@@ -4,13 +4,22 @@ the opt-in pulls, a scan's severities worst first, a huge notification, and bad 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import httpx
 import pytest
 
-from tests.integrations.conftest import MakeRobot, golden, last_message, send
-from tests.integrations.deliveries import GOLDEN, SECRET, Delivery, deliver, payload
+from tests.integrations.checks import (
+    OK,
+    assert_bad_body,
+    assert_refused,
+    fixture_document,
+    post,
+    result,
+    set_timezone,
+    size,
+)
+from tests.integrations.conftest import MakeRobot, golden
+from tests.integrations.deliveries import GOLDEN, SECRET, deliver, payload
 
 #: Every test here shares the module's app (see conftest.py), so runs in its event loop.
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -18,14 +27,9 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 KIND = "harbor"
 
 
-def _fixture(name: str) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(payload(KIND, name))
-    return document
-
-
 def _cloud_event() -> bytes:
     """The push of ``push_artifact.json`` in Harbor's CloudEvents payload format."""
-    default = _fixture("delete_artifact")
+    default = fixture_document(KIND, "delete_artifact")
     return json.dumps(
         {
             "specversion": "1.0",
@@ -42,7 +46,7 @@ def _cloud_event() -> bytes:
 
 
 def _many_pushed() -> bytes:
-    document = _fixture("push_artifact")
+    document = fixture_document(KIND, "push_artifact")
     document["event_data"]["resources"] = [
         {
             "digest": f"sha256:{n:064x}",
@@ -55,7 +59,7 @@ def _many_pushed() -> bytes:
 
 
 def _critical_scan() -> bytes:
-    document = _fixture("scanning_completed_vulnerabilities")
+    document = fixture_document(KIND, "scanning_completed_vulnerabilities")
     report = document["event_data"]["resources"][0]["scan_overview"][
         "application/vnd.security.vulnerability.report; version=1.1"
     ]
@@ -75,34 +79,16 @@ DERIVED = {
 }
 
 
-async def _deliver(
-    client: httpx.AsyncClient,
-    admin_headers: dict[str, str],
-    robot: dict[str, Any],
-    delivery: Delivery,
-) -> tuple[httpx.Response, dict[str, Any] | None]:
-    answer = await send(client, robot, delivery)
-    return answer, await last_message(client, admin_headers, robot)
-
-
-def _result(answer: httpx.Response, message: dict[str, Any] | None) -> dict[str, Any]:
-    return {
-        "status": answer.status_code,
-        "answer": answer.json(),
-        "message": message["content"] if message else None,
-    }
-
-
 @pytest.mark.parametrize("name", sorted(DERIVED))
 async def test_derived_events(
     client: httpx.AsyncClient, admin_headers: dict[str, str], make_robot: MakeRobot, name: str
 ) -> None:
     robot = await make_robot(KIND, source_secret=SECRET)
-    answer, message = await _deliver(
+    answer, message = await post(
         client, admin_headers, robot, deliver(KIND, "x", document=DERIVED[name])
     )
-    golden(GOLDEN / KIND / "events" / f"{name}.json", _result(answer, message))
-    assert answer.json() == {"errcode": 0, "errmsg": "ok"}
+    golden(GOLDEN / KIND / "events" / f"{name}.json", result(answer, message))
+    assert answer.json() == OK
 
 
 async def test_severities_worst_first(
@@ -110,7 +96,7 @@ async def test_severities_worst_first(
 ) -> None:
     robot = await make_robot(KIND)
     delivery = deliver(KIND, "x", document=DERIVED["scanning_completed_critical"], secret=None)
-    _, message = await _deliver(client, admin_headers, robot, delivery)
+    _, message = await post(client, admin_headers, robot, delivery)
     assert message is not None
     text = message["content"]["actionCard"]["text"]
     assert "**Critical** 3 · **High** 7 · **Medium** 1 · **Low** 2" in text
@@ -127,8 +113,8 @@ async def test_auth_header_forms(
     robot = await make_robot(KIND, source_secret=SECRET)
     delivery = deliver(KIND, "push_artifact", secret=None)
     delivery.headers["Authorization"] = authorization
-    answer, message = await _deliver(client, admin_headers, robot, delivery)
-    assert answer.json() == {"errcode": 0, "errmsg": "ok"}
+    answer, message = await post(client, admin_headers, robot, delivery)
+    assert answer.json() == OK
     assert message is not None
 
 
@@ -152,28 +138,24 @@ async def test_auth_refusals(
     delivery = deliver(KIND, "push_artifact", secret=None)
     if authorization is not None:
         delivery.headers["Authorization"] = authorization
-    answer, message = await _deliver(client, admin_headers, robot, delivery)
-    assert answer.status_code == 403
-    body = answer.json()
-    assert body["errcode"] == 310001
-    assert why in body["errmsg"] and SECRET not in body["errmsg"]
-    assert message is None
+    answer, message = await post(client, admin_headers, robot, delivery)
+    assert_refused(answer, message, why)
 
 
 async def test_pulls_are_opt_in(
     client: httpx.AsyncClient, admin_headers: dict[str, str], make_robot: MakeRobot
 ) -> None:
     quiet = await make_robot(KIND)
-    answer, message = await _deliver(
+    answer, message = await post(
         client, admin_headers, quiet, deliver(KIND, "pull_artifact", secret=None)
     )
     assert answer.json()["errmsg"].startswith('ignored: event "pull_artifact" is shown only')
     assert message is None
     opted = await make_robot(KIND, include_events=["pull_artifact"])
-    answer, message = await _deliver(
+    answer, message = await post(
         client, admin_headers, opted, deliver(KIND, "pull_artifact", secret=None)
     )
-    golden(GOLDEN / KIND / "events" / "pull_artifact_opted_in.json", _result(answer, message))
+    golden(GOLDEN / KIND / "events" / "pull_artifact_opted_in.json", result(answer, message))
     assert message is not None
 
 
@@ -181,10 +163,10 @@ async def test_unknown_type_is_ignored(
     client: httpx.AsyncClient, admin_headers: dict[str, str], make_robot: MakeRobot
 ) -> None:
     robot = await make_robot(KIND)
-    document = _fixture("push_artifact")
+    document = fixture_document(KIND, "push_artifact")
     document["type"] = "UPLOAD_CHART"
     delivery = deliver(KIND, "x", document=json.dumps(document).encode(), secret=None)
-    answer, message = await _deliver(client, admin_headers, robot, delivery)
+    answer, message = await post(client, admin_headers, robot, delivery)
     assert answer.json() == {
         "errcode": 0,
         "errmsg": 'ignored: event "upload_chart" is unknown to Gong',
@@ -195,7 +177,7 @@ async def test_unknown_type_is_ignored(
 async def test_a_huge_notification_fits(
     client: httpx.AsyncClient, admin_headers: dict[str, str], make_robot: MakeRobot
 ) -> None:
-    document = _fixture("replication")
+    document = fixture_document(KIND, "replication")
     job = document["event_data"]["replication"]
     job["successful_artifact"] = [
         {"type": "image", "status": "Success", "name_tag": f"library/app-{n}:{'v' * 200}"}
@@ -208,12 +190,12 @@ async def test_a_huge_notification_fits(
     robot = await make_robot(KIND)
     body = json.dumps(document).encode()
     assert len(body) > 1_000_000
-    answer, message = await _deliver(
+    answer, message = await post(
         client, admin_headers, robot, deliver(KIND, "x", document=body, secret=None)
     )
-    assert answer.json() == {"errcode": 0, "errmsg": "ok"}
+    assert answer.json() == OK
     assert message is not None
-    assert len(json.dumps(message["content"], ensure_ascii=False).encode()) < 20_000
+    assert size(message["content"]) < 20_000
     assert "and 4990 more" in message["content"]["actionCard"]["text"]
 
 
@@ -233,26 +215,18 @@ async def test_bad_bodies(
     detail: str,
 ) -> None:
     robot = await make_robot(KIND)
-    answer, message = await _deliver(
+    answer, message = await post(
         client, admin_headers, robot, deliver(KIND, "x", document=body, secret=None)
     )
-    assert answer.status_code == 400
-    assert answer.json()["errcode"] == 400401
-    assert detail in answer.json()["errmsg"]
-    assert message is None
+    assert_bad_body(answer, message, detail)
 
 
 async def test_times_are_on_the_groups_clock(
     client: httpx.AsyncClient, admin_headers: dict[str, str], make_robot: MakeRobot
 ) -> None:
     robot = await make_robot(KIND)
-    answer = await client.patch(
-        f"/api/groups/{robot['group_id']}",
-        json={"timezone": "Asia/Shanghai"},
-        headers=admin_headers,
-    )
-    assert answer.status_code == 200, answer.text
-    _, message = await _deliver(
+    await set_timezone(client, admin_headers, robot, "Asia/Shanghai")
+    _, message = await post(
         client, admin_headers, robot, deliver(KIND, "scanning_completed", secret=None)
     )
     assert message is not None

@@ -13,10 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import ADMIN_TOKEN, ServerProcess, gong_cli
+from tests.helpers import ADMIN, ServerProcess, gong_cli, running_server
 from tests.integrations.deliveries import SECRET, deliver
 
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 OK = {"errcode": 0, "errmsg": "ok"}
 MEMBERSHIP = {
     "action": "added",
@@ -29,19 +28,8 @@ MEMBERSHIP = {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(env={"GONG_TIMEZONE": "UTC"}, data_dir=tmp_path_factory.mktemp("ig"))
-    process.env["GONG_PUBLIC_URL"] = process.url
-    process.start()
-    try:
+    with running_server(tmp_path_factory.mktemp("ig"), {"GONG_TIMEZONE": "UTC"}) as process:
         yield process
-    finally:
-        process.stop()
-
-
-@pytest.fixture(scope="module")
-def http(server: ServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=10) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

@@ -4,21 +4,30 @@ bodies, over HTTP."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
 from gong.integrations.jenkins import log_block, stage_from_log
+from tests.integrations.checks import (
+    OK,
+    Change,
+    assert_bad_body,
+    assert_ignored,
+    assert_refused,
+    delivery_of,
+    fixture_document,
+    opted_in,
+    post,
+    shown,
+    size,
+)
 from tests.integrations.conftest import MakeRobot, golden, last_message, send
 from tests.integrations.deliveries import GOLDEN, SECRET, Delivery, deliver, payload
 
 #: Every test here shares the module's app (see conftest.py), so runs in its event loop.
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-OK = {"errcode": 0, "errmsg": "ok"}
-Change = Callable[[dict[str, Any]], None]
 
 
 def _build(**values: Any) -> Change:
@@ -85,8 +94,7 @@ CASES: list[tuple[str, str, Change, list[str]]] = [
 
 
 def _delivery(base: str, document: dict[str, Any], secret: str | None) -> Delivery:
-    raw = json.dumps(document, ensure_ascii=False).encode()
-    return deliver("jenkins", base, document=raw, secret=secret)
+    return delivery_of("jenkins", base, document, secret=secret)
 
 
 @pytest.mark.parametrize(("base", "name", "change", "include"), CASES, ids=[c[1] for c in CASES])
@@ -99,16 +107,9 @@ async def test_event(
     change: Change,
     include: list[str],
 ) -> None:
-    document = json.loads(payload("jenkins", base))
-    change(document)
-    settings: dict[str, Any] = {"source_secret": SECRET}
-    if include:
-        settings["include_events"] = include
-    robot = await make_robot("jenkins", **settings)
-    answer = await send(client, robot, _delivery(base, document, SECRET))
-    assert (answer.status_code, answer.json()) == (200, OK), name
-    message = await last_message(client, admin_headers, robot)
-    assert message is not None
+    robot = await make_robot("jenkins", **opted_in(include, source_secret=SECRET))
+    document = fixture_document("jenkins", base, change)
+    message = await shown(client, admin_headers, robot, _delivery(base, document, SECRET))
     golden(GOLDEN / "jenkins" / "events" / f"{name}.json", message["content"])
 
 
@@ -130,18 +131,12 @@ async def test_successes_and_starts_are_opt_in(
     change: Change,
     name: str,
 ) -> None:
-    document = json.loads(payload("jenkins", base))
-    change(document)
+    document = fixture_document("jenkins", base, change)
     robot = await make_robot("jenkins")
-    answer = await send(client, robot, _delivery(base, document, None))
-    assert answer.status_code == 200
-    assert answer.json()["errmsg"].startswith(f'ignored: event "{name}"')
-    assert "include_events" in answer.json()["errmsg"]
-    assert await last_message(client, admin_headers, robot) is None
-    shown = await make_robot("jenkins", include_events=[name])
-    answer = await send(client, shown, _delivery(base, document, None))
-    assert answer.json() == OK
-    assert await last_message(client, admin_headers, shown) is not None
+    answer, message = await post(client, admin_headers, robot, _delivery(base, document, None))
+    assert_ignored(answer, message, name)
+    opted = await make_robot("jenkins", include_events=[name])
+    await shown(client, admin_headers, opted, _delivery(base, document, None))
 
 
 async def test_completed_is_acknowledged_finalized_shown(
@@ -181,12 +176,8 @@ async def test_token_refused(
     robot = await make_robot("jenkins", source_secret=SECRET)
     delivery = deliver("jenkins", "gong_failure", secret=None)
     delivery.headers.update(headers)
-    answer = await send(client, robot, delivery)
-    assert answer.status_code == 403
-    assert answer.json()["errcode"] == 310001
-    assert detail in answer.json()["errmsg"]
-    assert SECRET not in answer.text
-    assert await last_message(client, admin_headers, robot) is None
+    answer, message = await post(client, admin_headers, robot, delivery)
+    assert_refused(answer, message, detail)
 
 
 @pytest.mark.parametrize("header", ["X-Gong-Token", "Authorization"])
@@ -211,18 +202,11 @@ async def test_one_megabyte_log_fits(
         ("notification_finalized_failure", _build(log=log)),
         ("gong_failure", _top(log=log)),
     ):
-        document = json.loads(payload("jenkins", base))
-        change(document)
-        answer = await send(client, robot, _delivery(base, document, None))
-        assert answer.json() == OK
-        message = await last_message(client, admin_headers, robot)
-        assert message is not None
+        document = fixture_document("jenkins", base, change)
+        message = await shown(client, admin_headers, robot, _delivery(base, document, None))
         text = message["content"]["actionCard"]["text"]
         assert text.endswith("Finished: FAILURE\n```")
-        size = len(
-            json.dumps(message["content"], ensure_ascii=False, separators=(",", ":")).encode()
-        )
-        assert size < 20_000
+        assert size(message["content"]) < 20_000
 
 
 async def test_log_block_keeps_code_and_closes_fences() -> None:
@@ -281,8 +265,6 @@ async def test_bad_bodies_are_400401(
     detail: str,
 ) -> None:
     robot = await make_robot("jenkins")
-    answer = await send(client, robot, Delivery(body, {"Content-Type": "application/json"}))
-    assert answer.status_code == 400
-    assert answer.json()["errcode"] == 400401
-    assert detail in answer.json()["errmsg"]
-    assert await last_message(client, admin_headers, robot) is None
+    delivery = Delivery(body, {"Content-Type": "application/json"})
+    answer, message = await post(client, admin_headers, robot, delivery)
+    assert_bad_body(answer, message, detail)

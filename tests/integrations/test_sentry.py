@@ -10,7 +10,17 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integrations.conftest import MakeRobot, golden, last_message, send
+from tests.integrations.checks import (
+    OK,
+    assert_bad_body,
+    assert_refused,
+    fixture_document,
+    message_of,
+    post,
+    result,
+    size,
+)
+from tests.integrations.conftest import MakeRobot, golden
 from tests.integrations.deliveries import FIXTURES, GOLDEN, SECRET, Delivery, deliver, payload
 
 #: Every test here shares the module's app (see conftest.py), so runs in its event loop.
@@ -18,11 +28,6 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 KIND = "sentry"
 LEGACY = FIXTURES / KIND / "legacy" / "webhooks_plugin.json"
-
-
-def _fixture(name: str) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(payload(KIND, name))
-    return document
 
 
 def _legacy() -> Delivery:
@@ -34,27 +39,27 @@ def _legacy() -> Delivery:
 
 
 def _issue(action: str, **changes: Any) -> bytes:
-    document = _fixture("issue_resolved")
+    document = fixture_document(KIND, "issue_resolved")
     document["action"] = action
     document["data"]["issue"].update(changes)
     return json.dumps(document).encode()
 
 
 def _metric_warning() -> bytes:
-    document = _fixture("metric_alert_critical")
+    document = fixture_document(KIND, "metric_alert_critical")
     document["action"] = "warning"
     document["data"]["description_title"] = "Warning: Too many errors"
     return json.dumps(document).encode()
 
 
 def _comment(action: str) -> bytes:
-    document = _fixture("comment_created")
+    document = fixture_document(KIND, "comment_created")
     document["action"] = action
     return json.dumps(document).encode()
 
 
 def _uninstalled() -> bytes:
-    document = _fixture("installation_created")
+    document = fixture_document(KIND, "installation_created")
     document["action"] = "deleted"
     return json.dumps(document).encode()
 
@@ -71,35 +76,17 @@ DERIVED: dict[str, tuple[str, bytes]] = {
 }
 
 
-async def _deliver(
-    client: httpx.AsyncClient,
-    admin_headers: dict[str, str],
-    robot: dict[str, Any],
-    delivery: Delivery,
-) -> tuple[httpx.Response, dict[str, Any] | None]:
-    answer = await send(client, robot, delivery)
-    return answer, await last_message(client, admin_headers, robot)
-
-
-def _result(answer: httpx.Response, message: dict[str, Any] | None) -> dict[str, Any]:
-    return {
-        "status": answer.status_code,
-        "answer": answer.json(),
-        "message": message["content"] if message else None,
-    }
-
-
 @pytest.mark.parametrize("name", sorted(DERIVED))
 async def test_derived_events(
     client: httpx.AsyncClient, admin_headers: dict[str, str], make_robot: MakeRobot, name: str
 ) -> None:
     resource, body = DERIVED[name]
     robot = await make_robot(KIND, source_secret=SECRET)
-    answer, message = await _deliver(
+    answer, message = await post(
         client, admin_headers, robot, deliver(KIND, resource, document=body)
     )
-    golden(GOLDEN / KIND / "events" / f"{name}.json", _result(answer, message))
-    assert answer.json() == {"errcode": 0, "errmsg": "ok"}
+    golden(GOLDEN / KIND / "events" / f"{name}.json", result(answer, message))
+    assert answer.json() == OK
 
 
 async def test_legacy_plugin(
@@ -107,20 +94,17 @@ async def test_legacy_plugin(
 ) -> None:
     """The plugin cannot sign: a robot without a source secret shows it as an issue alert."""
     robot = await make_robot(KIND)
-    answer, message = await _deliver(client, admin_headers, robot, _legacy())
-    golden(GOLDEN / KIND / "legacy" / "webhooks_plugin.json", _result(answer, message))
-    assert answer.json() == {"errcode": 0, "errmsg": "ok"}
+    answer, message = await post(client, admin_headers, robot, _legacy())
+    golden(GOLDEN / KIND / "legacy" / "webhooks_plugin.json", result(answer, message))
+    assert answer.json() == OK
 
 
 async def test_legacy_plugin_is_refused_with_a_secret(
     client: httpx.AsyncClient, admin_headers: dict[str, str], make_robot: MakeRobot
 ) -> None:
     robot = await make_robot(KIND, source_secret=SECRET)
-    answer, message = await _deliver(client, admin_headers, robot, _legacy())
-    assert answer.status_code == 403
-    assert answer.json()["errcode"] == 310001
-    assert "Sentry-Hook-Signature is missing" in answer.json()["errmsg"]
-    assert message is None
+    answer, message = await post(client, admin_headers, robot, _legacy())
+    assert_refused(answer, message, "Sentry-Hook-Signature is missing")
 
 
 @pytest.mark.parametrize("signature", [None, "0" * 64, "sha256=abc"])
@@ -134,12 +118,8 @@ async def test_signature_refusals(
     delivery = deliver(KIND, "event_alert_triggered", secret=None)
     if signature is not None:
         delivery.headers["Sentry-Hook-Signature"] = signature
-    answer, message = await _deliver(client, admin_headers, robot, delivery)
-    assert answer.status_code == 403
-    body = answer.json()
-    assert body["errcode"] == 310001
-    assert "Sentry-Hook-Signature" in body["errmsg"] and SECRET not in body["errmsg"]
-    assert message is None
+    answer, message = await post(client, admin_headers, robot, delivery)
+    assert_refused(answer, message, "Sentry-Hook-Signature")
 
 
 async def test_signature_of_another_body_is_refused(
@@ -149,7 +129,7 @@ async def test_signature_of_another_body_is_refused(
     signed = deliver(KIND, "issue_created")
     delivery = deliver(KIND, "issue_resolved", secret=None)
     delivery.headers["Sentry-Hook-Signature"] = signed.headers["Sentry-Hook-Signature"]
-    answer, message = await _deliver(client, admin_headers, robot, delivery)
+    answer, message = await post(client, admin_headers, robot, delivery)
     assert (answer.status_code, answer.json()["errcode"]) == (403, 310001)
     assert message is None
 
@@ -158,16 +138,16 @@ async def test_errors_are_opt_in(
     client: httpx.AsyncClient, admin_headers: dict[str, str], make_robot: MakeRobot
 ) -> None:
     quiet = await make_robot(KIND)
-    answer, message = await _deliver(
+    answer, message = await post(
         client, admin_headers, quiet, deliver(KIND, "error_created", secret=None)
     )
     assert answer.json()["errmsg"].startswith('ignored: event "error.created" is shown only')
     assert message is None
     opted = await make_robot(KIND, include_events=["error"])
-    answer, message = await _deliver(
+    answer, message = await post(
         client, admin_headers, opted, deliver(KIND, "error_created", secret=None)
     )
-    golden(GOLDEN / KIND / "events" / "error_created_opted_in.json", _result(answer, message))
+    golden(GOLDEN / KIND / "events" / "error_created_opted_in.json", result(answer, message))
     assert message is not None
 
 
@@ -177,7 +157,7 @@ async def test_unknown_resource_is_ignored(
     robot = await make_robot(KIND)
     delivery = deliver(KIND, "issue_created", secret=None)
     delivery.headers["Sentry-Hook-Resource"] = "seer"
-    answer, message = await _deliver(client, admin_headers, robot, delivery)
+    answer, message = await post(client, admin_headers, robot, delivery)
     assert answer.json() == {
         "errcode": 0,
         "errmsg": 'ignored: event "seer.created" is unknown to Gong',
@@ -188,7 +168,7 @@ async def test_unknown_resource_is_ignored(
 async def test_a_1_mb_stack_trace_fits(
     client: httpx.AsyncClient, admin_headers: dict[str, str], make_robot: MakeRobot
 ) -> None:
-    document = _fixture("event_alert_triggered")
+    document = fixture_document(KIND, "event_alert_triggered")
     frame = document["data"]["event"]["exception"]["values"][0]["stacktrace"]["frames"][0]
     frames = [
         dict(frame, in_app=n % 2 == 0, lineno=n, function=f"handler_{n}", context_line="x" * 400)
@@ -200,13 +180,13 @@ async def test_a_1_mb_stack_trace_fits(
     body = json.dumps(document).encode()
     assert len(body) > 1_000_000
     robot = await make_robot(KIND, source_secret=SECRET)
-    answer, message = await _deliver(
+    answer, message = await post(
         client, admin_headers, robot, deliver(KIND, "event_alert", document=body)
     )
-    assert answer.json() == {"errcode": 0, "errmsg": "ok"}
+    assert answer.json() == OK
     assert message is not None
     content = message["content"]
-    assert len(json.dumps(content, ensure_ascii=False).encode()) < 20_000
+    assert size(content) < 20_000
     text = content["actionCard"]["text"]
     # The last five in-app frames, the earlier ones counted.
     assert "handler_2498" in text and "handler_2490" in text and "handler_2488" not in text
@@ -218,21 +198,16 @@ async def test_metric_alert_resolves_in_place(
     client: httpx.AsyncClient, admin_headers: dict[str, str], make_robot: MakeRobot
 ) -> None:
     robot = await make_robot(KIND, source_secret=SECRET)
-    answer, critical = await _deliver(
+    answer, critical = await post(
         client, admin_headers, robot, deliver(KIND, "metric_alert_critical")
     )
-    assert answer.json() == {"errcode": 0, "errmsg": "ok"}
+    assert answer.json() == OK
     assert critical is not None and critical["alert"]["state"] == "firing"
-    answer, line = await _deliver(
-        client, admin_headers, robot, deliver(KIND, "metric_alert_resolved")
-    )
-    assert answer.json() == {"errcode": 0, "errmsg": "ok"}
+    answer, line = await post(client, admin_headers, robot, deliver(KIND, "metric_alert_resolved"))
+    assert answer.json() == OK
     assert line is not None and line["id"] != critical["id"]
     assert line["content"]["markdown"]["text"].startswith("#### ✅ Resolved: Too many errors")
-    page = await client.get(
-        f"/api/groups/{robot['group_id']}/messages?limit=5", headers=admin_headers
-    )
-    first = next(m for m in page.json()["messages"] if m["id"] == critical["id"])
+    first = await message_of(client, admin_headers, robot, critical["id"])
     assert first["alert"]["state"] == "resolved"
 
 
@@ -254,13 +229,10 @@ async def test_bad_bodies(
     detail: str,
 ) -> None:
     robot = await make_robot(KIND)
-    answer, message = await _deliver(
+    answer, message = await post(
         client, admin_headers, robot, deliver(KIND, name, document=body, secret=None)
     )
-    assert answer.status_code == 400
-    assert answer.json()["errcode"] == 400401
-    assert detail in answer.json()["errmsg"]
-    assert message is None
+    assert_bad_body(answer, message, detail)
 
 
 async def test_no_resource_and_not_the_plugin(
@@ -268,7 +240,5 @@ async def test_no_resource_and_not_the_plugin(
 ) -> None:
     robot = await make_robot(KIND)
     delivery = Delivery(b'{"text": "hello"}', {"Content-Type": "application/json"})
-    answer, message = await _deliver(client, admin_headers, robot, delivery)
-    assert (answer.status_code, answer.json()["errcode"]) == (400, 400401)
-    assert "not a Sentry webhook" in answer.json()["errmsg"]
-    assert message is None
+    answer, message = await post(client, admin_headers, robot, delivery)
+    assert_bad_body(answer, message, "not a Sentry webhook")

@@ -11,15 +11,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import ADMIN_TOKEN, ServerProcess
+from tests.helpers import ADMIN, ServerProcess, running_server
 from tests.integrations.deliveries import (
     GOLDEN,
     SECRET,
     deliver,
     travis_test_public_pem,
 )
-
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 #: One fixture per kind (and the template robot), each signed as its source signs.
 CASES = [
@@ -41,20 +39,8 @@ CASES = [
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    data = tmp_path_factory.mktemp("server")
-    process = ServerProcess(env={"GONG_PUBLIC_URL": ""}, data_dir=data)
-    process.env["GONG_PUBLIC_URL"] = process.url
-    process.start()
-    try:
+    with running_server(tmp_path_factory.mktemp("server")) as process:
         yield process
-    finally:
-        process.stop()
-
-
-@pytest.fixture(scope="module")
-def http(server: ServerProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=10) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

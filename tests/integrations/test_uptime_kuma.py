@@ -9,8 +9,19 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integrations.conftest import MakeRobot, golden, last_message, send
-from tests.integrations.deliveries import GOLDEN, SECRET, Delivery, deliver, payload
+from tests.integrations.checks import (
+    OK,
+    assert_bad_body,
+    assert_refused,
+    fixture_document,
+    message_of,
+    post,
+    result,
+    set_timezone,
+    size,
+)
+from tests.integrations.conftest import MakeRobot, golden
+from tests.integrations.deliveries import GOLDEN, SECRET, deliver, payload
 
 #: Every test here shares the module's app (see conftest.py), so runs in its event loop.
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -19,8 +30,7 @@ KIND = "uptime-kuma"
 
 
 def _down() -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(payload(KIND, "monitor_down"))
-    return document
+    return fixture_document(KIND, "monitor_down")
 
 
 def _derived(status: int, msg: str) -> bytes:
@@ -43,30 +53,15 @@ DERIVED = {
 }
 
 
-async def _deliver(
-    client: httpx.AsyncClient,
-    admin_headers: dict[str, str],
-    robot: dict[str, Any],
-    delivery: Delivery,
-) -> tuple[httpx.Response, dict[str, Any] | None]:
-    answer = await send(client, robot, delivery)
-    return answer, await last_message(client, admin_headers, robot)
-
-
 @pytest.mark.parametrize("name", sorted(DERIVED))
 async def test_derived_events(
     client: httpx.AsyncClient, admin_headers: dict[str, str], make_robot: MakeRobot, name: str
 ) -> None:
     robot = await make_robot(KIND, include_events=["monitor.pending"])
     delivery = deliver(KIND, "x", document=DERIVED[name], secret=None)
-    answer, message = await _deliver(client, admin_headers, robot, delivery)
-    result = {
-        "status": answer.status_code,
-        "answer": answer.json(),
-        "message": message["content"] if message else None,
-    }
-    golden(GOLDEN / KIND / "events" / f"{name}.json", result)
-    assert answer.json() == {"errcode": 0, "errmsg": "ok"}
+    answer, message = await post(client, admin_headers, robot, delivery)
+    golden(GOLDEN / KIND / "events" / f"{name}.json", result(answer, message))
+    assert answer.json() == OK
 
 
 async def test_pending_is_opt_in(
@@ -74,7 +69,7 @@ async def test_pending_is_opt_in(
 ) -> None:
     robot = await make_robot(KIND)
     delivery = deliver(KIND, "x", document=DERIVED["monitor_pending"], secret=None)
-    answer, message = await _deliver(client, admin_headers, robot, delivery)
+    answer, message = await post(client, admin_headers, robot, delivery)
     assert answer.status_code == 200
     assert answer.json()["errmsg"].startswith('ignored: event "monitor.pending" is shown only')
     assert message is None
@@ -99,31 +94,24 @@ async def test_token_refusals(
     delivery = deliver(KIND, "monitor_down", secret=None)
     if authorization is not None:
         delivery.headers["Authorization"] = authorization
-    answer, message = await _deliver(client, admin_headers, robot, delivery)
-    assert answer.status_code == 403
-    body = answer.json()
-    assert body["errcode"] == 310001
-    assert why in body["errmsg"] and SECRET not in body["errmsg"]
-    assert message is None
+    answer, message = await post(client, admin_headers, robot, delivery)
+    assert_refused(answer, message, why)
 
 
 async def test_down_then_up_resolves_in_place(
     client: httpx.AsyncClient, admin_headers: dict[str, str], make_robot: MakeRobot
 ) -> None:
     robot = await make_robot(KIND, source_secret=SECRET)
-    answer, down = await _deliver(client, admin_headers, robot, deliver(KIND, "monitor_down"))
-    assert answer.json() == {"errcode": 0, "errmsg": "ok"}
+    answer, down = await post(client, admin_headers, robot, deliver(KIND, "monitor_down"))
+    assert answer.json() == OK
     assert down is not None and down["alert"]["state"] == "firing"
-    answer, line = await _deliver(client, admin_headers, robot, deliver(KIND, "monitor_up"))
-    assert answer.json() == {"errcode": 0, "errmsg": "ok"}
+    answer, line = await post(client, admin_headers, robot, deliver(KIND, "monitor_up"))
+    assert answer.json() == OK
     assert line is not None and line["id"] != down["id"]
     text = line["content"]["markdown"]["text"]
     assert text.startswith("#### ✅ Resolved: test")
     assert "Resolved at 2023-07-31 18:56:57 UTC after 42 s" in text
-    page = await client.get(
-        f"/api/groups/{robot['group_id']}/messages?limit=5", headers=admin_headers
-    )
-    first = next(m for m in page.json()["messages"] if m["id"] == down["id"])
+    first = await message_of(client, admin_headers, robot, down["id"])
     assert first["alert"]["state"] == "resolved"
     assert first["alert"]["resolved"] == 1
 
@@ -132,10 +120,8 @@ async def test_up_without_a_down_is_its_own_message(
     client: httpx.AsyncClient, admin_headers: dict[str, str], make_robot: MakeRobot
 ) -> None:
     robot = await make_robot(KIND)
-    answer, up = await _deliver(
-        client, admin_headers, robot, deliver(KIND, "monitor_up", secret=None)
-    )
-    assert answer.json() == {"errcode": 0, "errmsg": "ok"}
+    answer, up = await post(client, admin_headers, robot, deliver(KIND, "monitor_up", secret=None))
+    assert answer.json() == OK
     assert up is not None
     assert up["content"]["markdown"]["title"] == "✅ [UP] test"
     assert up["alert"]["state"] == "resolved"
@@ -149,12 +135,12 @@ async def test_a_huge_message_fits(
     document["monitor"]["name"] = "n" * 100_000
     robot = await make_robot(KIND)
     body = json.dumps(document).encode()
-    answer, message = await _deliver(
+    answer, message = await post(
         client, admin_headers, robot, deliver(KIND, "x", document=body, secret=None)
     )
-    assert answer.json() == {"errcode": 0, "errmsg": "ok"}
+    assert answer.json() == OK
     assert message is not None
-    assert len(json.dumps(message["content"], ensure_ascii=False).encode()) < 20_000
+    assert size(message["content"]) < 20_000
 
 
 @pytest.mark.parametrize(
@@ -173,26 +159,18 @@ async def test_bad_bodies(
     detail: str,
 ) -> None:
     robot = await make_robot(KIND)
-    answer, message = await _deliver(
+    answer, message = await post(
         client, admin_headers, robot, deliver(KIND, "x", document=body, secret=None)
     )
-    assert answer.status_code == 400
-    assert answer.json()["errcode"] == 400401
-    assert detail in answer.json()["errmsg"]
-    assert message is None
+    assert_bad_body(answer, message, detail)
 
 
 async def test_times_are_on_the_groups_clock(
     client: httpx.AsyncClient, admin_headers: dict[str, str], make_robot: MakeRobot
 ) -> None:
     robot = await make_robot(KIND)
-    answer = await client.patch(
-        f"/api/groups/{robot['group_id']}",
-        json={"timezone": "Asia/Shanghai"},
-        headers=admin_headers,
-    )
-    assert answer.status_code == 200, answer.text
-    _, message = await _deliver(
+    await set_timezone(client, admin_headers, robot, "Asia/Shanghai")
+    _, message = await post(
         client, admin_headers, robot, deliver(KIND, "monitor_down", secret=None)
     )
     assert message is not None

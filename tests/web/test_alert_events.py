@@ -12,29 +12,20 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import ADMIN_TOKEN, ServerProcess, gong_cli
+from tests.helpers import ADMIN, ServerProcess, running_server
 from tests.web.test_events import Events
 from tests.web.webapp import csrf_of
 
 PASSWORD = "update feed password"
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 SECRET = "update-source-secret"
 OK = {"errcode": 0, "errmsg": "ok"}
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(env={}, data_dir=tmp_path_factory.mktemp("updates"))
-    process.start()
-    try:
-        gong_cli(
-            ["user", "create", "root", "--admin", "--password-stdin"],
-            {"GONG_DATA_DIR": str(process.data_dir)},
-            input=PASSWORD + "\n",
-        )
+    data_dir = tmp_path_factory.mktemp("updates")
+    with running_server(data_dir, public=False, password=PASSWORD) as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture

@@ -13,14 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 from gong.domain.models import RobotKind
-from gong.integrations.git import Change, push_message
+from gong.integrations.git import Change, Item, push_message
 from gong.integrations.gitlab import (
     PushEvent,
     User,
     event_name,
     gitlab_push,
-    note_location,
-    note_words,
+    note_message,
     site_path,
 )
 from gong.integrations.gitlab_models import NoteAttributes as GitLabNoteAttributes
@@ -118,12 +117,7 @@ def merge_request(document: dict[str, Any]) -> Message:
     if verb == "opened" and mr.work_in_progress:
         verb = "opened draft"
     return Change(
-        repo=repo,
-        repo_url=repo_url,
-        noun="merge request",
-        number=f"!{mr.iid}",
-        title=mr.title,
-        url=mr.url,
+        Item(repo, repo_url, "merge request", f"!{mr.iid}", mr.title, mr.url),
         actor=event.user.shown,
         verb=verb,
         event=_MR_VERBS[mr.action or ""],
@@ -149,22 +143,8 @@ def note(document: dict[str, Any]) -> Message:
         noun, number, title = "commit", event.commit.id[:7], first_line(event.commit.message)
     else:
         noun, number, title = attrs.noteable_type.lower() or "change", "", ""
-    verb, word = note_words(attrs)
-    return Change(
-        repo=repo,
-        repo_url=repo_url,
-        noun=noun,
-        number=number,
-        title=title,
-        url=attrs.url.split("#")[0] if attrs.url else None,
-        actor=event.user.shown,
-        verb=verb,
-        event=word,
-        details=[note_location(attrs)],
-        body=attrs.note,
-        button="View comment",
-        target=attrs.url,
-    ).message()
+    url = attrs.url.split("#")[0] if attrs.url else None
+    return note_message(Item(repo, repo_url, noun, number, title, url), event.user.shown, attrs)
 
 
 _NOTED = ("merge_request", "issue", "commit")

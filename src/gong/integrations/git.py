@@ -1,4 +1,5 @@
-"""Messages that git hosts share (GitHub, GitLab, Codeup): pushes, and pull/merge requests.
+"""Messages that git hosts share (GitHub, Gitea, GitLab, Codeup): pushes, branches and tags,
+pull/merge requests, issues and comments, and releases.
 
 Each host parses its own payload and fills in these plain records; the wording lives here once,
 so a push reads the same whichever host sent it.
@@ -6,7 +7,7 @@ so a push reads the same whichever host sent it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from gong.integrations.text import (
@@ -22,7 +23,20 @@ from gong.integrations.text import (
 from gong.protocol.limits import MAX_BODY_BYTES
 from gong.protocol.messages import Message
 
-__all__ = ["MAX_COMMITS", "ZERO_SHA", "Change", "Commit", "Push", "branch_of", "push_message"]
+__all__ = [
+    "MAX_COMMITS",
+    "ZERO_SHA",
+    "Change",
+    "Commit",
+    "Item",
+    "Push",
+    "Ref",
+    "Release",
+    "branch_of",
+    "listed",
+    "push_message",
+    "review_requested",
+]
 
 #: Commits listed in a push message; the rest are counted ("and 40 more commits").
 MAX_COMMITS = 10
@@ -128,8 +142,31 @@ def push_message(push: Push) -> Message:
 
 
 @dataclass(frozen=True, slots=True)
-class Change:
-    """A pull or merge request, an issue, or a comment on one, as one card."""
+class Ref:
+    """A branch or tag created or deleted on its own (the ``create`` and ``delete`` events)."""
+
+    repo: str
+    repo_url: str | None
+    actor: str
+    #: "branch" or "tag"
+    ref_type: str
+    #: The short name: "main", "v1.0".
+    name: str
+    #: The ref's page, linked when it was created.
+    url: str | None
+    deleted: bool
+
+    def message(self) -> Message:
+        verb = "deleted" if self.deleted else "created"
+        ref = f"**{escape(self.name)}**" if self.deleted else link(self.name, self.url)
+        where = link(self.repo, self.repo_url)
+        text = f"**{escape(self.actor)}** {verb} {escape(self.ref_type)} {ref} in {where}"
+        return markdown(f"[{self.repo}] {self.actor} {verb} {self.ref_type} {self.name}", text)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A numbered pull or merge request, issue or discussion in its repository."""
 
     repo: str
     repo_url: str | None
@@ -139,6 +176,24 @@ class Change:
     number: str
     title: str
     url: str | None
+
+
+def listed(label: str, names: Iterable[str]) -> str:
+    """``Labels: bug, ui`` with the names escaped; empty when there are none."""
+    shown = ", ".join(escape(name) for name in names)
+    return f"{label}: {shown}" if shown else ""
+
+
+def review_requested(reviewers: Iterable[str]) -> str:
+    """The verb of a review request: ``requested a review from **octocat** on``."""
+    return f"requested a review from **{', '.join(escape(name) for name in reviewers)}** on"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """Something done to an item (opened, merged, reviewed, commented on), as one card."""
+
+    item: Item
     actor: str
     #: "opened", "merged", "closed", "requested a review from octocat on", …
     verb: str
@@ -148,20 +203,48 @@ class Change:
     details: Sequence[str] = field(default_factory=tuple)
     body: str | None = None
     button: str = "View"
-    #: Where the button goes; defaults to ``url``.
+    #: Where the button goes; defaults to the item's page.
     target: str | None = None
     literal_body: bool = False
     #: Words after the item: " as ready for review".
     suffix: str = ""
 
     def message(self) -> Message:
-        item = link(f"{self.number} {self.title}", self.url)
-        repo = link(self.repo, self.repo_url)
-        heading = f"**{escape(self.actor)}** {self.verb} {self.noun} {item} in {repo}{self.suffix}"
+        item = self.item
+        shown = link(f"{item.number} {item.title}", item.url)
+        repo = link(item.repo, item.repo_url)
+        heading = f"**{escape(self.actor)}** {self.verb} {item.noun} {shown} in {repo}{self.suffix}"
         parts = [heading, *[d for d in self.details if d]]
         quoted = quote(self.body, literal=self.literal_body)
         if quoted:
             parts.append(quoted)
-        noun = self.noun[:1].upper() + self.noun[1:]
-        title = f"[{self.repo}] {noun} {self.number} {self.event}: {self.title}"
-        return action_card(title, "\n\n".join(parts), self.button, self.target or self.url)
+        noun = item.noun[:1].upper() + item.noun[1:]
+        title = f"[{item.repo}] {noun} {item.number} {self.event}: {item.title}"
+        return action_card(title, "\n\n".join(parts), self.button, self.target or item.url)
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """A published release (or pre-release) of a repository."""
+
+    repo: str
+    repo_url: str | None
+    author: str
+    tag: str
+    name: str | None
+    url: str | None
+    body: str | None
+    prerelease: bool
+
+    def message(self) -> Message:
+        name = self.name or self.tag
+        kind = "pre-release" if self.prerelease else "release"
+        where = link(self.repo, self.repo_url)
+        text = f"**{escape(self.author)}** published {kind} {link(name, self.url)} in {where}"
+        if name != self.tag:
+            text += f"\n\nTag: **{escape(self.tag)}**"
+        body = quote(self.body, limit=600, lines=12)
+        if body:
+            text += "\n\n" + body
+        title = f"[{self.repo}] {kind.capitalize()} {name} published"
+        return action_card(title, text, "View release", self.url)

@@ -17,7 +17,16 @@ import posixpath
 from typing import Any
 
 from gong.domain.models import RobotKind
-from gong.integrations.git import ZERO_SHA, Change, Commit, Push, branch_of, push_message
+from gong.integrations import forge
+from gong.integrations.git import (
+    ZERO_SHA,
+    Change,
+    Push,
+    Ref,
+    branch_of,
+    listed,
+    push_message,
+)
 from gong.integrations.gitea_models import (
     IssueCommentEvent,
     IssuesEvent,
@@ -31,7 +40,6 @@ from gong.integrations.gitea_models import (
     WorkflowJobEvent,
     WorkflowRunEvent,
 )
-from gong.integrations.github import OUTCOMES
 from gong.integrations.source import (
     Builder,
     Delivery,
@@ -45,23 +53,13 @@ from gong.integrations.source import (
     parse,
     same,
 )
-from gong.integrations.text import (
-    action_card,
-    duration,
-    escape,
-    link,
-    markdown,
-    plural,
-    quote,
-    short_sha,
-    timestamp,
-)
+from gong.integrations.text import action_card, capped, escape, facts, link
 from gong.protocol.messages import Message
 
 __all__ = ["Gitea"]
 
-#: Failed steps of a job listed in its message; the rest are counted.
-MAX_STEPS = 10
+#: Statuses of a run or job not started yet.
+WAITING = dict.fromkeys(("queued", "waiting", "blocked", "requested"), "is queued")
 
 
 # -- builders ---------------------------------------------------------------------------------
@@ -75,7 +73,7 @@ def _ref_url(repo: Repository, ref: str, is_tag: bool) -> str | None:
 def push(document: dict[str, Any]) -> Message:
     event = parse(PushEvent, document, "Gitea push")
     repo = event.repository
-    commits = event.commits or []
+    pushed = event.commits or []
     pusher = (event.pusher or event.sender or User()).shown
     is_tag = event.ref.startswith("refs/tags/")
     return push_message(
@@ -84,16 +82,8 @@ def push(document: dict[str, Any]) -> Message:
             repo_url=repo.html_url,
             pusher=pusher,
             ref=event.ref,
-            commits=[
-                Commit(
-                    c.id,
-                    c.message,
-                    c.url,
-                    (c.author.name or c.author.username) if c.author else "",
-                )
-                for c in commits
-            ],
-            total=event.total_commits if event.total_commits is not None else len(commits),
+            commits=forge.commits(pushed),
+            total=event.total_commits if event.total_commits is not None else len(pushed),
             compare_url=event.compare_url or None,
             ref_url=_ref_url(repo, branch_of(event.ref), is_tag),
             created=event.before == ZERO_SHA,
@@ -102,28 +92,31 @@ def push(document: dict[str, Any]) -> Message:
     )
 
 
-def _ref_event(document: dict[str, Any], verb: str) -> Message:
-    event = parse(RefEvent, document, f"Gitea {'create' if verb == 'created' else 'delete'}")
+def _ref_event(document: dict[str, Any], deleted: bool) -> Message:
+    event = parse(RefEvent, document, f"Gitea {'delete' if deleted else 'create'}")
     repo = event.repository
-    who = (event.sender or User()).shown
     name = branch_of(event.ref)
-    is_tag = event.ref_type == "tag"
-    ref = link(name, _ref_url(repo, name, is_tag)) if verb == "created" else f"**{escape(name)}**"
-    where = link(repo.full_name, repo.html_url)
-    text = f"**{escape(who)}** {verb} {escape(event.ref_type)} {ref} in {where}"
-    return markdown(f"[{repo.full_name}] {who} {verb} {event.ref_type} {name}", text)
+    return Ref(
+        repo=repo.full_name,
+        repo_url=repo.html_url,
+        actor=(event.sender or User()).shown,
+        ref_type=event.ref_type,
+        name=name,
+        url=_ref_url(repo, name, event.ref_type == "tag"),
+        deleted=deleted,
+    ).message()
 
 
 def create_ref(document: dict[str, Any]) -> Message:
-    return _ref_event(document, "created")
+    return _ref_event(document, deleted=False)
 
 
 def delete_ref(document: dict[str, Any]) -> Message:
-    return _ref_event(document, "deleted")
+    return _ref_event(document, deleted=True)
 
 
-def _names(users: list[User] | None) -> str:
-    return ", ".join(escape(u.shown) for u in users or [])
+def _names(users: list[User] | None) -> list[str]:
+    return [u.shown for u in users or []]
 
 
 def _pr_details(pr: PullRequest) -> list[str]:
@@ -136,63 +129,38 @@ def _pr_details(pr: PullRequest) -> list[str]:
 def pull_request(document: dict[str, Any]) -> Message:
     event = parse(PullRequestEvent, document, "Gitea pull_request")
     pr = event.pull_request
-    details = _pr_details(pr)
-    body: str | None = None
     action = event.action
-    actor = event.sender.shown
-    if action == "closed":
-        merged = bool(pr.merged)
-        verb = event_word = "merged" if merged else "closed"
-        if merged and pr.merged_by is not None:
-            actor = pr.merged_by.shown
-    elif action == "review_requested":
-        reviewer = event.requested_reviewer.shown if event.requested_reviewer else "someone"
-        verb = f"requested a review from **{escape(reviewer)}** on"
-        event_word = "review requested"
-    else:
-        verb = {"opened": "opened draft" if pr.draft else "opened", "reopened": "reopened"}[action]
-        event_word = action
-        if action == "opened":
-            body = pr.body
-            if pr.requested_reviewers:
-                details.append(f"Reviewers: {_names(pr.requested_reviewers)}")
-            if pr.labels:
-                details.append("Labels: " + ", ".join(escape(label.name) for label in pr.labels))
+    merged = action == "closed" and bool(pr.merged)
+    reviewer = event.requested_reviewer.shown if event.requested_reviewer else "someone"
+    verb, word = forge.pull_request_words(action, merged, bool(pr.draft), reviewer)
+    details = _pr_details(pr)
+    if action == "opened":
+        details.append(listed("Reviewers", _names(pr.requested_reviewers)))
+        details.append(listed("Labels", [label.name for label in pr.labels or []]))
     return Change(
-        repo=event.repository.full_name,
-        repo_url=event.repository.html_url,
-        noun="pull request",
-        number=f"#{pr.number}",
-        title=pr.title,
-        url=pr.html_url,
-        actor=actor,
+        forge.item(event.repository, "pull request", pr),
+        actor=(pr.merged_by if merged and pr.merged_by is not None else event.sender).shown,
         verb=verb,
-        event=event_word,
+        event=word,
         details=details,
-        body=body,
+        body=pr.body if action == "opened" else None,
         button="View pull request",
     ).message()
 
 
-#: The review events as Gitea names them (``X-Gitea-Event``) → (verb, word in the title).
+#: The review events as Gitea names them (``X-Gitea-Event``) → the review's state.
 REVIEWS = {
-    "pull_request_approved": ("approved", "approved"),
-    "pull_request_rejected": ("requested changes on", "changes requested"),
-    "pull_request_comment": ("reviewed", "reviewed"),
+    "pull_request_approved": "approved",
+    "pull_request_rejected": "changes_requested",
+    "pull_request_comment": "commented",
 }
 
 
 def _review(document: dict[str, Any], kind: str) -> Message:
     event = parse(PullRequestEvent, document, f"Gitea {kind}")
-    verb, word = REVIEWS[kind]
-    pr = event.pull_request
+    verb, word = forge.REVIEWS[REVIEWS[kind]]
     return Change(
-        repo=event.repository.full_name,
-        repo_url=event.repository.html_url,
-        noun="pull request",
-        number=f"#{pr.number}",
-        title=pr.title,
-        url=pr.html_url,
+        forge.item(event.repository, "pull request", event.pull_request),
         actor=event.sender.shown,
         verb=verb,
         event=word,
@@ -215,22 +183,15 @@ def review_comment(document: dict[str, Any]) -> Message:
 
 def issue(document: dict[str, Any]) -> Message:
     event = parse(IssuesEvent, document, "Gitea issues")
-    item = event.issue
+    opened = event.issue
     details: list[str] = []
     body = None
     if event.action == "opened":
-        body = item.body
-        if item.labels:
-            details.append("Labels: " + ", ".join(escape(label.name) for label in item.labels))
-        if item.assignees:
-            details.append(f"Assignees: {_names(item.assignees)}")
+        body = opened.body
+        details.append(listed("Labels", [label.name for label in opened.labels or []]))
+        details.append(listed("Assignees", _names(opened.assignees)))
     return Change(
-        repo=event.repository.full_name,
-        repo_url=event.repository.html_url,
-        noun="issue",
-        number=f"#{item.number}",
-        title=item.title,
-        url=item.html_url,
+        forge.item(event.repository, "issue", opened),
         actor=event.sender.shown,
         verb=event.action,
         event=event.action,
@@ -242,83 +203,50 @@ def issue(document: dict[str, Any]) -> Message:
 
 def issue_comment(document: dict[str, Any]) -> Message:
     event = parse(IssueCommentEvent, document, "Gitea issue_comment")
-    item = event.issue
+    issue = event.issue
     author = event.comment.user or event.sender
-    on_pull = event.is_pull or item.pull_request is not None
+    on_pull = event.is_pull or issue.pull_request is not None
     # The body is markdown: quoted as it is, so fenced code blocks stay code.
     return Change(
-        repo=event.repository.full_name,
-        repo_url=event.repository.html_url,
-        noun="pull request" if on_pull else "issue",
-        number=f"#{item.number}",
-        title=item.title,
-        url=item.html_url,
+        forge.item(event.repository, "pull request" if on_pull else "issue", issue),
         actor=author.shown,
         verb="commented on",
         event="new comment",
         body=event.comment.body,
         button="View comment",
-        target=event.comment.html_url or item.html_url,
+        target=event.comment.html_url or issue.html_url,
     ).message()
 
 
 def release(document: dict[str, Any]) -> Message:
     event = parse(ReleaseEvent, document, "Gitea release")
-    rel = event.release
-    repo = event.repository
-    name = rel.name or rel.tag_name
-    kind = "pre-release" if rel.prerelease else "release"
-    who = (rel.author or event.sender).shown
-    where = link(repo.full_name, repo.html_url)
-    text = f"**{escape(who)}** published {kind} {link(name, rel.html_url)} in {where}"
-    if name != rel.tag_name:
-        text += f"\n\nTag: **{escape(rel.tag_name)}**"
-    body = quote(rel.body, limit=600, lines=12)
-    if body:
-        text += "\n\n" + body
-    return action_card(
-        f"[{repo.full_name}] {kind.capitalize()} {name} published",
-        text,
-        "View release",
-        rel.html_url,
-    )
-
-
-def _outcome(status: str, conclusion: str | None) -> tuple[str, str]:
-    if status != "completed":
-        if status in ("queued", "waiting", "blocked", "requested"):
-            return "🕓", "is queued"
-        return "🔄", "is running"
-    return OUTCOMES.get(conclusion or "", ("⚪", f"finished ({conclusion or 'no conclusion'})"))
-
-
-def _elapsed(start: str | None, end: str | None) -> str:
-    began, ended = timestamp(start), timestamp(end)
-    if began is None or ended is None or ended < began:
-        return ""
-    return duration((ended - began).total_seconds())
+    author = (event.release.author or event.sender).shown
+    return forge.release(event.repository, event.release, author)
 
 
 def _run_facts(
-    repo: Repository, branch: str | None, sha: str, event: str, actor: User | None
-) -> list[str]:
-    facts = [link(repo.full_name, repo.html_url)]
-    if branch:
-        facts.append(f"branch {link(branch, _ref_url(repo, branch, False))}")
-    if sha:
-        facts.append(f"commit {link(short_sha(sha), repo.url(f'commit/{sha}'))}")
-    if event:
-        facts.append(escape(event.replace("_", " ")))
-    if actor is not None:
-        facts.append(f"by **{escape(actor.shown)}**")
-    return facts
+    repo: Repository,
+    branch: str | None,
+    sha: str,
+    event: str,
+    actor: User | None,
+    *more: str | None,
+) -> str:
+    return facts(
+        link(repo.full_name, repo.html_url),
+        f"branch {link(branch, _ref_url(repo, branch, False))}" if branch else None,
+        forge.commit_fact(repo, sha),
+        escape(event.replace("_", " ")) if event else None,
+        f"by **{escape(actor.shown)}**" if actor is not None else None,
+        *more,
+    )
 
 
 def workflow_run(document: dict[str, Any]) -> Message:
     event = parse(WorkflowRunEvent, document, "Gitea workflow_run")
     run = event.workflow_run
     repo = event.repository
-    mark, phrase = _outcome(run.status, run.conclusion)
+    mark, phrase = forge.outcome(run.status, run.conclusion, WAITING)
     workflow = event.workflow
     name = (
         (workflow.name if workflow else "")
@@ -326,17 +254,14 @@ def workflow_run(document: dict[str, Any]) -> Message:
         or "Workflow"
     )
     number = f" #{run.run_number}" if run.run_number is not None else ""
-    attempt = f" (attempt {run.run_attempt})" if run.run_attempt and run.run_attempt > 1 else ""
-    facts = _run_facts(repo, run.head_branch, run.head_sha, run.event, run.actor or event.sender)
-    if run.status == "completed":
-        took = _elapsed(run.started_at, run.completed_at)
-        if took:
-            facts.append(f"took {took}")
-    parts = [f"#### {mark} {escape(name)}{number}{attempt} {phrase}", " · ".join(facts)]
+    took = forge.took(run.status, run.started_at, run.completed_at)
+    parts = [
+        f"#### {mark} {escape(name)}{number}{forge.attempt(run.run_attempt)} {phrase}",
+        _run_facts(repo, run.head_branch, run.head_sha, run.event, run.actor or event.sender, took),
+    ]
     if run.display_title:
         parts.append(f"**{escape(run.display_title)}**")
-    on = f" on {run.head_branch}" if run.head_branch else ""
-    title = f"[{repo.full_name}] {mark} {name}{number} {phrase}{on}"
+    title = f"[{repo.full_name}] {mark} {name}{number} {phrase}{forge.on(run.head_branch)}"
     return action_card(title, "\n\n".join(parts), "View run", run.html_url)
 
 
@@ -344,29 +269,20 @@ def workflow_job(document: dict[str, Any]) -> Message:
     event = parse(WorkflowJobEvent, document, "Gitea workflow_job")
     job = event.workflow_job
     repo = event.repository
-    mark, phrase = _outcome(job.status, job.conclusion)
-    attempt = f" (attempt {job.run_attempt})" if job.run_attempt and job.run_attempt > 1 else ""
-    facts = _run_facts(repo, job.head_branch, job.head_sha, "", event.sender)
-    if job.runner_name:
-        facts.append(f"runner **{escape(job.runner_name)}**")
-    if job.status == "completed":
-        took = _elapsed(job.started_at, job.completed_at)
-        if took:
-            facts.append(f"took {took}")
-    parts = [f"#### {mark} Job {escape(job.name)}{attempt} {phrase}", " · ".join(facts)]
+    mark, phrase = forge.outcome(job.status, job.conclusion, WAITING)
+    runner = f"runner **{escape(job.runner_name)}**" if job.runner_name else None
+    took = forge.took(job.status, job.started_at, job.completed_at)
+    parts = [
+        f"#### {mark} Job {escape(job.name)}{forge.attempt(job.run_attempt)} {phrase}",
+        _run_facts(repo, job.head_branch, job.head_sha, "", event.sender, runner, took),
+    ]
     failed = [s for s in job.steps or [] if s.conclusion == "failure"]
-    if job.status != "completed" or job.conclusion != "failure":
-        failed = []
-    if failed:
-        lines = [
-            f"- {f'{s.number}. ' if s.number is not None else ''}{escape(s.name)}"
-            for s in failed[:MAX_STEPS]
+    if job.status == "completed" and job.conclusion == "failure" and failed:
+        rows = [
+            f"- {f'{s.number}. ' if s.number is not None else ''}{escape(s.name)}" for s in failed
         ]
-        if len(failed) > MAX_STEPS:
-            lines.append(f"- and {plural(len(failed) - MAX_STEPS, 'more step')}")
-        parts.append("Failed steps:\n\n" + "\n".join(lines))
-    on = f" on {job.head_branch}" if job.head_branch else ""
-    title = f"[{repo.full_name}] {mark} Job {job.name} {phrase}{on}"
+        parts.append("Failed steps:\n\n" + "\n".join(capped(rows, forge.MAX_STEPS, "step")))
+    title = f"[{repo.full_name}] {mark} Job {job.name} {phrase}{forge.on(job.head_branch)}"
     return action_card(title, "\n\n".join(parts), "View job", job.html_url)
 
 

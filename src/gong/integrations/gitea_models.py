@@ -1,19 +1,29 @@
 """Gitea's (and Forgejo's) webhook payloads as typed models: only the fields the messages use.
 
 The shapes are Gitea's ``modules/structs`` (``hook.go``, ``repo_actions.go``); Forgejo sends the
-same. Unknown fields are ignored and types are checked
-(:class:`~gong.integrations.source.Payload`); :mod:`gong.integrations.gitea` names the events
-and builds their messages from these.
+same. Repositories, labels, commits, releases and steps are GitHub's shapes
+(:mod:`gong.integrations.forge_models`); users and events are Gitea's own, below.
+:mod:`gong.integrations.gitea` names the events and builds their messages from these.
 """
 
 from __future__ import annotations
 
 from pydantic import Field
 
+from gong.integrations.forge_models import (
+    CommitAuthor,
+    Label,
+    Numbered,
+    PushCommit,
+    Repository,
+    WorkflowStep,
+)
+from gong.integrations.forge_models import Release as ForgeRelease
 from gong.integrations.source import Payload
 
 __all__ = [
     "Comment",
+    "CommitAuthor",
     "Issue",
     "IssueCommentEvent",
     "IssuesEvent",
@@ -47,30 +57,6 @@ class User(Payload):
         return self.login or self.username or self.full_name or "someone"
 
 
-class Repository(Payload):
-    full_name: str
-    html_url: str | None = None
-
-    def url(self, path: str) -> str | None:
-        return f"{self.html_url}/{path}" if self.html_url else None
-
-
-class Label(Payload):
-    name: str
-
-
-class CommitAuthor(Payload):
-    name: str = ""
-    username: str = ""
-
-
-class PushCommit(Payload):
-    id: str
-    message: str = ""
-    url: str | None = None
-    author: CommitAuthor | None = None
-
-
 class PushEvent(Payload):
     ref: str
     before: str = ""
@@ -97,11 +83,7 @@ class Branch(Payload):
     label: str = ""
 
 
-class PullRequest(Payload):
-    number: int
-    title: str
-    html_url: str | None = None
-    body: str | None = None
+class PullRequest(Numbered):
     user: User | None = None
     merged: bool | None = False
     merged_by: User | None = None
@@ -128,11 +110,7 @@ class PullRequestEvent(Payload):
     review: Review | None = None
 
 
-class Issue(Payload):
-    number: int
-    title: str
-    html_url: str | None = None
-    body: str | None = None
+class Issue(Numbered):
     user: User | None = None
     labels: list[Label] | None = None
     assignees: list[User] | None = None
@@ -161,13 +139,7 @@ class IssueCommentEvent(Payload):
     is_pull: bool = False
 
 
-class Release(Payload):
-    tag_name: str
-    name: str | None = None
-    html_url: str | None = None
-    body: str | None = None
-    prerelease: bool = False
-    draft: bool = False
+class Release(ForgeRelease):
     author: User | None = None
 
 
@@ -206,13 +178,6 @@ class WorkflowRunEvent(Payload):
     workflow_run: WorkflowRun
     repository: Repository
     sender: User | None = None
-
-
-class WorkflowStep(Payload):
-    name: str
-    number: int | None = None
-    status: str = ""
-    conclusion: str | None = None
 
 
 class WorkflowJob(Payload):

@@ -16,12 +16,23 @@ import re
 from typing import Any
 
 from gong.domain.models import RobotKind
-from gong.integrations.git import Change, Commit, Push, branch_of, push_message
+from gong.integrations import forge
+from gong.integrations.git import (
+    Change,
+    Commit,
+    Item,
+    Push,
+    Ref,
+    branch_of,
+    listed,
+    push_message,
+)
 from gong.integrations.github_models import (
     CheckRunEvent,
     CheckSuiteEvent,
     CodeScanningAlertEvent,
     CodeScanningInstance,
+    Comment,
     DependabotAlertEvent,
     Deployment,
     DeploymentEvent,
@@ -29,6 +40,7 @@ from gong.integrations.github_models import (
     DiscussionCommentEvent,
     DiscussionEvent,
     ForkEvent,
+    HeadCommit,
     IssueCommentEvent,
     IssuesEvent,
     PingEvent,
@@ -64,16 +76,15 @@ from gong.integrations.source import (
 )
 from gong.integrations.text import (
     action_card,
+    capped,
     cut,
-    duration,
     escape,
+    facts,
     fenced,
     link,
     markdown,
     plural,
     quote,
-    short_sha,
-    timestamp,
 )
 from gong.protocol.messages import Message
 
@@ -82,22 +93,8 @@ __all__ = ["GitHub"]
 
 # -- builders ---------------------------------------------------------------------------------
 
-#: Conclusion of a run or check → (mark, phrase).
-OUTCOMES: dict[str, tuple[str, str]] = {
-    "success": ("✅", "succeeded"),
-    "failure": ("❌", "failed"),
-    "timed_out": ("❌", "timed out"),
-    "startup_failure": ("❌", "failed to start"),
-    "cancelled": ("⚪", "was cancelled"),
-    "skipped": ("⚪", "was skipped"),
-    "neutral": ("⚪", "finished"),
-    "stale": ("⚪", "is stale"),
-    "action_required": ("⚠️", "needs action"),
-}
-_RUNNING = ("🔄", "is running")
-
-
-_WAITING = {
+#: Statuses of a run, job or check not started yet.
+WAITING = {
     "queued": "is queued",
     "requested": "is queued",
     "waiting": "is waiting",
@@ -106,21 +103,11 @@ _WAITING = {
 
 
 def _outcome(status: str, conclusion: str | None) -> tuple[str, str]:
-    if status != "completed":
-        return ("🕓", _WAITING[status]) if status in _WAITING else _RUNNING
-    return OUTCOMES.get(conclusion or "", ("⚪", f"finished ({conclusion or 'no conclusion'})"))
-
-
-def _facts(*facts: str | None) -> str:
-    return " · ".join(f for f in facts if f)
+    return forge.outcome(status, conclusion, WAITING)
 
 
 def _branch(repo: Repository, branch: str | None) -> str | None:
     return f"branch {link(branch, repo.url(f'tree/{branch}'))}" if branch else None
-
-
-def _commit(repo: Repository, sha: str | None) -> str | None:
-    return f"commit {link(short_sha(sha), repo.url(f'commit/{sha}'))}" if sha else None
 
 
 def _by(user: User | None) -> str | None:
@@ -162,10 +149,7 @@ def push(document: dict[str, Any]) -> Message:
             repo_url=repo.html_url,
             pusher=pusher,
             ref=event.ref,
-            commits=[
-                Commit(c.id, c.message, c.url, c.author.name or c.author.username or "")
-                for c in event.commits
-            ],
+            commits=forge.commits(event.commits),
             total=len(event.commits),
             compare_url=event.compare,
             ref_url=repo.url(f"tree/{name}"),
@@ -176,26 +160,26 @@ def push(document: dict[str, Any]) -> Message:
     )
 
 
-def _ref_event(document: dict[str, Any], verb: str) -> Message:
-    event = parse(RefEvent, document, f"GitHub {'create' if verb == 'created' else 'delete'}")
+def _ref_event(document: dict[str, Any], deleted: bool) -> Message:
+    event = parse(RefEvent, document, f"GitHub {'delete' if deleted else 'create'}")
     repo = event.repository
-    who = event.sender.login if event.sender else "someone"
-    ref = (
-        link(event.ref, repo.url(f"tree/{event.ref}"))
-        if verb == "created"
-        else f"**{escape(event.ref)}**"
-    )
-    where = link(repo.full_name, repo.html_url)
-    text = f"**{escape(who)}** {verb} {escape(event.ref_type)} {ref} in {where}"
-    return markdown(f"[{repo.full_name}] {who} {verb} {event.ref_type} {event.ref}", text)
+    return Ref(
+        repo=repo.full_name,
+        repo_url=repo.html_url,
+        actor=event.sender.login if event.sender else "someone",
+        ref_type=event.ref_type,
+        name=event.ref,
+        url=repo.url(f"tree/{event.ref}"),
+        deleted=deleted,
+    ).message()
 
 
 def create_ref(document: dict[str, Any]) -> Message:
-    return _ref_event(document, "created")
+    return _ref_event(document, deleted=False)
 
 
 def delete_ref(document: dict[str, Any]) -> Message:
-    return _ref_event(document, "deleted")
+    return _ref_event(document, deleted=True)
 
 
 def _pr_details(pr: PullRequest) -> list[str]:
@@ -209,64 +193,39 @@ def _pr_details(pr: PullRequest) -> list[str]:
     return [" · ".join(counts)]
 
 
-def _names(users: list[User]) -> str:
-    return ", ".join(escape(u.login) for u in users)
+def _reason(why: str) -> str:
+    return f"Reason: {escape(why.replace('_', ' '))}"
+
+
+def _names(users: list[User]) -> list[str]:
+    return [u.login for u in users]
 
 
 def pull_request(document: dict[str, Any]) -> Message:
     event = parse(PullRequestEvent, document, "GitHub pull_request")
     pr = event.pull_request
-    details = _pr_details(pr)
-    body: str | None = None
     action = event.action
-    if action == "closed":
-        merged = bool(pr.merged)
-        verb = event_word = "merged" if merged else "closed"
-        actor = (pr.merged_by or event.sender).login if merged else event.sender.login
-    elif action == "review_requested":
-        reviewer = (
-            event.requested_reviewer.login
-            if event.requested_reviewer
-            else (f"team {event.requested_team.name}" if event.requested_team else "someone")
-        )
-        actor = event.sender.login
-        verb = f"requested a review from **{escape(reviewer)}** on"
-        event_word = "review requested"
-    else:
-        actor = event.sender.login
-        verb = {
-            "opened": "opened draft" if pr.draft else "opened",
-            "reopened": "reopened",
-            "ready_for_review": "marked",
-        }[action]
-        event_word = {"opened": "opened", "reopened": "reopened"}.get(action, "ready for review")
-        body = pr.body if action != "reopened" else None
-        if pr.requested_reviewers:
-            details.append(f"Reviewers: {_names(pr.requested_reviewers)}")
-        if pr.labels:
-            details.append("Labels: " + ", ".join(escape(label.name) for label in pr.labels))
-    details.append(quote(body))
+    merged = action == "closed" and bool(pr.merged)
+    reviewer = (
+        event.requested_reviewer.login
+        if event.requested_reviewer
+        else (f"team {event.requested_team.name}" if event.requested_team else "someone")
+    )
+    verb, word = forge.pull_request_words(action, merged, bool(pr.draft), reviewer)
+    details = _pr_details(pr)
+    if action in ("opened", "reopened", "ready_for_review"):
+        details.append(listed("Reviewers", _names(pr.requested_reviewers)))
+        details.append(listed("Labels", [label.name for label in pr.labels]))
     return Change(
-        repo=event.repository.full_name,
-        repo_url=event.repository.html_url,
-        noun="pull request",
-        number=f"#{pr.number}",
-        title=pr.title,
-        url=pr.html_url,
-        actor=actor,
+        forge.item(event.repository, "pull request", pr),
+        actor=((pr.merged_by or event.sender) if merged else event.sender).login,
         verb=verb,
-        event=event_word,
+        event=word,
         details=details,
+        body=pr.body if action in ("opened", "ready_for_review") else None,
         button="View pull request",
         suffix=" as ready for review" if action == "ready_for_review" else "",
     ).message()
-
-
-_REVIEW_VERBS = {
-    "approved": ("approved", "approved"),
-    "changes_requested": ("requested changes on", "changes requested"),
-    "commented": ("reviewed", "reviewed"),
-}
 
 
 def review(document: dict[str, Any]) -> Message:
@@ -288,14 +247,9 @@ def review(document: dict[str, Any]) -> Message:
                 "pull_request_review_comment.created)",
             )
         actor = event.review.user.login
-        verb, word = _REVIEW_VERBS.get(state, ("reviewed", "reviewed"))
+        verb, word = forge.REVIEWS.get(state, forge.REVIEWS["commented"])
     return Change(
-        repo=event.repository.full_name,
-        repo_url=event.repository.html_url,
-        noun="pull request",
-        number=f"#{pr.number}",
-        title=pr.title,
-        url=pr.html_url,
+        forge.item(event.repository, "pull request", pr),
         actor=actor,
         verb=verb,
         event=word,
@@ -330,12 +284,7 @@ def review_comment(document: dict[str, Any]) -> Message:
     else:
         where = f"On **{escape(comment.path)}**, line {line}"
     return Change(
-        repo=event.repository.full_name,
-        repo_url=event.repository.html_url,
-        noun="pull request",
-        number=f"#{pr.number}",
-        title=pr.title,
-        url=pr.html_url,
+        forge.item(event.repository, "pull request", pr),
         actor=comment.user.login,
         verb="commented on",
         event="new review comment",
@@ -347,26 +296,19 @@ def review_comment(document: dict[str, Any]) -> Message:
 
 def issue(document: dict[str, Any]) -> Message:
     event = parse(IssuesEvent, document, "GitHub issues")
-    item = event.issue
+    opened = event.issue
     details: list[str] = []
     body = None
     verb = event.action
     if event.action == "opened":
-        body = item.body
-        if item.labels:
-            details.append("Labels: " + ", ".join(escape(label.name) for label in item.labels))
-        if item.assignees:
-            details.append(f"Assignees: {_names(item.assignees)}")
-    elif event.action == "closed" and item.state_reason:
-        details.append(f"Reason: {escape(item.state_reason.replace('_', ' '))}")
+        body = opened.body
+        details.append(listed("Labels", [label.name for label in opened.labels]))
+        details.append(listed("Assignees", _names(opened.assignees)))
+    elif event.action == "closed" and opened.state_reason:
+        details.append(_reason(opened.state_reason))
     details.append(quote(body))
     return Change(
-        repo=event.repository.full_name,
-        repo_url=event.repository.html_url,
-        noun="issue",
-        number=f"#{item.number}",
-        title=item.title,
-        url=item.html_url,
+        forge.item(event.repository, "issue", opened),
         actor=event.sender.login,
         verb=verb,
         event=verb,
@@ -375,52 +317,37 @@ def issue(document: dict[str, Any]) -> Message:
     ).message()
 
 
-def issue_comment(document: dict[str, Any]) -> Message:
-    event = parse(IssueCommentEvent, document, "GitHub issue_comment")
-    item = event.issue
+def _commented(item: Item, comment: Comment) -> Message:
     return Change(
-        repo=event.repository.full_name,
-        repo_url=event.repository.html_url,
-        noun="pull request" if item.pull_request is not None else "issue",
-        number=f"#{item.number}",
-        title=item.title,
-        url=item.html_url,
-        actor=event.comment.user.login,
+        item,
+        actor=comment.user.login,
         verb="commented on",
         event="new comment",
-        details=[quote(event.comment.body)],
+        details=[quote(comment.body)],
         button="View comment",
-        target=event.comment.html_url,
+        target=comment.html_url,
     ).message()
+
+
+def issue_comment(document: dict[str, Any]) -> Message:
+    event = parse(IssueCommentEvent, document, "GitHub issue_comment")
+    issue = event.issue
+    noun = "pull request" if issue.pull_request is not None else "issue"
+    return _commented(forge.item(event.repository, noun, issue), event.comment)
 
 
 def release(document: dict[str, Any]) -> Message:
     event = parse(ReleaseEvent, document, "GitHub release")
-    rel = event.release
-    repo = event.repository
-    name = rel.name or rel.tag_name
-    kind = "pre-release" if rel.prerelease else "release"
-    who = (rel.author or event.sender).login
-    where = link(repo.full_name, repo.html_url)
-    text = f"**{escape(who)}** published {kind} {link(name, rel.html_url)} in {where}"
-    if name != rel.tag_name:
-        text += f"\n\nTag: **{escape(rel.tag_name)}**"
-    body = quote(rel.body, limit=600, lines=12)
-    if body:
-        text += "\n\n" + body
-    return action_card(
-        f"[{repo.full_name}] {kind.capitalize()} {name} published",
-        text,
-        "View release",
-        rel.html_url,
-    )
+    author = (event.release.author or event.sender).login
+    return forge.release(event.repository, event.release, author)
 
 
-def _elapsed(start: str | None, end: str | None) -> str:
-    began, ended = timestamp(start), timestamp(end)
-    if began is None or ended is None:
+def _head_commit(repo: Repository, head: HeadCommit | None) -> str:
+    """The commit a run or suite checked, as a line of a push."""
+    if head is None:
         return ""
-    return duration((ended - began).total_seconds())
+    author = head.author.name if head.author else ""
+    return Commit(head.id, head.message, repo.url(f"commit/{head.id}"), author).line()
 
 
 def workflow_run(document: dict[str, Any]) -> Message:
@@ -429,36 +356,24 @@ def workflow_run(document: dict[str, Any]) -> Message:
     repo = event.repository
     mark, phrase = _outcome(run.status, run.conclusion)
     name = run.name or "Workflow"
-    attempt = f" (attempt {run.run_attempt})" if run.run_attempt and run.run_attempt > 1 else ""
-    heading = f"#### {mark} {escape(name)} #{run.run_number}{attempt} {phrase}"
-    facts = [link(repo.full_name, repo.html_url)]
-    if run.head_branch:
-        facts.append(f"branch {link(run.head_branch, repo.url(f'tree/{run.head_branch}'))}")
-    if run.event:
-        facts.append(escape(run.event.replace("_", " ")))
-    if run.actor is not None:
-        facts.append(f"by **{escape(run.actor.login)}**")
-    if run.status == "completed":
-        took = _elapsed(run.run_started_at or run.created_at, run.updated_at)
-        if took:
-            facts.append(f"took {took}")
-    parts = [heading, " · ".join(facts)]
-    if run.display_title and run.display_title != (
-        run.head_commit.message if run.head_commit else None
-    ):
+    head = run.head_commit
+    parts = [
+        f"#### {mark} {escape(name)} #{run.run_number}{forge.attempt(run.run_attempt)} {phrase}",
+        facts(
+            link(repo.full_name, repo.html_url),
+            _branch(repo, run.head_branch),
+            escape(run.event.replace("_", " ")) if run.event else None,
+            _by(run.actor),
+            forge.took(run.status, run.run_started_at or run.created_at, run.updated_at),
+        ),
+    ]
+    if run.display_title and run.display_title != (head.message if head else None):
         parts.append(f"**{escape(run.display_title)}**")
-    if run.head_commit is not None:
-        author = run.head_commit.author.name if run.head_commit.author else ""
-        commit = Commit(
-            run.head_commit.id,
-            run.head_commit.message,
-            repo.url(f"commit/{run.head_commit.id}"),
-            author,
-        )
-        parts.append(commit.line())
-    branch = f" on {run.head_branch}" if run.head_branch else ""
-    title = f"[{repo.full_name}] {mark} {name} #{run.run_number} {phrase}{branch}"
-    return action_card(title, "\n\n".join(parts), "View run", run.html_url)
+    parts.append(_head_commit(repo, head))
+    title = (
+        f"[{repo.full_name}] {mark} {name} #{run.run_number} {phrase}{forge.on(run.head_branch)}"
+    )
+    return action_card(title, "\n\n".join(p for p in parts if p), "View run", run.html_url)
 
 
 def check_run(document: dict[str, Any]) -> Message:
@@ -467,29 +382,21 @@ def check_run(document: dict[str, Any]) -> Message:
     repo = event.repository
     mark, phrase = _outcome(check.status, check.conclusion)
     branch = check.check_suite.head_branch if check.check_suite else None
-    facts = [link(repo.full_name, repo.html_url)]
-    if branch:
-        facts.append(f"branch {link(branch, repo.url(f'tree/{branch}'))}")
-    facts.append(f"commit {link(check.head_sha[:7], repo.url(f'commit/{check.head_sha}'))}")
-    took = _elapsed(check.started_at, check.completed_at) if check.status == "completed" else ""
-    if took:
-        facts.append(f"took {took}")
-    parts = [f"#### {mark} Check {escape(check.name)} {phrase}", " · ".join(facts)]
+    parts = [
+        f"#### {mark} Check {escape(check.name)} {phrase}",
+        facts(
+            link(repo.full_name, repo.html_url),
+            _branch(repo, branch),
+            forge.commit_fact(repo, check.head_sha),
+            forge.took(check.status, check.started_at, check.completed_at),
+        ),
+    ]
     if check.output.title:
         parts.append(f"**{escape(check.output.title)}**")
-    summary = quote(check.output.summary)
-    if summary:
-        parts.append(summary)
-    on = f" on {branch}" if branch else ""
-    title = f"[{repo.full_name}] {mark} Check {check.name} {phrase}{on}"
-    return action_card(title, "\n\n".join(parts), "View check", check.html_url or check.details_url)
-
-
-def _steps(names: list[str], limit: int = 10) -> list[str]:
-    rows = [f"- {escape(cut(name, 120))}" for name in names[:limit]]
-    if len(names) > limit:
-        rows.append(f"- and {plural(len(names) - limit, 'more step')}")
-    return rows
+    parts.append(quote(check.output.summary))
+    title = f"[{repo.full_name}] {mark} Check {check.name} {phrase}{forge.on(branch)}"
+    url = check.html_url or check.details_url
+    return action_card(title, "\n\n".join(p for p in parts if p), "View check", url)
 
 
 def workflow_job(document: dict[str, Any]) -> Message:
@@ -502,24 +409,25 @@ def workflow_job(document: dict[str, Any]) -> Message:
     if job.runner_name:
         labels = f" ({escape(', '.join(job.labels))})" if job.labels else ""
         runner = f"runner **{escape(job.runner_name)}**{labels}"
-    took = _elapsed(job.started_at, job.completed_at) if job.status == "completed" else ""
-    facts = _facts(
-        link(repo.full_name, repo.html_url),
-        f"workflow **{escape(workflow)}**",
-        _branch(repo, job.head_branch),
-        _commit(repo, job.head_sha),
-        runner,
-        f"attempt {job.run_attempt}" if job.run_attempt else None,
-        f"took {took}" if took else None,
-    )
-    parts = [f"#### {mark} Job {escape(job.name)} {phrase}", facts]
-    failed = [step.name for step in job.steps if step.conclusion == "failure"]
+    parts = [
+        f"#### {mark} Job {escape(job.name)} {phrase}",
+        facts(
+            link(repo.full_name, repo.html_url),
+            f"workflow **{escape(workflow)}**",
+            _branch(repo, job.head_branch),
+            forge.commit_fact(repo, job.head_sha),
+            runner,
+            f"attempt {job.run_attempt}" if job.run_attempt else None,
+            forge.took(job.status, job.started_at, job.completed_at),
+        ),
+    ]
+    failed = [
+        f"- {escape(cut(step.name, 120))}" for step in job.steps if step.conclusion == "failure"
+    ]
     if failed:
-        parts.append(
-            f"Failed {'step' if len(failed) == 1 else 'steps'}:\n" + "\n".join(_steps(failed))
-        )
-    on = f" on {job.head_branch}" if job.head_branch else ""
-    title = f"[{repo.full_name}] {mark} {workflow} / {job.name} {phrase}{on}"
+        rows = capped(failed, forge.MAX_STEPS, "step")
+        parts.append(f"Failed {'step' if len(failed) == 1 else 'steps'}:\n" + "\n".join(rows))
+    title = f"[{repo.full_name}] {mark} {workflow} / {job.name} {phrase}{forge.on(job.head_branch)}"
     return action_card(title, "\n\n".join(parts), "View job", job.html_url)
 
 
@@ -532,28 +440,20 @@ def check_suite(document: dict[str, Any]) -> Message:
     pulls = ", ".join(
         link(f"#{pr.number}", repo.url(f"pull/{pr.number}")) for pr in suite.pull_requests
     )
-    took = _elapsed(suite.created_at, suite.updated_at) if suite.status == "completed" else ""
-    facts = _facts(
-        link(repo.full_name, repo.html_url),
-        _branch(repo, suite.head_branch),
-        _commit(repo, suite.head_sha),
-        f"pull request {pulls}" if pulls else None,
-        f"took {took}" if took else None,
-    )
-    parts = [f"#### {mark} Check suite {escape(app)} {phrase}", facts]
-    if suite.head_commit is not None:
-        author = suite.head_commit.author.name if suite.head_commit.author else ""
-        commit = Commit(
-            suite.head_commit.id,
-            suite.head_commit.message,
-            repo.url(f"commit/{suite.head_commit.id}"),
-            author,
-        )
-        parts.append(commit.line())
-    on = f" on {suite.head_branch}" if suite.head_branch else ""
-    title = f"[{repo.full_name}] {mark} Check suite {app} {phrase}{on}"
+    parts = [
+        f"#### {mark} Check suite {escape(app)} {phrase}",
+        facts(
+            link(repo.full_name, repo.html_url),
+            _branch(repo, suite.head_branch),
+            forge.commit_fact(repo, suite.head_sha),
+            f"pull request {pulls}" if pulls else None,
+            forge.took(suite.status, suite.created_at, suite.updated_at),
+        ),
+        _head_commit(repo, suite.head_commit),
+    ]
+    title = f"[{repo.full_name}] {mark} Check suite {app} {phrase}{forge.on(suite.head_branch)}"
     checks = repo.url(f"commit/{suite.head_sha}/checks") if suite.head_sha else repo.html_url
-    return action_card(title, "\n\n".join(parts), "View checks", checks)
+    return action_card(title, "\n\n".join(p for p in parts if p), "View checks", checks)
 
 
 # -- deployments --------------------------------------------------------------------------------
@@ -570,12 +470,12 @@ DEPLOYMENT_STATES: dict[str, tuple[str, str]] = {
 }
 
 
-def _deployment_facts(repo: Repository, deployment: Deployment, who: User | None) -> str:
+def _deploymentfacts(repo: Repository, deployment: Deployment, who: User | None) -> str:
     ref = deployment.ref
-    return _facts(
+    return facts(
         link(repo.full_name, repo.html_url),
         f"ref {link(ref, repo.url(f'tree/{ref}'))}" if ref else None,
-        _commit(repo, deployment.sha),
+        forge.commit_fact(repo, deployment.sha),
         _by(who),
     )
 
@@ -595,7 +495,7 @@ def deployment(document: dict[str, Any]) -> Message:
     env = dep.environment or "an environment"
     parts = [
         f"#### 🚀 Deployment to {escape(env)} created",
-        _deployment_facts(repo, dep, dep.creator or event.sender),
+        _deploymentfacts(repo, dep, dep.creator or event.sender),
         quote(dep.description, literal=True),
         _run_line(event.workflow_run),
     ]
@@ -619,7 +519,7 @@ def deployment_status(document: dict[str, Any]) -> Message:
     env = status.environment or dep.environment or "an environment"
     parts = [
         f"#### {mark} Deployment to {escape(env)} {phrase}",
-        _deployment_facts(repo, dep, status.creator or dep.creator or event.sender),
+        _deploymentfacts(repo, dep, status.creator or dep.creator or event.sender),
         quote(status.description or dep.description, literal=True),
         _run_line(event.workflow_run),
     ]
@@ -662,14 +562,9 @@ def discussion(document: dict[str, Any]) -> Message:
     else:
         verb = word = action
         if action == "closed" and item.state_reason:
-            details.append(f"Reason: {escape(item.state_reason.replace('_', ' '))}")
+            details.append(_reason(item.state_reason))
     return Change(
-        repo=event.repository.full_name,
-        repo_url=event.repository.html_url,
-        noun="discussion",
-        number=f"#{item.number}",
-        title=item.title,
-        url=item.html_url,
+        forge.item(event.repository, "discussion", item),
         actor=actor,
         verb=verb,
         event=word,
@@ -681,21 +576,7 @@ def discussion(document: dict[str, Any]) -> Message:
 
 def discussion_comment(document: dict[str, Any]) -> Message:
     event = parse(DiscussionCommentEvent, document, "GitHub discussion_comment")
-    item = event.discussion
-    return Change(
-        repo=event.repository.full_name,
-        repo_url=event.repository.html_url,
-        noun="discussion",
-        number=f"#{item.number}",
-        title=item.title,
-        url=item.html_url,
-        actor=event.comment.user.login,
-        verb="commented on",
-        event="new comment",
-        details=[quote(event.comment.body)],
-        button="View comment",
-        target=event.comment.html_url,
-    ).message()
+    return _commented(forge.item(event.repository, "discussion", event.discussion), event.comment)
 
 
 # -- security alerts ------------------------------------------------------------------------------
@@ -751,7 +632,7 @@ def dependabot_alert(document: dict[str, Any]) -> Message:
         if advisory.ghsa_id
         else None
     )
-    facts = _facts(
+    about = facts(
         link(repo.full_name, repo.html_url),
         f"severity **{escape(severity)}**" if severity else None,
         ghsa,
@@ -762,7 +643,7 @@ def dependabot_alert(document: dict[str, Any]) -> Message:
     where = f" in {escape(manifest)}" if manifest else ""
     parts = [
         f"#### {mark} Dependabot alert #{alert.number} {verb}: {escape(summary)}",
-        facts,
+        about,
         f"Package **{escape(package.name or 'unknown')}**{ecosystem}{where}",
     ]
     if vulnerability is not None and vulnerability.vulnerable_version_range:
@@ -794,12 +675,12 @@ def secret_scanning_alert(document: dict[str, Any]) -> Message:
         if alert.push_protection_bypassed and alert.push_protection_bypassed_by
         else ("push protection bypassed" if alert.push_protection_bypassed else None)
     )
-    facts = _facts(
+    about = facts(
         link(repo.full_name, repo.html_url),
         f"validity **{escape(alert.validity)}**" if alert.validity else None,
         bypassed,
     )
-    parts = [f"#### {mark} Secret scanning alert #{alert.number} {verb}: {escape(kind)}", facts]
+    parts = [f"#### {mark} Secret scanning alert #{alert.number} {verb}: {escape(kind)}", about]
     if event.action == "resolved":
         how = f" as **{escape(alert.resolution.replace('_', ' '))}**" if alert.resolution else ""
         who = alert.resolved_by or event.sender
@@ -844,14 +725,14 @@ def code_scanning_alert(document: dict[str, Any]) -> Message:
     what = rule.description or rule.name or rule.id or "code scanning alert"
     instance = alert.most_recent_instance or (alert.instances[0] if alert.instances else None)
     severity = rule.security_severity_level or rule.severity
-    facts = _facts(
+    about = facts(
         link(repo.full_name, repo.html_url),
         f"rule **{escape(rule.id)}**" if rule.id else None,
         f"severity **{escape(severity)}**" if severity else None,
         f"tool **{escape(alert.tool.name)}**" if alert.tool.name else None,
         _scanned_ref(repo, event.ref or (instance.ref if instance else None)),
     )
-    parts = [f"#### {mark} Code scanning alert #{alert.number} {verb}: {escape(what)}", facts]
+    parts = [f"#### {mark} Code scanning alert #{alert.number} {verb}: {escape(what)}", about]
     parts.append(_location(repo, instance))
     if event.action == "closed_by_user":
         parts.extend(

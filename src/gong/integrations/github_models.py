@@ -1,7 +1,8 @@
 """GitHub's webhook payloads as typed models: only the fields the messages use.
 
 Unknown fields are ignored and types are checked (:class:`~gong.integrations.source.Payload`);
-:mod:`gong.integrations.github` names the events and builds their messages from these.
+the shapes Gitea sends too live in :mod:`gong.integrations.forge_models` and are re-exported
+here. :mod:`gong.integrations.github` names the events and builds their messages from these.
 """
 
 from __future__ import annotations
@@ -10,6 +11,15 @@ from typing import Any
 
 from pydantic import Field
 
+from gong.integrations.forge_models import (
+    CommitAuthor,
+    Label,
+    Numbered,
+    PushCommit,
+    Repository,
+    WorkflowStep,
+)
+from gong.integrations.forge_models import Release as ForgeRelease
 from gong.integrations.source import Payload
 
 __all__ = [
@@ -85,30 +95,6 @@ class User(Payload):
     html_url: str | None = None
 
 
-class Repository(Payload):
-    full_name: str
-    html_url: str | None = None
-
-    def url(self, path: str) -> str | None:
-        return f"{self.html_url}/{path}" if self.html_url else None
-
-
-class Label(Payload):
-    name: str
-
-
-class CommitAuthor(Payload):
-    name: str = ""
-    username: str | None = None
-
-
-class PushCommit(Payload):
-    id: str
-    message: str = ""
-    url: str | None = None
-    author: CommitAuthor = Field(default_factory=CommitAuthor)
-
-
 class Pusher(Payload):
     name: str
 
@@ -139,11 +125,8 @@ class Branch(Payload):
     ref: str
 
 
-class PullRequest(Payload):
-    number: int
-    title: str
+class PullRequest(Numbered):
     html_url: str
-    body: str | None = None
     user: User
     merged: bool | None = False
     merged_by: User | None = None
@@ -186,11 +169,8 @@ class ReviewEvent(Payload):
     sender: User
 
 
-class Issue(Payload):
-    number: int
-    title: str
+class Issue(Numbered):
     html_url: str
-    body: str | None = None
     user: User
     state_reason: str | None = None
     labels: list[Label] = Field(default_factory=list)
@@ -219,12 +199,8 @@ class IssueCommentEvent(Payload):
     sender: User
 
 
-class Release(Payload):
-    tag_name: str
-    name: str | None = None
+class Release(ForgeRelease):
     html_url: str
-    body: str | None = None
-    prerelease: bool = False
     author: User | None = None
 
 
@@ -331,12 +307,6 @@ class CheckSuiteEvent(Payload):
     sender: User | None = None
 
 
-class WorkflowStep(Payload):
-    name: str
-    conclusion: str | None = None
-    number: int | None = None
-
-
 class WorkflowJob(Payload):
     name: str
     workflow_name: str | None = None
@@ -430,11 +400,8 @@ class DiscussionCategory(Payload):
     name: str
 
 
-class Discussion(Payload):
-    number: int
-    title: str
+class Discussion(Numbered):
     html_url: str
-    body: str | None = None
     user: User | None = None
     state_reason: str | None = None
     category: DiscussionCategory | None = None

@@ -18,7 +18,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gong.domain.models import RobotKind
-from gong.integrations.git import ZERO_SHA, Change, Commit, Push, branch_of, push_message
+from gong.integrations.git import (
+    ZERO_SHA,
+    Change,
+    Commit,
+    Item,
+    Push,
+    branch_of,
+    listed,
+    push_message,
+    review_requested,
+)
 from gong.integrations.gitlab_models import (
     DeploymentEvent,
     EmojiEvent,
@@ -29,6 +39,7 @@ from gong.integrations.gitlab_models import (
     NoteAttributes,
     NoteEvent,
     PipelineEvent,
+    Project,
     PushEvent,
     ReleaseEvent,
     ReviewerChange,
@@ -65,8 +76,7 @@ __all__ = [
     "User",
     "event_name",
     "gitlab_push",
-    "note_location",
-    "note_words",
+    "note_message",
     "site_path",
 ]
 
@@ -138,6 +148,10 @@ def gitlab_push(event: PushEvent, *, links: bool = True) -> Push:
     )
 
 
+def _item(project: Project, noun: str, number: str, title: str, url: str | None) -> Item:
+    return Item(project.path_with_namespace, project.web_url, noun, number, title, url)
+
+
 _MR_VERBS = {
     "open": ("opened", "opened"),
     "reopen": ("reopened", "reopened"),
@@ -155,7 +169,7 @@ def merge_request(document: dict[str, Any]) -> Message:
     body = None
     if action == "update":  # named review_requested: the reviewers changed
         added = _added_reviewers(event.changes.reviewers)
-        verb = f"requested a review from **{', '.join(escape(u.shown) for u in added)}** on"
+        verb = review_requested(u.shown for u in added)
         word = "review requested"
     else:
         verb, word = _MR_VERBS[action]
@@ -163,19 +177,10 @@ def merge_request(document: dict[str, Any]) -> Message:
             body = mr.description
             if mr.draft or mr.work_in_progress:
                 verb = "opened draft"
-            if event.reviewers:
-                details.append("Reviewers: " + ", ".join(escape(u.shown) for u in event.reviewers))
-            if event.labels:
-                details.append(
-                    "Labels: " + ", ".join(escape(label.title) for label in event.labels)
-                )
+            details.append(listed("Reviewers", [u.shown for u in event.reviewers]))
+            details.append(listed("Labels", [label.title for label in event.labels]))
     return Change(
-        repo=event.project.path_with_namespace,
-        repo_url=event.project.web_url,
-        noun="merge request",
-        number=f"!{mr.iid}",
-        title=mr.title,
-        url=mr.url,
+        _item(event.project, "merge request", f"!{mr.iid}", mr.title, mr.url),
         actor=event.user.shown,
         verb=verb,
         event=word,
@@ -199,17 +204,10 @@ def issue(document: dict[str, Any]) -> Message:
     verb = {"open": "opened", "close": "closed", "reopen": "reopened"}[action]
     details: list[str] = []
     if action == "open":
-        if event.labels:
-            details.append("Labels: " + ", ".join(escape(label.title) for label in event.labels))
-        if event.assignees:
-            details.append("Assignees: " + ", ".join(escape(u.shown) for u in event.assignees))
+        details.append(listed("Labels", [label.title for label in event.labels]))
+        details.append(listed("Assignees", [u.shown for u in event.assignees]))
     return Change(
-        repo=event.project.path_with_namespace,
-        repo_url=event.project.web_url,
-        noun="issue",
-        number=f"#{item.iid}",
-        title=item.title,
-        url=item.url,
+        _item(event.project, "issue", f"#{item.iid}", item.title, item.url),
         actor=event.user.shown,
         verb=verb,
         event=verb,
@@ -237,11 +235,19 @@ def note_location(attrs: NoteAttributes) -> str:
     return f"{where}, line {line}" if line else where
 
 
-def note_words(attrs: NoteAttributes) -> tuple[str, str]:
-    """The verb and title word of a comment: new, or edited (``action: update``)."""
-    if attrs.action == "update":
-        return "edited a comment on", "comment edited"
-    return "commented on", "new comment"
+def note_message(item: Item, actor: str, attrs: NoteAttributes) -> Message:
+    """A comment on ``item``: new, or edited (``action: update``); GitLab's and Codeup's."""
+    edited = attrs.action == "update"
+    return Change(
+        item,
+        actor=actor,
+        verb="edited a comment on" if edited else "commented on",
+        event="comment edited" if edited else "new comment",
+        details=[note_location(attrs)],
+        body=attrs.note,
+        button="View comment",
+        target=attrs.url,
+    ).message()
 
 
 def note(document: dict[str, Any]) -> Message:
@@ -263,22 +269,9 @@ def note(document: dict[str, Any]) -> Message:
     else:
         raise invalid(f"GitLab note: the {kind} it comments on is missing")
     item_url = attrs.url.split("#")[0] if attrs.url else None
-    verb, word = note_words(attrs)
-    return Change(
-        repo=event.project.path_with_namespace,
-        repo_url=event.project.web_url,
-        noun=noun,
-        number=number,
-        title=title,
-        url=item_url,
-        actor=event.user.shown,
-        verb=verb,
-        event=word,
-        details=[note_location(attrs)],
-        body=attrs.note,
-        button="View comment",
-        target=attrs.url,
-    ).message()
+    return note_message(
+        _item(event.project, noun, number, title, item_url), event.user.shown, attrs
+    )
 
 
 def _took(seconds: float | None, start: str | None, end: str | None) -> str:

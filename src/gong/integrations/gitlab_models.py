@@ -151,20 +151,18 @@ class IssueEvent(Payload):
     assignees: list[User] = Field(default_factory=list)
 
 
-class NotePosition(Payload):
-    """Where a comment on a diff (``DiffNote``) sits: the file and the line."""
-
-    new_path: str | None = None
-    old_path: str | None = None
-    new_line: int | None = None
-    old_line: int | None = None
-
-
 class NoteDiff(Payload):
     """The file a comment on a commit's diff is on (older GitLab: ``st_diff``)."""
 
     new_path: str | None = None
     old_path: str | None = None
+
+
+class NotePosition(NoteDiff):
+    """Where a comment on a diff (``DiffNote``) sits: the file and the line."""
+
+    new_line: int | None = None
+    old_line: int | None = None
 
 
 class NoteAttributes(Payload):

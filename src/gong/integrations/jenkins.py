@@ -36,6 +36,7 @@ from gong.integrations.source import (
     Payload,
     Source,
     bad_signature,
+    check_bearer,
     dispatch,
     invalid,
     parse,
@@ -321,17 +322,12 @@ class Jenkins(Source):
             if not same(token, secret):
                 raise bad_signature("X-Gong-Token does not match the source secret")
             return
-        header = delivery.header("Authorization")
-        if not header:
-            raise bad_signature(
-                "no X-Gong-Token or Authorization header: send the source secret as "
-                "X-Gong-Token: <secret> or Authorization: Bearer <secret>"
-            )
-        scheme, _, credentials = header.strip().partition(" ")
-        if scheme.lower() != "bearer":
-            raise bad_signature("the Authorization scheme is not Bearer")
-        if not same(credentials.strip(), secret):
-            raise bad_signature("the Authorization bearer token does not match the source secret")
+        check_bearer(
+            delivery.header("Authorization"),
+            secret,
+            "no X-Gong-Token or Authorization header: send the source secret as "
+            "X-Gong-Token: <secret> or Authorization: Bearer <secret>",
+        )
 
     def event(
         self, delivery: Delivery, document: dict[str, Any], config: IntegrationConfig

@@ -44,6 +44,7 @@ __all__ = [
     "Rendered",
     "Source",
     "bad_signature",
+    "check_bearer",
     "check_filters",
     "decode",
     "dispatch",
@@ -243,6 +244,18 @@ def same(given: str | None, expected: str) -> bool:
     if given is None:
         return False
     return hmac.compare_digest(given.strip().encode(), expected.encode())
+
+
+def check_bearer(header: str | None, secret: str, missing: str) -> None:
+    """``Authorization: Bearer <secret>``, the token compared in constant time; ``missing`` is
+    the refusal when there is no such header (it says how to send one)."""
+    if not header or not header.strip():
+        raise bad_signature(missing)
+    scheme, _, credentials = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        raise bad_signature("the Authorization scheme is not Bearer")
+    if not same(credentials.strip(), secret):
+        raise bad_signature("the Authorization bearer token does not match the source secret")
 
 
 def hmac_hex(secret: str, data: bytes, digest: str = "sha256") -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from gong.domain.markdown import literal as escape
@@ -29,9 +29,12 @@ from gong.protocol.messages import (
 __all__ = [
     "Zoned",
     "action_card",
+    "capped",
     "cut",
     "duration",
+    "elapsed",
     "escape",
+    "facts",
     "fenced",
     "first_line",
     "format_local",
@@ -139,6 +142,19 @@ def plural(count: int, noun: str, nouns: str | None = None) -> str:
     return f"{count} {noun if count == 1 else (nouns or noun + 's')}"
 
 
+def capped(rows: Sequence[str], limit: int, noun: str) -> list[str]:
+    """The first ``limit`` list rows, then ``- and 3 more <noun>s`` for the rest."""
+    shown = list(rows[:limit])
+    if len(rows) > limit:
+        shown.append(f"- and {plural(len(rows) - limit, f'more {noun}')}")
+    return shown
+
+
+def facts(*parts: str | None) -> str:
+    """The parts that are there, joined: ``owner/repo · branch main · took 3 min``."""
+    return " · ".join(part for part in parts if part)
+
+
 _FRACTION = re.compile(r"(\.\d{1,6})\d*")
 
 
@@ -159,6 +175,14 @@ def timestamp(value: str | None) -> dt.datetime | None:
     if parsed.year <= 1:  # Alertmanager's "0001-01-01T00:00:00Z": not set
         return None
     return parsed.astimezone(dt.UTC)
+
+
+def elapsed(start: str | None, end: str | None) -> str:
+    """How long from one time to another (``1 min 3 s``); empty when either is not known."""
+    began, ended = timestamp(start), timestamp(end)
+    if began is None or ended is None:
+        return ""
+    return duration((ended - began).total_seconds())
 
 
 #: A builder that writes times: the document and the zone to write them in.

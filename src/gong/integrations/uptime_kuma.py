@@ -32,11 +32,10 @@ from gong.integrations.source import (
     Payload,
     Rendered,
     Source,
-    bad_signature,
+    check_bearer,
     dispatch,
     invalid,
     parse,
-    same,
 )
 from gong.integrations.text import (
     Zoned,
@@ -214,17 +213,12 @@ class UptimeKuma(Source):
     label = "Uptime Kuma"
 
     def verify(self, delivery: Delivery, secret: str, config: IntegrationConfig) -> None:
-        header = (delivery.header("Authorization") or "").strip()
-        if not header:
-            raise bad_signature(
-                "the Authorization header is missing: set the notification's Additional Headers "
-                'to {"Authorization": "Bearer <source secret>"}'
-            )
-        scheme, _, credentials = header.partition(" ")
-        if scheme.lower() != "bearer":
-            raise bad_signature("the Authorization header is not Bearer and the source secret")
-        if not same(credentials.strip(), secret):
-            raise bad_signature("the Authorization bearer token does not match the source secret")
+        check_bearer(
+            delivery.header("Authorization"),
+            secret,
+            "the Authorization header is missing: set the notification's Additional Headers "
+            'to {"Authorization": "Bearer <source secret>"}',
+        )
 
     def event(
         self, delivery: Delivery, document: dict[str, Any], config: IntegrationConfig
