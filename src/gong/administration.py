@@ -18,15 +18,18 @@ from gong.clock import Clock, SystemClock
 from gong.config import Settings
 from gong.domain.admin_tokens import AdminTokens
 from gong.domain.groups import Groups
-from gong.domain.models import IgnoredEvent, RobotKind
+from gong.domain.history import Announce, Archive
+from gong.domain.models import IgnoredEvent, RobotKind, StoredMessage
 from gong.domain.ports import Limiter
 from gong.domain.robot_admin import ChangeListener, Robots
+from gong.domain.search import Search
 from gong.integrations.config import allowed_settings, check_robot_settings, showing
 from gong.outgoing.guard import Guard
 from gong.relay.targets import upstream_guard
 from gong.storage.groups import SqlGroups
 from gong.storage.history import SqlHistory
 from gong.storage.robots import SqlRobots
+from gong.storage.search import SqlSearch
 from gong.storage.tokens import SqlAdminTokens
 
 __all__ = ["Administration", "IntegrationSettings", "administration", "open_administration"]
@@ -54,10 +57,17 @@ class Administration:
     robots: Robots
     tokens: AdminTokens
     history: SqlHistory
+    #: Recall, retention and export of messages.
+    archive: Archive
+    search: Search
 
 
 async def _nobody(robot_id: int | None) -> None:
     """A CLI process has no cache: servers see the new configuration version."""
+
+
+async def _no_readers(message: StoredMessage) -> None:
+    """A CLI process has no live readers: servers' readers see a recall when they reload."""
 
 
 def administration(
@@ -67,9 +77,12 @@ def administration(
     *,
     on_change: ChangeListener = _nobody,
     limiter: Limiter | None = None,
+    on_recalled: Announce = _no_readers,
+    holder: str = "cli",
 ) -> Administration:
     """The services over ``engine``; ``on_change`` is awaited after every change."""
     group_store = SqlGroups(engine)
+    history = SqlHistory(engine)
     return Administration(
         engine=engine,
         groups=Groups(group_store, clock, on_change),
@@ -84,7 +97,9 @@ def administration(
             limiter=limiter,
         ),
         tokens=AdminTokens(SqlAdminTokens(engine), clock, settings.admin_token),
-        history=SqlHistory(engine),
+        history=history,
+        archive=Archive(history, clock, on_recalled=on_recalled, holder=holder),
+        search=Search(SqlSearch(engine)),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -20,9 +21,11 @@ from gong.config import Settings
 from gong.domain.admin_tokens import AdminTokens
 from gong.domain.errors import NotFound
 from gong.domain.groups import Groups
+from gong.domain.history import Archive
 from gong.domain.ports import Broker, Limiter, Pacer
 from gong.domain.posting import Posting
 from gong.domain.robot_admin import Robots
+from gong.domain.search import Search
 from gong.domain.service import Hub
 from gong.integrations.render_pool import RenderPool
 from gong.metrics import Metrics
@@ -53,6 +56,8 @@ __all__ = ["Runtime", "redis_client"]
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY_S = 60.0
+#: Retention batches (of gong.domain.history.PRUNE_BATCH messages) per pruning run.
+PRUNE_BATCHES = 200
 
 
 def redis_client(url: str, *, pubsub: bool = False) -> Redis:
@@ -91,6 +96,9 @@ class Runtime:
     robots: Robots
     tokens: AdminTokens
     history: SqlHistory
+    #: Recall, retention and export of messages; search over them.
+    archive: Archive
+    search: Search
     inbox: Inbox
     #: People's posts (the composer, the messages API, ``gong post``).
     posting: Posting
@@ -186,7 +194,15 @@ class Runtime:
             if robot_id is not None:
                 relay.notify()
 
-        admin = administration(engine, settings, clock, on_change=changed, limiter=limiter)
+        admin = administration(
+            engine,
+            settings,
+            clock,
+            on_change=changed,
+            limiter=limiter,
+            on_recalled=hub.announce_recall,
+            holder=uuid.uuid4().hex,
+        )
         outgoing = OutgoingStore(engine)
         accounts = Accounts(engine, clock)
         callbacks = Callbacks(
@@ -207,6 +223,8 @@ class Runtime:
             robots=admin.robots,
             tokens=admin.tokens,
             history=admin.history,
+            archive=admin.archive,
+            search=admin.search,
             inbox=inbox,
             posting=Posting(
                 hub=hub,
@@ -320,6 +338,10 @@ class Runtime:
                 await self.history.prune(keep_refusals=self.settings.refusals_kept, now_ms=now)
                 await self.outbox.prune(now, self.settings.relay_retention_days * 86_400_000)
                 await self.outgoing.prune(now)
+                # Retention: a bounded run (the rest waits a minute), one instance at a time.
+                report = await self.archive.prune(max_batches=PRUNE_BATCHES)
+                if report.deleted:
+                    log.info("retention removed %d messages", report.deleted)
             except Exception as exc:
                 log.warning("pruning failed: %s", exc)
 

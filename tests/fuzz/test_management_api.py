@@ -9,10 +9,11 @@ only schema-valid requests, for every operation, in process against a started ap
 token, and none may be refused except for the state it meets:
 
 * 404 — the record is gone or was never there: the robot and member that the DELETE operations
-  target are deleted by their first call, a message id may not exist yet;
+  target are deleted by their first call;
 * 409 — the request conflicts with stored data: a member's mobile or userId already in the
   group, a PATCH that does not fit the stored robot (keywords or a setting its kind does not
-  take, the last security setting of a custom robot removed).
+  take, the last security setting of a custom robot removed), a message recalled already (the
+  seeded message the DELETE targets is recalled by its first call).
 
 401 and 403 are not allowed: the admin token is always valid, and CSRF (403) applies to web
 sessions only. Everything else the schema allows must be accepted, so the schema states every
@@ -20,7 +21,8 @@ rule of the request bodies. What no JSON Schema can state is supplied, not skipp
 resolve (the outbound guards answer yes: DNS is the network's, not the request's), and the fields
 whose validity is not a pattern — a Jinja2 template that compiles and renders the payload into
 a message, a PEM key, a printable secret, an IDNA host, an integer written without ``.0`` in a
-message — get values from lists of valid ones (``supply_valid_values``). The path ids are fixed
+message, a search query of 2 to 10 words without control characters — get values from lists of
+valid ones (``supply_valid_values``). The path ids are fixed
 to records set up first, each operation's to one whose state lets every valid request through:
 the stored state that is still answered 422 (docs/management-api.md) stays out of reach — the
 group that PATCH may dissolve is not the one robots and messages go to, the robot previewed is a
@@ -35,6 +37,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 import schemathesis
 from cryptography.hazmat.primitives import serialization
@@ -43,6 +46,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from gong.config import Settings
 from gong.domain.models import RobotKind
 from gong.domain.passwords import hash_password_sync
+from gong.protocol.messages import parse_message
 from gong.storage.accounts import Accounts
 from gong.web.app import GongApp, build_api
 from gong.web.pages import install
@@ -104,6 +108,8 @@ PEM_KEY = (
     .decode()
 )
 SECRETS = ["s", "whsec_0123456789abcdef", "a secret with spaces", "密钥-1"]
+#: Search queries by the rules no JSON Schema states (domain/search.py ``parse_query``).
+QUERIES = ["fuzz", "消息", "k 消息", "100%", "a_b", '" * ( ) NEAR AND']
 OUTGOING_URLS = [
     "https://bot.example.com/dingtalk",
     "http://203.0.113.7:8080/hook?x=1",
@@ -115,6 +121,7 @@ OUTGOING_URLS = [
 GROUP, OTHER_GROUP = 1, 2
 CUSTOM_ROBOT, TEMPLATE_ROBOT, DOOMED_ROBOT = 1, 2, 3
 DOOMED_MEMBER = 2
+MESSAGE = 1
 ACCOUNT = "root"
 
 
@@ -140,7 +147,7 @@ schema = schemathesis.openapi.from_dict(
                 "group_id": GROUP,
                 "robot_id": CUSTOM_ROBOT,
                 "member_id": DOOMED_MEMBER,
-                "message_id": 1,
+                "message_id": MESSAGE,
                 "as_user": ACCOUNT,
             },
             "operations": [
@@ -195,13 +202,21 @@ async def seed(settings: Settings) -> None:
         await runtime.groups.create("patched")
         await runtime.groups.add_member(group.id, name="m", mobile="13800000001", user_id="m")
         await runtime.groups.add_member(group.id, name="doomed", mobile="13800000002")
-        await create_robot(runtime, group.id, name="r", keywords=["k"])
+        robot = await create_robot(runtime, group.id, name="r", keywords=["k"])
         await create_robot(
             runtime, group.id, name="t", kind=RobotKind.TEMPLATE, settings={"template": ANY_PAYLOAD}
         )
         await create_robot(runtime, group.id, name="doomed", keywords=["k"])
         accounts = Accounts(app.runtime.engine, app.runtime.clock)
         await accounts.create_user(ACCOUNT, hash_password_sync("fuzz-password"), is_admin=True)
+        # The message the message ids name (recalled by the first DELETE, then 409).
+        view = await runtime.directory.get(robot.access_token)
+        assert view is not None
+        body = {"msgtype": "text", "text": {"content": "k 消息 fuzz 100% a_b"}}
+        stored = await runtime.hub.accept_from_robot(
+            view, parse_message(body), orjson.dumps(body).decode()
+        )
+        assert stored.message_id == MESSAGE
     finally:
         await app.shutdown()
 
@@ -225,8 +240,11 @@ def _pick(values: list[str], drawn: object) -> str:
 
 def supply_valid_values(case: schemathesis.Case) -> None:
     """Put valid values where validity is not a pattern: templates, PEM keys, printable secrets,
-    the outgoing URL (its host must be a valid IDNA name), integers written as integers. What
-    the schema itself rules out stays as drawn: null, a blank template or secret."""
+    the outgoing URL (its host must be a valid IDNA name), integers written as integers, search
+    queries. What the schema itself rules out stays as drawn: null, a blank template or
+    secret."""
+    if case.operation.label == "GET /api/search" and case.query and "q" in case.query:
+        case.query["q"] = _pick(QUERIES, case.query["q"])
     body = case.body
     if not isinstance(body, dict):
         return

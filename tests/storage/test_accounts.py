@@ -17,7 +17,7 @@ from gong.protocol.messages import parse_message
 from gong.runtime import Runtime
 from gong.storage.accounts import Accounts
 from gong.storage.inbox import UNREAD_CAP, Inbox
-from gong.storage.schema import message_mentions, metadata
+from gong.storage.schema import in_metadata, message_mentions, metadata
 
 
 @pytest.fixture
@@ -64,7 +64,9 @@ async def _group(runtime: Runtime, name: str) -> tuple[Group, Member, Member]:
 
 async def test_migrated_schema_matches_the_metadata(runtime: Runtime) -> None:
     def diff(conn: sa.Connection) -> list[object]:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_name": in_metadata}
+        )
         return list(compare_metadata(context, metadata))
 
     async with runtime.engine.connect() as conn:

@@ -14,11 +14,13 @@ from sqlalchemy.engine import Connection
 
 from gong.config import Settings
 from gong.storage.database import MIGRATIONS, _alembic_config, migrate, open_database
-from gong.storage.schema import metadata
+from gong.storage.schema import in_metadata, metadata
 
 
 def _diff(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "include_name": in_metadata}
+    )
     return list(compare_metadata(context, metadata))
 
 
@@ -39,44 +41,60 @@ def _state(connection: Connection) -> tuple[str, set[str]]:
 
 
 async def test_the_newest_revision_downgrades_and_upgrades_again(db_settings: Settings) -> None:
-    """``0007_ignored_events`` goes down to ``0006_alerts`` and back up to exactly the declared
-    schema, keeping the rows it did not add."""
+    """``0008_history`` (the search index, recall, retention, leases) goes down to
+    ``0007_ignored_events`` and back up to exactly the declared schema, keeping the rows it did
+    not add and indexing the messages already stored."""
 
     def down(connection: Connection) -> None:
-        command.downgrade(_alembic_config(connection), "0006_alerts")
+        command.downgrade(_alembic_config(connection), "0007_ignored_events")
 
     def up(connection: Connection) -> None:
         command.upgrade(_alembic_config(connection), "head")
 
+    content = '{"msgtype":"text","text":{"content":"数据库连接池耗尽"}}'
     engine = await open_database(db_settings)
     try:
         async with engine.begin() as conn:
             version, tables = await conn.run_sync(_state)
-            assert (version, "ignored_events" in tables) == ("0007_ignored_events", True)
+            assert (version, "message_search" in tables) == ("0008_history", True)
             await conn.execute(
                 sa.text("INSERT INTO groups (name, created_at, timezone) VALUES ('g', 1, 'UTC')")
             )
         async with engine.begin() as conn:
             await conn.run_sync(down)
-        async with engine.connect() as conn:
+        async with engine.begin() as conn:
             version, tables = await conn.run_sync(_state)
             names = (await conn.execute(sa.text("SELECT name FROM groups"))).scalars().all()
-        assert (version, "ignored_events" in tables, "alert_marks" in tables) == (
-            "0006_alerts",
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO messages (group_id, sender_type, sender_name, msgtype, payload, "
+                    "content, created_at) SELECT id, 'robot', 'r', 'text', '{}', :c, 1 FROM groups"
+                ),
+                {"c": content},
+            )
+        assert (version, "message_search" in tables, "leases" in tables) == (
+            "0007_ignored_events",
             False,
-            True,
+            False,
         )
+        assert not any(t.startswith("message_fts") for t in tables)
         assert names == ["g"]
         async with engine.begin() as conn:
             await conn.run_sync(up)
         async with engine.connect() as conn:
             assert await conn.run_sync(_state) == (
-                "0007_ignored_events",
-                tables | {"ignored_events"},
+                "0008_history",
+                tables | {"message_search", "leases"} | (await conn.run_sync(_fts_tables)),
             )
             assert await conn.run_sync(_diff) == []
+            body = (await conn.execute(sa.text("SELECT body FROM message_search"))).scalar_one()
+        assert body == "数据库连接池耗尽"  # messages stored before are indexed
     finally:
         await engine.dispose()
+
+
+def _fts_tables(connection: Connection) -> set[str]:
+    return {t for t in sa.inspect(connection).get_table_names() if t.startswith("message_fts")}
 
 
 def test_the_revisions_form_one_chain() -> None:
@@ -84,9 +102,10 @@ def test_the_revisions_form_one_chain() -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     scripts = ScriptDirectory.from_config(config)
-    assert scripts.get_heads() == ["0007_ignored_events"]
+    assert scripts.get_heads() == ["0008_history"]
     chain = [script.revision for script in scripts.walk_revisions()]
     assert chain == [
+        "0008_history",
         "0007_ignored_events",
         "0006_alerts",
         "0005_limiter",

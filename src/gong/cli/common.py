@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -30,6 +31,7 @@ __all__ = [
     "settings",
     "shown",
     "table",
+    "when_ms",
 ]
 
 T = TypeVar("T")
@@ -38,6 +40,31 @@ JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON.")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
+
+
+#: The largest unix ms the API takes (a 64-bit integer).
+_MAX_MS = 9_223_372_036_854_775_807
+
+
+def when_ms(value: str) -> int:
+    """A moment as the CLI takes it: an ISO date or date and time (``2026-12-01``,
+    ``2026-12-01T08:00``; local time unless it names its offset) or unix ms (digits only)."""
+    text = value.strip()
+    if text.isdigit():
+        ms = int(text)
+    else:
+        try:
+            moment = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise typer.BadParameter(
+                f"{value!r} is not a date (2026-12-01), a local time (2026-12-01T08:00) or unix ms"
+            ) from None
+        if moment.tzinfo is None:
+            moment = moment.astimezone()  # the local time zone's
+        ms = int(moment.timestamp() * 1000)
+    if not 0 <= ms <= _MAX_MS:
+        raise typer.BadParameter(f"{value!r} is before 1970 or too far in the future")
+    return ms
 
 
 def settings() -> Settings:

@@ -24,6 +24,16 @@ def group_json(group: Group) -> dict[str, Any]:
     return shown(GroupOut.of(group))
 
 
+def kept(group: Group) -> str:
+    """How long the group keeps its messages, in words."""
+    days, count = group.retention_days, group.retention_count
+    if days is None and count is None:
+        return "forever"
+    parts = [] if days is None else [f"{days} day" + ("" if days == 1 else "s")]
+    parts += [] if count is None else [f"the newest {count:,}"]
+    return ", at most ".join(parts)
+
+
 def member_json(member: Member) -> dict[str, Any]:
     """The member as the management API shows it."""
     return shown(MemberOut.of(member))
@@ -47,7 +57,7 @@ def group_create(name: str, as_json: bool = JsonOpt) -> None:
 
 @group_app.command("list")
 def group_list(as_json: bool = JsonOpt) -> None:
-    """List every group."""
+    """List every group, with how long it keeps its messages."""
 
     async def action() -> list[Group]:
         async with open_admin() as admin:
@@ -58,9 +68,30 @@ def group_list(as_json: bool = JsonOpt) -> None:
         [group_json(g) for g in groups],
         as_json=as_json,
         human=lambda: table(
-            ["id", "name", "dissolved"], [(g.id, g.name, g.dissolved) for g in groups]
+            ["id", "name", "dissolved", "keeps messages"],
+            [(g.id, g.name, g.dissolved, kept(g)) for g in groups],
         ),
     )
+
+
+@group_app.command("show")
+def group_show(group_id: int, as_json: bool = JsonOpt) -> None:
+    """Show a group: its name, time zone and how long it keeps its messages."""
+
+    async def action() -> Group:
+        async with open_admin() as admin:
+            return await admin.groups.get(group_id)
+
+    group = run(action, as_json=as_json)
+    emit(group_json(group), as_json=as_json, human=lambda: _print_group(group))
+
+
+def _print_group(group: Group) -> None:
+    zone = group.timezone or "the server's time zone"
+    dissolved = " (dissolved)" if group.dissolved else ""
+    out.print(f"group {group.id} “{group.name}”{dissolved}", markup=False)
+    out.print(f"  times in:        {zone}", markup=False)
+    out.print(f"  keeps messages:  {kept(group)}", markup=False)
 
 
 @group_app.command("update")
@@ -73,23 +104,33 @@ def group_update(
         help="The IANA time zone for times written into the group's messages, such as "
         "Asia/Shanghai. An empty value uses the server's (GONG_TIMEZONE).",
     ),
+    retention_days: int | None = typer.Option(
+        None,
+        "--retention-days",
+        help="Keep messages this many days (0: forever). Running servers delete older ones in "
+        "the background; `gong prune` does it at once.",
+    ),
+    retention_count: int | None = typer.Option(
+        None,
+        "--retention-count",
+        help="Keep only the newest this many messages (0: all of them).",
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Rename a group or set its time zone."""
+    """Rename a group, set its time zone, or how long it keeps its messages."""
 
     async def action() -> Group:
         async with open_admin() as admin:
-            return await admin.groups.update(group_id, name=name, timezone=timezone)
+            return await admin.groups.update(
+                group_id,
+                name=name,
+                timezone=timezone,
+                retention_days=retention_days,
+                retention_count=retention_count,
+            )
 
     group = run(action, as_json=as_json)
-    emit(
-        group_json(group),
-        as_json=as_json,
-        human=lambda: out.print(
-            f"group {group.id} “{group.name}”: times in "
-            + (group.timezone or "the server's time zone")
-        ),
-    )
+    emit(group_json(group), as_json=as_json, human=lambda: _print_group(group))
 
 
 @group_app.command("dissolve")

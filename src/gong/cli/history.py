@@ -38,16 +38,24 @@ def messages_command(
         as_json=as_json,
         human=lambda: table(
             ["id", "from", "msgtype", "title"],
-            [(m.id, m.sender_name, m.msgtype, _title(m.content)) for m in messages],
+            [
+                (
+                    m.id,
+                    m.sender_name,
+                    m.msgtype,
+                    "(recalled)" if m.recalled_at else _title(m.content),
+                )
+                for m in messages
+            ],
         ),
     )
 
 
-def _title(content: dict[str, Any]) -> str:
+def _title(content: dict[str, Any] | None) -> str:
     from gong.protocol.messages import parse_message
 
     try:
-        title = parse_message(content).title()
+        title = parse_message(content or {}).title()
     except Exception:
         return ""
     return title if len(title) <= 60 else title[:59] + "…"

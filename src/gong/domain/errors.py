@@ -9,7 +9,7 @@ GongError
 
 from __future__ import annotations
 
-__all__ = ["Conflict", "GongError", "Invalid", "NotFound", "Unavailable"]
+__all__ = ["Conflict", "Forbidden", "GongError", "Invalid", "NotFound", "Unavailable"]
 
 
 class GongError(Exception):
@@ -19,6 +19,13 @@ class GongError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class Forbidden(GongError):
+    """The record exists and the person may see it, but not do this to it."""
+
+    status = 403
+    code = "forbidden"
 
 
 class NotFound(GongError):

@@ -15,11 +15,24 @@ from gong.domain.robot_admin import ChangeListener, required
 from gong.domain.timetext import is_zone
 from gong.protocol.limits import MAX_MOBILE, MAX_USER_ID
 
-__all__ = ["Groups"]
+__all__ = ["MAX_RETENTION_COUNT", "MAX_RETENTION_DAYS", "Groups", "check_retention"]
 
 
 async def _nobody(robot_id: int | None) -> None:
     """No cache to tell."""
+
+
+#: The longest retention in days (100 years) and the most messages a count may keep.
+MAX_RETENTION_DAYS = 36_500
+MAX_RETENTION_COUNT = 100_000_000
+
+
+def check_retention(days: int | None, count: int | None) -> None:
+    """Raises :class:`Invalid` unless each given retention is 0 (forever) or in range."""
+    if days is not None and not 0 <= days <= MAX_RETENTION_DAYS:
+        raise Invalid(f"retention_days is 0 (keep forever) to {MAX_RETENTION_DAYS}")
+    if count is not None and not 0 <= count <= MAX_RETENTION_COUNT:
+        raise Invalid(f"retention_count is 0 (keep forever) to {MAX_RETENTION_COUNT}")
 
 
 @dataclass(slots=True)
@@ -46,24 +59,36 @@ class Groups:
         name: str | None = None,
         dissolved: bool | None = None,
         timezone: str | None = None,
+        retention_days: int | None = None,
+        retention_count: int | None = None,
     ) -> Group:
         """Rename the group, dissolve it (its robots are then refused, 400013) or restore it,
-        or set the time zone its messages' times are written in (``""``: the server's).
+        set the time zone its messages' times are written in (``""``: the server's), or how
+        long its messages are kept: ``retention_days`` days and/or the newest
+        ``retention_count`` (0: forever, the default).
 
         Raises:
             NotFound: no such group.
-            Invalid: an empty name, or a zone that is not an IANA time zone.
+            Invalid: an empty name, a zone that is not an IANA time zone, or a retention out
+                of range.
         """
+        check_retention(retention_days, retention_count)
         clean = None if name is None else required(name, "group name")
         zone = None if timezone is None else timezone.strip()
         if zone and not is_zone(zone):
             raise Invalid(
                 f"{zone!r} is not a time zone: use an IANA name such as Asia/Shanghai or UTC"
             )
-        if clean is None and dissolved is None and zone is None:
+        unchanged = retention_days is None and retention_count is None
+        if clean is None and dissolved is None and zone is None and unchanged:
             return await self.store.get_group(group_id)
         group = await self.store.update_group(
-            group_id, name=clean, dissolved=dissolved, timezone=zone
+            group_id,
+            name=clean,
+            dissolved=dissolved,
+            timezone=zone,
+            retention_days=retention_days,
+            retention_count=retention_count,
         )
         await self.on_change(None)
         return group

@@ -196,6 +196,9 @@ class Group:
     created_at: int
     #: The IANA time zone times are written in (``Asia/Shanghai``); None: the server's.
     timezone: str | None = None
+    #: Keep messages this many days / this many of the newest; None: keep them all.
+    retention_days: int | None = None
+    retention_count: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,6 +395,9 @@ class StoredMessage:
     alert: dict[str, Any] | None = None
     #: How many times it was posted: more than 1 when the quiet window counted repeats.
     repeat: int = 1
+    #: When it was recalled (unix ms) and by whom; its content is gone. None: not recalled.
+    recalled_at: int | None = None
+    recalled_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

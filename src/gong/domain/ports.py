@@ -203,6 +203,8 @@ class GroupStore(Protocol):
         name: str | None = None,
         dissolved: bool | None = None,
         timezone: str | None = None,
+        retention_days: int | None = None,
+        retention_count: int | None = None,
     ) -> Group:
         """``timezone=""`` clears the zone. Raises :class:`~gong.domain.errors.NotFound`."""
         ...

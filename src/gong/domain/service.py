@@ -383,6 +383,12 @@ class Hub:
         a source sends vanishes unseen (``gong robot events``); stored before the answer."""
         await self.store.record_ignored(view.robot.id, event, reason, detail, self.clock.now_ms())
 
+    async def announce_recall(self, message: StoredMessage) -> None:
+        """Tell live readers a message was recalled (they show a placeholder in its place)."""
+        event = {"type": "message_recalled", "id": message.id, "group_id": message.group_id}
+        channel = message_channel(message.group_id, message.visible_to_user_id)
+        await self._publish(channel, orjson.dumps(event), message.id)
+
     def refuse(self, view: RobotView, error: RobotError, ip: str) -> None:
         """Remember a refused call of a known robot, with its reason (never delays the answer)."""
         self.store.record_refusal(

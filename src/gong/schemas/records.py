@@ -28,6 +28,7 @@ from gong.domain.models import (
     UpstreamFit,
     UpstreamSend,
 )
+from gong.domain.search import SearchPage
 
 __all__ = [
     "AlertOut",
@@ -45,6 +46,9 @@ __all__ = [
     "RateLimitOut",
     "RefusalOut",
     "RobotOut",
+    "SearchHitOut",
+    "SearchPageOut",
+    "SegmentOut",
     "SendOut",
     "UpstreamOut",
     "robot_out",
@@ -70,6 +74,12 @@ class GroupOut(BaseModel):
         description="The IANA time zone times in this group's messages are written in; null: "
         "the server's (`GONG_TIMEZONE`)."
     )
+    retention_days: int | None = Field(
+        default=None, description="Messages are kept this many days; null: forever."
+    )
+    retention_count: int | None = Field(
+        default=None, description="Only the newest this many messages are kept; null: all."
+    )
 
     @classmethod
     def of(cls, group: Group) -> GroupOut:
@@ -79,6 +89,8 @@ class GroupOut(BaseModel):
             dissolved=group.dissolved,
             created_at=group.created_at,
             timezone=group.timezone,
+            retention_days=group.retention_days,
+            retention_count=group.retention_count,
         )
 
 
@@ -264,7 +276,9 @@ class MessageOut(BaseModel):
         description="The body as the sender posted it: DingTalk JSON for custom robots, the "
         "source's JSON (any JSON value for template robots) for integration robots."
     )
-    content: dict[str, Any]
+    content: dict[str, Any] | None = Field(
+        description="The message as DingTalk's JSON; null once it is recalled."
+    )
     mentions: list[dict[str, Any]]
     at_all: bool
     unresolved: list[str]
@@ -280,6 +294,14 @@ class MessageOut(BaseModel):
         description="How many times the message was posted: more than 1 when the robot's quiet "
         "window counted identical messages on this one.",
     )
+    recalled: bool = Field(
+        default=False,
+        description="Recalled: its content, payload and mentions are gone; who and when stay.",
+    )
+    recalled_at: int | None = Field(default=None, description="When it was recalled (unix ms).")
+    recalled_by: str | None = Field(
+        default=None, description="Who recalled it: an account's username, or `admin`."
+    )
 
     @classmethod
     def of(cls, message: StoredMessage) -> MessageOut:
@@ -293,8 +315,8 @@ class MessageOut(BaseModel):
                 "user_id": message.sender_user_id,
             },
             msgtype=message.msgtype,
-            payload=message.payload,
-            content=message.content,
+            payload=None if message.recalled_at is not None else message.payload,
+            content=None if message.recalled_at is not None else message.content,
             mentions=message.mentions,
             at_all=message.at_all,
             unresolved=message.unresolved,
@@ -302,6 +324,9 @@ class MessageOut(BaseModel):
             created_at=message.created_at,
             alert=None if message.alert is None else AlertOut.model_validate(message.alert),
             repeat=message.repeat,
+            recalled=message.recalled_at is not None,
+            recalled_at=message.recalled_at,
+            recalled_by=message.recalled_by,
         )
 
 
@@ -310,6 +335,38 @@ class MessagePage(BaseModel):
     next_before: int | None = Field(
         description="Pass as `before` for the next (older) page; null on the last page."
     )
+
+
+class SegmentOut(BaseModel):
+    text: str
+    match: bool = Field(description="True for the text the query found.")
+
+
+class SearchHitOut(BaseModel):
+    message: MessageOut
+    snippet: list[SegmentOut] = Field(
+        description="Where the words were found, with some text around them."
+    )
+
+
+class SearchPageOut(BaseModel):
+    results: list[SearchHitOut]
+    next_before: int | None = Field(
+        description="Pass as `before` for the next (older) page; null on the last page."
+    )
+
+    @classmethod
+    def of(cls, page: SearchPage) -> SearchPageOut:
+        return cls(
+            results=[
+                SearchHitOut(
+                    message=MessageOut.of(hit.message),
+                    snippet=[SegmentOut(text=s.text, match=s.match) for s in hit.snippet],
+                )
+                for hit in page.hits
+            ],
+            next_before=page.next_before,
+        )
 
 
 class RefusalOut(BaseModel):

@@ -58,9 +58,11 @@ class SqlGroups:
         name: str | None = None,
         dissolved: bool | None = None,
         timezone: str | None = None,
+        retention_days: int | None = None,
+        retention_count: int | None = None,
     ) -> Group:
         """Change what is given (nothing given: just read the group); ``timezone=""`` clears
-        the group's zone (the server's applies)."""
+        the group's zone (the server's applies), a retention of 0 keeps messages forever."""
         values: dict[str, Any] = {}
         if name is not None:
             values["name"] = name
@@ -68,6 +70,10 @@ class SqlGroups:
             values["dissolved"] = dissolved
         if timezone is not None:
             values["timezone"] = timezone or None
+        if retention_days is not None:
+            values["retention_days"] = retention_days or None
+        if retention_count is not None:
+            values["retention_count"] = retention_count or None
         async with self.engine.begin() as conn:
             if values:
                 await conn.execute(sa.update(groups).where(groups.c.id == group_id).values(values))

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from gong.domain.models import NewMessage
 from gong.domain.ports import StoreResult
+from gong.domain.search import searchable_text
 from gong.domain.service import group_key_of
 from gong.storage.alerts import (
     count_repeat,
@@ -30,6 +31,7 @@ from gong.storage.outbox import Transaction, write_transactions
 from gong.storage.rows import insert_for
 from gong.storage.schema import (
     message_mentions,
+    message_search,
     message_uuids,
     messages,
     overflow_messages,
@@ -106,6 +108,8 @@ _MESSAGE_COLUMNS = (
     "visible_to_user_id",
     "alert",
     "repeat",
+    "recalled_at",
+    "recalled_by",
 )
 # Built from the constant column names above, never from input.
 _SQLITE_INSERT = (
@@ -149,7 +153,16 @@ def message_row(m: NewMessage) -> dict[str, Any]:
         "visible_to_user_id": m.visible_to_user_id,
         "alert": _dumps(m.alert) if m.alert is not None else None,
         "repeat": 1,
+        "recalled_at": None,
+        "recalled_by": None,
     }
+
+
+def _index(rows: list[dict[str, Any]], message_id: int, m: NewMessage) -> None:
+    """Add the message's searchable text (none for a picture) to the search index's rows."""
+    body = searchable_text(m.msgtype, m.content)
+    if body:
+        rows.append({"message_id": message_id, "body": body})
 
 
 def held_row(m: NewMessage) -> dict[str, Any]:
@@ -204,11 +217,13 @@ def write_messages(conn: Connection, items: Sequence[NewMessage]) -> list[StoreR
             opened[key] = i
         (held if m.held else posted).append(i)
     deliveries: list[dict[str, Any]] = []
+    search_rows: list[dict[str, Any]] = []
     if posted:
         ids = _insert_messages(conn, [message_row(items[i]) for i in posted])
         mention_rows: list[dict[str, int]] = []
         for i, message_id in zip(posted, ids, strict=True):
             m = items[i]
+            _index(search_rows, message_id, m)
             updates = resolve_marks(conn, m.resolves) if m.resolves else []
             results[i] = StoreResult(message_id, updates=tuple(updates))
             mention_rows.extend(
@@ -234,6 +249,7 @@ def write_messages(conn: Connection, items: Sequence[NewMessage]) -> list[StoreR
         if update is None:  # the earlier message is gone: post this one after all
             m = items[i]
             message_id = _insert_messages(conn, [message_row(m)])[0]
+            _index(search_rows, message_id, m)
             results[i] = StoreResult(message_id)
             if m.content_key is not None and m.robot_id is not None:
                 remember_quiet(conn, m.robot_id, m.content_key, message_id, m.created_at)
@@ -243,6 +259,8 @@ def write_messages(conn: Connection, items: Sequence[NewMessage]) -> list[StoreR
         results[i] = StoreResult(update.message_id, repeated=True, updates=(update,))
         if items[i].relay:
             deliveries.append(_delivery(items[i], message_id=update.message_id, repeat=True))
+    if search_rows:  # the search index, in the same commit as the messages
+        conn.execute(message_search.insert(), search_rows)
     if held:
         held_ids = conn.execute(_INSERT_HELD, [held_row(items[i]) for i in held]).scalars().all()
         for i, held_id in zip(held, held_ids, strict=True):

@@ -55,6 +55,8 @@ def group_of(row: Any) -> Group:
         dissolved=bool(row.dissolved),
         created_at=row.created_at,
         timezone=row.timezone,
+        retention_days=row.retention_days,
+        retention_count=row.retention_count,
     )
 
 
@@ -108,6 +110,8 @@ def message_of(row: Any) -> StoredMessage:
         visible_to_user_id=row.visible_to_user_id,
         alert=orjson.loads(row.alert) if row.alert else None,
         repeat=row.repeat,
+        recalled_at=row.recalled_at,
+        recalled_by=row.recalled_by,
     )
 
 

@@ -28,9 +28,12 @@ __all__ = [
     "app_secrets",
     "groups",
     "ignored_events",
+    "in_metadata",
+    "leases",
     "limiter_keys",
     "members",
     "message_mentions",
+    "message_search",
     "message_uuids",
     "messages",
     "meta",
@@ -89,6 +92,10 @@ groups = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     # The IANA zone times are written in (migration 0006_alerts); NULL: the server's.
     sa.Column("timezone", sa.String(64), nullable=True),
+    # Retention (migration 0008_history): keep messages this many days and/or this many of the
+    # newest; NULL: keep forever.
+    sa.Column("retention_days", sa.Integer, nullable=True),
+    sa.Column("retention_count", sa.Integer, nullable=True),
 )
 
 members = sa.Table(
@@ -165,6 +172,9 @@ messages = sa.Table(
     sa.Column("alert", sa.Text, nullable=True),
     # How many times the message was posted (the quiet window counts repeats here).
     sa.Column("repeat", sa.Integer, nullable=False, server_default="1"),
+    # Recalled (migration 0008_history): when and by whom; the content is gone.
+    sa.Column("recalled_at", sa.BigInteger, nullable=True),
+    sa.Column("recalled_by", sa.String(200), nullable=True),
     sa.Index("ix_messages_group_id_id", "group_id", "id"),
     sa.Index("ix_messages_robot_id_id", "robot_id", "id"),
 )
@@ -454,3 +464,40 @@ ignored_events = sa.Table(
     sa.Column("detail", sa.String(300), nullable=False),
     sa.PrimaryKeyConstraint("robot_id", "event", "reason", name="pk_ignored_events"),
 )
+
+# -- search and history (migration 0008_history) -------------------------------------------------
+
+#: Each message's searchable text (gong.domain.search.searchable_text). On SQLite an FTS5 table
+#: with the trigram tokenizer indexes it (``message_fts``, kept by triggers); on PostgreSQL a
+#: pg_trgm GIN index (``ix_message_search_body_trgm``). Both are made by the migration and are
+#: not part of this metadata (see :data:`NOT_IN_METADATA`).
+message_search = sa.Table(
+    "message_search",
+    metadata,
+    sa.Column(
+        "message_id",
+        sa.BigInteger,
+        sa.ForeignKey("messages.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("body", sa.Text, nullable=False),
+)
+
+#: Work that one instance at a time does (the retention pruner): who holds it, until when.
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("holder", sa.String(64), nullable=False),
+    sa.Column("until", sa.BigInteger, nullable=False),
+)
+
+#: Search structures the migrations make per backend, outside this metadata.
+NOT_IN_METADATA = frozenset({"message_fts", "ix_message_search_body_trgm"})
+
+
+def in_metadata(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's ``include_name``: whether a database object is described here (the search
+    structures above and FTS5's shadow tables are not)."""
+    return name is None or not any(name.startswith(n) for n in NOT_IN_METADATA)

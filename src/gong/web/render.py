@@ -24,11 +24,13 @@ from gong.domain.alerts import AlertState
 from gong.domain.markdown import render_markdown, safe_image, safe_link
 from gong.domain.mentions import mask_mobile
 from gong.domain.models import StoredMessage
+from gong.domain.search import MAX_QUERY
 from gong.domain.timetext import duration
 from gong.protocol import limits
 from gong.schemas.records import MessageOut
 
 __all__ = [
+    "RECALLED_PREVIEW",
     "STATIC",
     "AlertBadge",
     "Button",
@@ -47,6 +49,8 @@ _URL_CHARS = "[^\\s<>\"'\u3000-\u303f\uff01-\uff5e"
 #: An http(s) URL in plain text; trailing punctuation is left outside the link.
 _URL = re.compile(f"https?://{_URL_CHARS}]*{_URL_CHARS}.,;:!?)\\]}}]")
 _PREVIEW_MAX = 80
+#: The conversation list's line for a recalled message.
+RECALLED_PREVIEW = "[Message recalled]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +180,12 @@ class MessageView:
     private: bool = False
     #: Its alert state and repeat count (updated live by ``message_update`` events).
     status: MessageStatus = field(default_factory=lambda: MessageStatus(0))
+    #: Recalled: shown as a placeholder (sender and time stay, the content is gone).
+    recalled: bool = False
+    #: Whether the reader may recall it (set per reader by the page, from
+    #: :func:`gong.domain.history.can_recall`; live frames, shared by every reader, leave it
+    #: False).
+    recallable: bool = False
 
     @property
     def iso_time(self) -> str:
@@ -278,6 +288,11 @@ def message_view(message: StoredMessage | dict[str, Any]) -> MessageView:
     else:
         alert, repeat = data.get("alert"), data.get("repeat", 1)
     view.status = message_status(view.id, alert, repeat, view.created_at)
+    if data.get("recalled"):
+        view.recalled = True
+        view.mentions, view.at_all = [], False
+        view.status = MessageStatus(view.id)
+        return view
     body: dict[str, Any] = content.get(msgtype) or {}
     if msgtype == "text":
         view.body = text_html(str(body.get("content", "")), mentions, unresolved)
@@ -319,10 +334,13 @@ def message_view(message: StoredMessage | dict[str, Any]) -> MessageView:
 
 def preview(message: StoredMessage | dict[str, Any] | None) -> str:
     """The conversation list's line for a message, as DingTalk shows it: the text of a text
-    message (mentions as names), else the title (the first one of a feedCard)."""
+    message (mentions as names), else the title (the first one of a feedCard);
+    :data:`RECALLED_PREVIEW` once it is recalled."""
     if message is None:
         return ""
     data = MessageOut.of(message).model_dump() if isinstance(message, StoredMessage) else message
+    if data.get("recalled"):
+        return RECALLED_PREVIEW
     content: dict[str, Any] = data.get("content") or {}
     msgtype = str(data.get("msgtype") or "")
     body: dict[str, Any] = content.get(msgtype) or {}
@@ -371,4 +389,5 @@ def environment() -> Environment:
     env.globals["static"] = static
     env.globals["preview"] = preview
     env.globals["limits"] = limits
+    env.globals["max_query"] = MAX_QUERY
     return env

@@ -8,7 +8,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from gong.storage.schema import metadata
+from gong.storage.schema import in_metadata, metadata
 
 
 def _run(connection: Connection) -> None:
@@ -17,6 +17,7 @@ def _run(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=in_metadata,
     )
     with context.begin_transaction():
         context.run_migrations()

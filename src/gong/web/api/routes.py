@@ -75,7 +75,12 @@ async def get_group(group_id: GroupId, runtime: RuntimeDep) -> GroupOut:
 @router.patch("/groups/{group_id}", tags=["groups"])
 async def update_group(group_id: GroupId, body: GroupPatch, runtime: RuntimeDep) -> GroupOut:
     group = await runtime.groups.update(
-        group_id, name=body.name, dissolved=body.dissolved, timezone=body.timezone
+        group_id,
+        name=body.name,
+        dissolved=body.dissolved,
+        timezone=body.timezone,
+        retention_days=body.retention_days,
+        retention_count=body.retention_count,
     )
     return GroupOut.of(group)
 

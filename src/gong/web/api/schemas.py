@@ -25,6 +25,7 @@ from pydantic import (
     StrictInt,
 )
 
+from gong.domain.groups import MAX_RETENTION_COUNT, MAX_RETENTION_DAYS
 from gong.domain.models import (
     Outgoing,
     Overflow,
@@ -108,6 +109,12 @@ def _whole_number(value: Any) -> Any:
 WholeNumber = Annotated[StrictInt, BeforeValidator(_whole_number)]
 
 
+def whole_number(ge: int, le: int) -> Any:
+    """A :data:`WholeNumber` from ``ge`` to ``le``, with its bounds in the JSON Schema (as
+    ``minimum``/``maximum``, also when the field may be null)."""
+    return Annotated[StrictInt, Field(ge=ge, le=le), BeforeValidator(_whole_number)]
+
+
 def checked(pattern: str) -> dict[str, JsonValue]:
     """A rule the server checks itself (with its own wording when it refuses), stated for the
     schema: the ``pattern`` in an ``allOf``, beside any the model enforces."""
@@ -153,6 +160,12 @@ class GroupPatch(_In):
         max_length=64,
         description="IANA time zone (`Asia/Shanghai`) for times written into the group's "
         'messages; `""` returns to the server\'s.',
+    )
+    retention_days: whole_number(0, MAX_RETENTION_DAYS) | None = Field(  # type: ignore[valid-type]
+        default=None, description="Keep messages this many days (0: forever, the default)."
+    )
+    retention_count: whole_number(0, MAX_RETENTION_COUNT) | None = Field(  # type: ignore[valid-type]
+        default=None, description="Keep only the newest this many messages (0: all, the default)."
     )
 
 
@@ -466,8 +479,8 @@ class RobotPatch(_In):
     upstream_fit: UpstreamFit | None = Field(
         default=None, description="Change only how large messages fit the upstream."
     )
-    dedupe_window_s: WholeNumber | None = Field(
-        default=None, ge=0, le=MAX_DEDUPE_WINDOW, description=_QUIET
+    dedupe_window_s: whole_number(0, MAX_DEDUPE_WINDOW) | None = Field(  # type: ignore[valid-type]
+        default=None, description=_QUIET
     )
     mention_labels: list[LabelName] | None = Field(
         default=None, max_length=MAX_MENTION_LABELS, description=_OWNERS

@@ -4,8 +4,10 @@ One stream per open page carries the new messages of every group the signed-in u
 event is ``event: message``, ``id: <message id>``, ``data: <JSON with the rendered HTML>``.
 A change to a shown message (an alert resolved, a repeat counted by the quiet window) is
 ``event: message_update`` with ``data: {"id", "group_id", "alert", "repeat", "html"}``, ``html``
-being the message's new status (``_message_status.html``); it has no ``id:`` line, so the
-reader's resume point stays at the newest message.
+being the message's new status (``_message_status.html``); a recalled message is
+``event: message_recalled`` with ``data: {"id", "group_id"}`` (the page shows a placeholder in
+its place). Neither has an ``id:`` line, so the reader's resume point stays at the newest
+message.
 
 Resume without gaps or duplicates: the handler subscribes to the groups' channels *first*, then
 sends the stored messages after ``Last-Event-ID`` (or ``?after=``, the newest id the page was
@@ -59,7 +61,8 @@ def _frame(message_id: int, data: bytes) -> bytes:
 
 
 class UpdateFrames:
-    """Renders each ``message_update`` event once per process into its SSE frame.
+    """Renders each ``message_update`` (and ``message_recalled``) event once per process into
+    its SSE frame.
 
     Like :class:`gong.web.site.Frames` for new messages: every reader of a group gets the same
     published bytes, so the frame is cached by them.
@@ -99,6 +102,10 @@ class UpdateFrames:
             if isinstance(decoded, dict) and decoded.get("type") == "message_update":
                 only_for = decoded.get("visible_to_user_id")
                 found = (self.render(decoded), int(only_for) if only_for is not None else None)
+            elif isinstance(decoded, dict) and decoded.get("type") == "message_recalled":
+                # Published on the channel of those who may read it (a note: its account's).
+                recalled = {"id": int(decoded["id"]), "group_id": int(decoded["group_id"])}
+                found = (b"event: message_recalled\ndata: %s\n\n" % orjson.dumps(recalled), None)
         except Exception as exc:  # one bad event must not end anybody's stream
             log.warning("could not render a live update: %s", exc)
             found = None

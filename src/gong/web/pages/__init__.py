@@ -16,7 +16,8 @@ from starlette.staticfiles import StaticFiles
 
 from gong.domain.errors import GongError
 from gong.web.api import conversations as api_conversations
-from gong.web.pages import auth, conversations, groups, robots
+from gong.web.api import history as api_history
+from gong.web.pages import auth, conversations, groups, robots, search
 from gong.web.pages.common import SignInRequired, get_web, page, redirect, sign_in_url
 from gong.web.render import STATIC
 
@@ -56,10 +57,11 @@ def _error_page(request: Request, status: int, message: str) -> Response:
 
 def install(api: FastAPI) -> None:
     """Add the pages, the static files and page-aware error handling to ``api``."""
-    for module in (auth, conversations, groups, robots):
+    for module in (auth, conversations, groups, robots, search):
         api.include_router(module.router)
     api.include_router(api_conversations.router)
     api.include_router(api_conversations.messages_router)
+    api.include_router(api_history.router)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     json_gong_error: _Handler = api.exception_handlers[GongError]  # type: ignore[assignment]

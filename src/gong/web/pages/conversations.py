@@ -3,13 +3,16 @@ and read state, are in :mod:`gong.web.api.conversations`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from gong.domain.models import Group, Member
+from gong.domain.history import Actor, can_recall
+from gong.domain.models import Group, Member, StoredMessage
 from gong.web.pages.common import (
+    Viewer,
     ViewerDep,
     checked_form,
     form_text,
@@ -19,7 +22,7 @@ from gong.web.pages.common import (
     page,
     redirect,
 )
-from gong.web.render import message_view
+from gong.web.render import MessageView, message_view
 from gong.web.site import SECURITY_HEADERS
 
 __all__ = ["MAX_ID", "PAGE_SIZE", "router"]
@@ -39,6 +42,19 @@ async def conversation_list(request: Request, viewer: ViewerDep) -> Response:
     return page(request, "conversations.html", list_context(conversations, None), viewer=viewer)
 
 
+def _views(request: Request, viewer: Viewer, shown: Sequence[StoredMessage]) -> list[MessageView]:
+    """The messages as ``viewer`` sees them: with a "Recall" action where the domain allows."""
+    user = viewer.user
+    actor = Actor(user.id, user.is_admin, user.username)
+    now = get_web(request).runtime.clock.now_ms()
+    views = []
+    for message in shown:
+        view = message_view(message)
+        view.recallable = can_recall(message, actor, now)
+        views.append(view)
+    return views
+
+
 async def _visible(
     request: Request, viewer: ViewerDep, group_id: int
 ) -> tuple[Group, Member | None]:
@@ -52,8 +68,9 @@ async def conversation(
     group_id: int,
     at: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
-    """The conversation: its newest messages, or with ``at`` the page ending at that message
-    (where links to a message, in digests and resolved lines, lead)."""
+    """The conversation: its newest messages, or with ``at`` that message in context (where
+    links to a message lead: search results, digests, resolved lines): a page ending at it and
+    up to :data:`PAGE_SIZE` newer ones after it."""
     web = get_web(request)
     runtime = web.runtime
     group, member = await _visible(request, viewer, group_id)
@@ -65,6 +82,17 @@ async def conversation(
     )
     more = len(newest_first) > PAGE_SIZE
     shown = list(reversed(newest_first[:PAGE_SIZE]))
+    # Newer messages than the page holds: the page shows a gap (live ones are not appended).
+    newer = False
+    if at is not None:
+        after = await runtime.history.list_messages(
+            group.id,
+            after=shown[-1].id if shown else at,
+            limit=PAGE_SIZE + 1,
+            viewer=viewer.user.id,
+        )
+        newer = len(after) > PAGE_SIZE
+        shown += after[:PAGE_SIZE]
     if shown:
         await web.inbox.mark_read(viewer.user.id, group.id, shown[-1].id)
     conversations = await web.inbox.conversations(viewer.user)
@@ -79,8 +107,10 @@ async def conversation(
     context.update(
         group=group,
         member=member,
-        views=[message_view(m) for m in shown],
+        views=_views(request, viewer, shown),
         next_before=shown[0].id if more and shown else None,
+        target=at,
+        newer=newer,
         member_count=len(members),
         mentionables=mentionables,
         muted=next((c.muted for c in conversations if c.group.id == group.id), False),
@@ -104,7 +134,7 @@ async def history(
     more = len(newest_first) > PAGE_SIZE
     shown = list(reversed(newest_first[:PAGE_SIZE]))
     template = web.env.get_template("_message.html")
-    html = "".join(template.render(m=message_view(m)) for m in shown)
+    html = "".join(template.render(m=view) for view in _views(request, viewer, shown))
     return JSONResponse(
         {"html": html, "next_before": shown[0].id if more and shown else None},
         headers=SECURITY_HEADERS,

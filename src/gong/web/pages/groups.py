@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.datastructures import FormData
 
 from gong.domain.errors import GongError, Invalid, NotFound
+from gong.domain.groups import MAX_RETENTION_COUNT, MAX_RETENTION_DAYS
+from gong.domain.models import Group
 from gong.domain.passwords import hash_password
 from gong.domain.users import check_password
 from gong.web.pages.common import (
@@ -72,6 +75,48 @@ async def create_group(request: Request, viewer: AdminDep) -> Response:
     return redirect(f"/groups/{group.id}/settings")
 
 
+def _values(group: Group) -> dict[str, str]:
+    """The group form's fields as saved (an empty retention field: kept forever)."""
+    return {
+        "name": group.name,
+        "timezone": group.timezone or "",
+        "retention_days": str(group.retention_days or ""),
+        "retention_count": str(group.retention_count or ""),
+    }
+
+
+def _retention_summary(group: Group) -> str:
+    """How long the group keeps its messages, in a sentence."""
+    days, count = group.retention_days, group.retention_count
+    kept = []
+    if days:
+        kept.append(f"for {days} day{'' if days == 1 else 's'}")
+    if count:
+        kept.append(f"the newest {count} message{'' if count == 1 else 's'}")
+    if not kept:
+        return "Messages are kept forever."
+    return "Messages are kept " + " and at most ".join(kept) + "; older ones are deleted."
+
+
+def _retention(form: FormData, name: str, label: str, largest: int) -> int | None:
+    """A retention field: None when the form lacks it, 0 (forever) when it is empty.
+
+    Raises:
+        Invalid: not a whole number from 0 to ``largest``, said with the field's label.
+    """
+    if name not in form:
+        return None
+    raw = form_text(form, name)
+    if not raw:
+        return 0
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12 or int(raw) > largest:
+        raise Invalid(
+            f"{label}: enter a whole number from 0 to {largest} (empty or 0: forever), "
+            f"not {raw[:20]!r}"
+        )
+    return int(raw)
+
+
 async def _settings_page(
     request: Request,
     viewer: ViewerDep,
@@ -98,8 +143,11 @@ async def _settings_page(
             "kinds": KIND_LABELS,
             "done": "Saved." if request.query_params.get("done") and not error else "",
             "error": error,
-            "values": values or {"name": group.name, "timezone": group.timezone or ""},
+            "values": values or _values(group),
             "zones": COMMON_ZONES,
+            "retention_summary": _retention_summary(group),
+            "max_retention_days": MAX_RETENTION_DAYS,
+            "max_retention_count": MAX_RETENTION_COUNT,
             "server_zone": web.runtime.settings.timezone,
         },
         status=status,
@@ -115,16 +163,28 @@ async def group_settings(request: Request, viewer: ViewerDep, group_id: int) -> 
 
 @router.post("/groups/{group_id:id}/settings")
 async def update_group(request: Request, viewer: AdminDep, group_id: int) -> Response:
-    """Rename the group and set its time zone (empty: the server's)."""
+    """Rename the group, set its time zone (empty: the server's) and how long its messages are
+    kept (empty or 0: forever)."""
     runtime = get_web(request).runtime
     form = await checked_form(request, viewer.session)
     name = form_text(form, "name")
-    # A form without the field (an older page) leaves the zone as it is.
+    # A form without a field (an older page) leaves that setting as it is.
     timezone = form_text(form, "timezone") if "timezone" in form else None
+    values = {
+        "name": name,
+        "timezone": timezone or "",
+        "retention_days": form_text(form, "retention_days"),
+        "retention_count": form_text(form, "retention_count"),
+    }
     try:
-        await runtime.groups.update(group_id, name=name, timezone=timezone)
+        days = _retention(form, "retention_days", "Keep messages for (days)", MAX_RETENTION_DAYS)
+        count = _retention(
+            form, "retention_count", "Keep only the newest (messages)", MAX_RETENTION_COUNT
+        )
+        await runtime.groups.update(
+            group_id, name=name, timezone=timezone, retention_days=days, retention_count=count
+        )
     except Invalid as exc:
-        values = {"name": name, "timezone": timezone or ""}
         return await _settings_page(
             request, viewer, group_id, error=exc.message, values=values, status=exc.status
         )

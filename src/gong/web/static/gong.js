@@ -1,6 +1,7 @@
 /* Gong web app: local times, day separators, history scroll-back, the live feed (SSE),
    unread counts and "@ you" marks, alert messages (state updated live, long lists collapsed),
-   the composer with @-completion, and copy buttons.
+   recalling messages (placeholders shown live), the message a link leads to, the composer
+   with @-completion, and copy buttons.
    No framework, no build step. Every message's HTML comes from the server, already escaped
    and sanitised; this file only moves it around. */
 (function () {
@@ -9,6 +10,7 @@
   var body = document.body;
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   var myUserId = body.dataset.userId || "";
+  var isAdmin = body.dataset.admin === "1";
   var myMembers = {};
   try { myMembers = JSON.parse(body.dataset.myMembers || "{}"); } catch (e) { myMembers = {}; }
   var chat = document.getElementById("chat");
@@ -16,6 +18,9 @@
   var list = document.getElementById("message-list");
   var scroller = document.getElementById("messages");
   var seen = new Set();
+  /* The page shows a message in context (a link to it) and newer ones exist past the page:
+     live messages are not appended after the gap. */
+  var gap = Boolean(chat && chat.dataset.gap === "1");
 
   // -- times ------------------------------------------------------------------------------------
 
@@ -150,6 +155,110 @@
     collapseAlerts(el);
   }
 
+  // -- recall -----------------------------------------------------------------------------------
+
+  var RECALLED = "Message recalled";
+
+  /* A recalled message keeps its sender and time; its content gives way to a placeholder. */
+  function showRecalled(el) {
+    if (!el || el.dataset.recalled === "1") return;
+    el.dataset.recalled = "1";
+    el.classList.add("msg-recalled");
+    el.classList.remove("mentions-me");
+    delete el.dataset.alert;
+    delete el.dataset.atAll;
+    el.dataset.mentions = "";
+    if (el.classList.contains("msg-system")) {
+      var line = document.createElement("p");
+      line.textContent = RECALLED;
+      el.replaceChildren(line);
+      return;
+    }
+    var main = el.querySelector(".msg-main");
+    var head = main && main.querySelector(".msg-head");
+    if (!main || !head) return;
+    head.querySelectorAll(".msg-status, .msg-recall, .msg-recall-error").forEach(function (n) { n.remove(); });
+    var note = document.createElement("div");
+    note.className = "bubble bubble-recalled";
+    note.textContent = RECALLED;
+    main.replaceChildren(head, note);
+  }
+
+  /* A message that arrived live is new: an admin may recall it, and so may the person who
+     posted it (the server holds the rule, gong.domain.history.can_recall, and refuses the
+     rest); the page's own messages carry the button when the server allows it. */
+  function offerRecall(el) {
+    if (el.dataset.recalled === "1" || el.classList.contains("msg-system")) return;
+    if (!(isAdmin || el.classList.contains("mine")) || el.querySelector(".msg-recall")) return;
+    var head = el.querySelector(".msg-head");
+    if (!head) return;
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "msg-recall";
+    button.dataset.recall = el.dataset.messageId;
+    button.textContent = "Recall";
+    head.appendChild(button);
+  }
+
+  function recallError(el, text) {
+    var head = el.querySelector(".msg-head");
+    if (!head) return;
+    var span = head.querySelector(".msg-recall-error");
+    if (!span) {
+      span = document.createElement("span");
+      span.className = "msg-recall-error";
+      span.setAttribute("role", "alert");
+      head.appendChild(span);
+    }
+    span.textContent = text;
+  }
+
+  function recall(button) {
+    var el = button.closest(".msg");
+    if (!el || !window.confirm("Recall this message for everyone?")) return;
+    button.disabled = true;
+    fetch("/api/messages/" + encodeURIComponent(button.dataset.recall), {
+      method: "DELETE",
+      headers: { "Accept": "application/json", "X-CSRF-Token": csrf },
+      credentials: "same-origin"
+    }).then(function (r) {
+      if (r.ok) { showRecalled(el); return null; }
+      return r.json().then(function (b) {
+        recallError(el, "Not recalled: " + ((b.error && b.error.message) || "HTTP " + r.status));
+      }, function () { recallError(el, "Not recalled: HTTP " + r.status); });
+    }).catch(function () {
+      recallError(el, "Not recalled: the server cannot be reached.");
+    }).then(function () { button.disabled = false; });
+  }
+
+  /* Someone recalled a message: its placeholder takes its place, here and in the list. */
+  function onRecalled(event) {
+    var data;
+    try { data = JSON.parse(event.data); } catch (e) { return; }
+    showRecalled(document.getElementById("m-" + data.id));
+    var r = row(data.group_id);
+    var preview = r && r.querySelector(".preview");
+    if (preview && r.dataset.lastId === String(data.id)) {
+      var sender = preview.dataset.sender;
+      preview.textContent = (sender ? sender + ": " : "") + "[" + RECALLED + "]";
+    }
+  }
+
+  // -- the message a link leads to --------------------------------------------------------------
+
+  /* "?at=ID#m-ID" (a search result, a digest's link): that message, marked, in the middle. */
+  function showTarget() {
+    var id = chat && chat.dataset.target;
+    var el = id && document.getElementById("m-" + id);
+    if (!el) return false;
+    el.classList.add("msg-target");
+    var centre = function () { el.scrollIntoView({ block: "center" }); stuck = nearBottom(); };
+    centre();
+    // The browser scrolls to the #m-ID fragment itself once the page has loaded: centre again.
+    if (document.readyState !== "complete") window.addEventListener("load", centre, { once: true });
+    return true;
+  }
+
   /* Day separators are recomputed over the whole list: cheap, and right after prepending
      history or appending live messages alike. */
   function separate() {
@@ -232,7 +341,10 @@
     var r = row(data.group_id);
     if (!r) return;
     var preview = r.querySelector(".preview");
-    if (preview) preview.textContent = data.sender.name + ": " + data.preview;
+    if (preview) {
+      preview.textContent = data.sender.name + ": " + data.preview;
+      preview.dataset.sender = data.sender.name;
+    }
     var time = r.querySelector(".conversation-time");
     if (time) { time.dataset.ms = String(data.created_at); formatTimes(r); }
     r.dataset.lastId = String(data.id);
@@ -254,7 +366,7 @@
     var data;
     try { data = JSON.parse(event.data); } catch (e) { return; }
     var key = String(data.id);
-    var here = currentGroup && String(data.group_id) === currentGroup;
+    var here = Boolean(currentGroup && String(data.group_id) === currentGroup && !gap);
     if (here && list && !seen.has(key) && !document.getElementById("m-" + key)) {
       var node = fragment(data.html).firstElementChild;
       if (node) {
@@ -262,6 +374,7 @@
         if (start && start.dataset.begin) start.textContent = start.dataset.begin;  // not empty now
         list.appendChild(node);
         decorate(node);
+        offerRecall(node);
         separate();
         if (stuck || node.classList.contains("mine")) toBottom();
       }
@@ -279,6 +392,7 @@
     var source = new EventSource("/events?after=" + encodeURIComponent(body.dataset.after || "0"));
     source.addEventListener("message", onMessage);
     source.addEventListener("message_update", onUpdate);
+    source.addEventListener("message_recalled", onRecalled);
     source.addEventListener("reset", function () { window.location.reload(); });
     source.addEventListener("open", function () { body.dataset.live = "1"; });
     source.addEventListener("error", function () {
@@ -480,7 +594,11 @@
   if (list) {
     list.querySelectorAll(".msg").forEach(decorate);
     separate();
-    toBottom();
+    if (!showTarget()) toBottom();
+    list.addEventListener("click", function (e) {
+      var button = e.target.closest(".msg-recall");
+      if (button) recall(button);
+    });
     scroller.addEventListener("scroll", function () { stuck = nearBottom(); }, { passive: true });
     // Pictures load after the first layout (load does not bubble, so listen while capturing).
     list.addEventListener("load", function () { if (stuck) toBottom(); }, true);
