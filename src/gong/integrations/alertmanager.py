@@ -25,13 +25,14 @@ from gong.integrations.source import (
     IntegrationConfig,
     Rendered,
     Source,
+    Zoned,
     bad_signature,
     dispatch,
+    in_zone,
     invalid,
     parse,
     same,
 )
-from gong.integrations.text import Zoned, in_zone
 
 __all__ = ["Alertmanager", "check_authorization"]
 

@@ -22,14 +22,15 @@ from gong.integrations.source import (
     IntegrationConfig,
     Rendered,
     Source,
+    Zoned,
     bad_signature,
     dispatch,
     hmac_hex,
+    in_zone,
     invalid,
     parse,
     same,
 )
-from gong.integrations.text import Zoned, in_zone
 
 __all__ = ["MAX_TIMESTAMP_SKEW_S", "Grafana"]
 

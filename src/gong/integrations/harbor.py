@@ -26,20 +26,20 @@ from gong.integrations.source import (
     IntegrationConfig,
     Payload,
     Source,
+    Zoned,
     bad_signature,
     dispatch,
+    in_zone,
     invalid,
     parse,
     same,
 )
 from gong.integrations.text import (
-    Zoned,
     action_card,
     cut,
     duration,
     escape,
     format_local,
-    in_zone,
     plural,
     timestamp,
 )

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from gong.domain.alerts import AlertFacts
 from gong.domain.models import IgnoreReason, RobotKind
 from gong.integrations.fitting import fit
+from gong.integrations.text import generic_message
 from gong.protocol.errors import Errors, RobotError
 from gong.protocol.messages import Message
 
@@ -43,12 +44,14 @@ __all__ = [
     "Payload",
     "Rendered",
     "Source",
+    "Zoned",
     "bad_signature",
     "check_bearer",
     "check_filters",
     "decode",
     "dispatch",
     "hmac_hex",
+    "in_zone",
     "invalid",
     "matches",
     "parse",
@@ -200,12 +203,22 @@ class Source(abc.ABC):
     def generic(self, event: str, document: dict[str, Any]) -> Message:
         """The short message for an event Gong has no message for (``show_unknown``): the
         source, the event's name, and where it happened when the payload says so."""
-        from gong.integrations.text import generic_message  # the wording helpers import us
-
         return generic_message(self.label, event, document)
 
 
 Builder = Callable[[dict[str, Any]], Message | Rendered]
+#: A builder that writes times: the document and the zone to write them in.
+Zoned = Callable[[dict[str, Any], dt.tzinfo], Message | Rendered]
+
+
+def in_zone(builders: Mapping[str, Zoned], tz: dt.tzinfo) -> dict[str, Builder]:
+    """The builders with ``tz`` bound (the delivery's group's zone), as an event table for
+    :func:`dispatch`."""
+
+    def bound(build: Zoned) -> Builder:
+        return lambda document: build(document, tz)
+
+    return {name: bound(build) for name, build in builders.items()}
 
 
 def dispatch(

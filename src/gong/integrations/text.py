@@ -4,20 +4,21 @@ Also the two message shapes most sources build (:func:`markdown`, :func:`action_
 titles on one line. Making a whole message fit 20 000 bytes is :mod:`gong.integrations.fitting`.
 
 Times are written on the robot's group's clock with :func:`format_local`, which names the zone.
-Builders that write times take that zone beside the document (:data:`Zoned`); a source binds it
-per delivery with :func:`in_zone`, so its event table keeps the shape :func:`dispatch` expects.
+Builders that write times take that zone beside the document
+(:data:`~gong.integrations.source.Zoned`); a source binds it per delivery with
+:func:`~gong.integrations.source.in_zone`. Also the short message for events Gong has no message
+for (:func:`generic_message`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from gong.domain.markdown import literal as escape
 from gong.domain.timetext import duration, format_local
-from gong.integrations.source import Builder, Rendered
 from gong.protocol.messages import (
     ActionCard,
     ActionCardMessage,
@@ -27,7 +28,6 @@ from gong.protocol.messages import (
 )
 
 __all__ = [
-    "Zoned",
     "action_card",
     "capped",
     "cut",
@@ -40,7 +40,6 @@ __all__ = [
     "format_local",
     "generic_message",
     "image",
-    "in_zone",
     "labels_line",
     "link",
     "markdown",
@@ -183,20 +182,6 @@ def elapsed(start: str | None, end: str | None) -> str:
     if began is None or ended is None:
         return ""
     return duration((ended - began).total_seconds())
-
-
-#: A builder that writes times: the document and the zone to write them in.
-Zoned = Callable[[dict[str, Any], dt.tzinfo], Message | Rendered]
-
-
-def in_zone(builders: Mapping[str, Zoned], tz: dt.tzinfo) -> dict[str, Builder]:
-    """The builders with ``tz`` bound, as an event table for
-    :func:`~gong.integrations.source.dispatch`."""
-
-    def bound(build: Zoned) -> Builder:
-        return lambda document: build(document, tz)
-
-    return {name: bound(build) for name, build in builders.items()}
 
 
 def labels_line(pairs: Iterable[tuple[str, str]], sep: str = " · ") -> str:
