@@ -288,6 +288,11 @@ def _send(page: Page, text: str) -> int:
     page.wait_for_function(
         f"() => document.querySelectorAll('#message-list .msg').length === {count + 1}"
     )
+    # The answer to the post may come after the message shows live: wait for it too.
+    page.wait_for_function(
+        "() => !document.querySelector('#composer button[type=submit]').disabled"
+        " && document.querySelector('#composer-text').value === ''"
+    )
     return int(page.locator("#message-list .msg").last.get_attribute("data-message-id") or 0)
 
 
@@ -326,8 +331,8 @@ def test_recall_live_for_every_reader(browser: Browser, site: Site) -> None:
 
     # The other reader's page shows the placeholder in place, without reloading.
     placeholder = f"#m-{wrong}.msg-recalled .bubble-recalled"
-    reader.wait_for_selector(placeholder, timeout=5000)
-    author.wait_for_selector(placeholder, timeout=5000)
+    reader.wait_for_selector(placeholder, timeout=15_000)
+    author.wait_for_selector(placeholder, timeout=15_000)
     for page in (author, reader):
         message = page.locator(f"#m-{wrong}")
         assert message.locator(".bubble").inner_text() == "Message recalled"
@@ -356,7 +361,7 @@ def test_recall_live_for_every_reader(browser: Browser, site: Site) -> None:
     reader.wait_for_function(
         f"""() => document.querySelector('.conversation[data-group-id="{site.ops}"] .preview')
                 .textContent === "张三: [Message recalled]" """,
-        timeout=5000,
+        timeout=15_000,
     )
     reader.reload()
     assert row.inner_text() == "张三: [Message recalled]"
@@ -374,7 +379,7 @@ def test_recall_live_for_every_reader(browser: Browser, site: Site) -> None:
     author.once("dialog", lambda d: d.accept())
     author.click(f"#m-{last} .msg-recall")
     error = author.locator(f"#m-{last} .msg-recall-error")
-    error.wait_for(timeout=5000)
+    error.wait_for(timeout=15_000)
     assert error.inner_text() == f"Not recalled: message {last} was recalled already"
     error.evaluate("(e) => e.remove()")
     author.locator(f"#m-{last} .msg-recall").evaluate("(e) => e.remove()")

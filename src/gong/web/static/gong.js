@@ -558,7 +558,8 @@
         body: JSON.stringify(build(raw)),
         credentials: "same-origin"
       }).then(function (r) {
-        if (r.ok) { text.value = ""; picked = []; return null; }
+        // What was typed meanwhile (the message may show live before this answer) is kept.
+        if (r.ok) { if (text.value === raw) { text.value = ""; picked = []; } return null; }
         return r.json().then(function (b) { error.textContent = (b.error && b.error.message) || "Not sent"; });
       }).catch(function () {
         error.textContent = "Not sent: the server cannot be reached.";
