@@ -26,6 +26,7 @@ from gong.domain.models import Group, SenderType, StoredMessage
 __all__ = [
     "PRUNE_BATCH",
     "PRUNE_PAUSE_S",
+    "PRUNE_YIELD",
     "RECALL_WINDOW_MS",
     "Actor",
     "Archive",
@@ -40,7 +41,10 @@ RECALL_WINDOW_MS = 24 * 3_600_000
 #: Messages deleted per transaction by the pruner (short transactions: the send path waits
 #: for none of them for long).
 PRUNE_BATCH = 500
-#: The pause between two batches, in seconds, so messages arriving meanwhile go first.
+#: After each batch the pruner pauses this many times as long as the batch took (and at least
+#: :data:`PRUNE_PAUSE_S`), so it holds the database (SQLite's one write lock) at most a sixth
+#: of the time and messages arriving meanwhile go first.
+PRUNE_YIELD = 5.0
 PRUNE_PAUSE_S = 0.02
 #: How long one instance holds the pruning lease.
 LEASE_MS = 120_000
@@ -133,8 +137,9 @@ class Archive:
     on_recalled: Announce = _quietly
     #: Who takes the pruning lease (an instance's id).
     holder: str = "gong"
-    #: The pause between pruning batches.
+    #: The shortest pause between pruning batches, and the pause per second of batch.
     pause_s: float = PRUNE_PAUSE_S
+    yield_factor: float = PRUNE_YIELD
 
     async def recall(self, message_id: int, actor: Actor) -> StoredMessage:
         """Recall a message for everyone.
@@ -168,6 +173,7 @@ class Archive:
                 groups += 1
                 older = now - group.retention_days * _DAY_MS if group.retention_days else None
                 while max_batches is None or batches < max_batches:
+                    began = asyncio.get_running_loop().time()
                     gone = await self.store.prune_group(
                         group.id,
                         older_than=older,
@@ -178,7 +184,8 @@ class Archive:
                     deleted += gone
                     if gone < batch:
                         break
-                    await asyncio.sleep(self.pause_s)
+                    took = asyncio.get_running_loop().time() - began
+                    await asyncio.sleep(max(self.pause_s, took * self.yield_factor))
                     # Still ours: renew the lease between batches of a long run.
                     now = self.clock.now_ms()
                     await self.store.take_lease("prune", self.holder, now, now + LEASE_MS)
