@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export GONG_DATA_DIR ?= $(CURDIR)/gong-data
 
-.PHONY: install run test lint format bench bench-all clean help
+.PHONY: install run test lint format messages bench bench-all clean help
 
 help:
 	@echo "make run     start Gong on http://127.0.0.1:8000 (SQLite in ./gong-data), with a demo robot"
@@ -34,6 +34,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+
+# Re-extract the translatable messages and merge them into every catalogue (src/gong/locale).
+messages: $(STAMP)
+	$(BIN)/python -m gong.i18n_extract
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests bench

@@ -32,6 +32,12 @@ from tests.helpers import (
     run_sync,
 )
 
+# The suite's own assertions are written in English: every Gong it starts (in process, or as a
+# server or CLI subprocess, which inherit the environment) speaks English unless a test asks for
+# another language. The language rules themselves are tested in tests/web/test_i18n.py.
+os.environ["GONG_DEFAULT_LANGUAGE"] = "en"
+os.environ["LANGUAGE"] = "en"  # gettext's own variable: the CLI's choice, no effect on encodings
+
 # -- PostgreSQL ------------------------------------------------------------------------------------
 
 _pg_state: dict[str, Any] = {}

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
         description="IANA time zone (`Asia/Shanghai`) of times Gong writes into messages, for "
         "groups that set none of their own. Empty: the machine's (`TZ`, `/etc/localtime`).",
     )
+    default_language: str = Field(
+        default="zh-CN",
+        description="Language of the web app and the CLI for people who chose none and whose "
+        "browser asks for none Gong speaks: `zh-CN` or `en`.",
+    )
     errmsg_dialect: Dialect = Field(
         default=Dialect.MODERN,
         description="`modern` (today's DingTalk wording) or `legacy` (the older English strings "
@@ -220,6 +225,16 @@ class Settings(BaseSettings):
         "method, path without its query string, status, time). Off: no request is logged; "
         "uvicorn's own access log, which would show query strings, is always off.",
     )
+
+    @field_validator("default_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        from gong.i18n import LANGUAGES, language_of
+
+        language = language_of(value)
+        if language is None:
+            raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
+        return language
 
     @field_validator("timezone")
     @classmethod

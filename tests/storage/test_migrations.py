@@ -41,9 +41,9 @@ def _state(connection: Connection) -> tuple[str, set[str]]:
 
 
 async def test_the_newest_revision_downgrades_and_upgrades_again(db_settings: Settings) -> None:
-    """``0008_history`` (the search index, recall, retention, leases) goes down to
-    ``0007_ignored_events`` and back up to exactly the declared schema, keeping the rows it did
-    not add and indexing the messages already stored."""
+    """From the newest revision down to ``0007_ignored_events`` (below the search index,
+    recall, retention and leases of ``0008_history``) and back up to exactly the declared
+    schema, keeping the rows it did not add and indexing the messages already stored."""
 
     def down(connection: Connection) -> None:
         command.downgrade(_alembic_config(connection), "0007_ignored_events")
@@ -56,7 +56,7 @@ async def test_the_newest_revision_downgrades_and_upgrades_again(db_settings: Se
     try:
         async with engine.begin() as conn:
             version, tables = await conn.run_sync(_state)
-            assert (version, "message_search" in tables) == ("0008_history", True)
+            assert (version, "message_search" in tables) == ("0009_preferences", True)
             await conn.execute(
                 sa.text("INSERT INTO groups (name, created_at, timezone) VALUES ('g', 1, 'UTC')")
             )
@@ -83,8 +83,10 @@ async def test_the_newest_revision_downgrades_and_upgrades_again(db_settings: Se
             await conn.run_sync(up)
         async with engine.connect() as conn:
             assert await conn.run_sync(_state) == (
-                "0008_history",
-                tables | {"message_search", "leases"} | (await conn.run_sync(_fts_tables)),
+                "0009_preferences",
+                tables
+                | {"message_search", "leases", "push_subscriptions"}
+                | (await conn.run_sync(_fts_tables)),
             )
             assert await conn.run_sync(_diff) == []
             body = (await conn.execute(sa.text("SELECT body FROM message_search"))).scalar_one()
@@ -102,9 +104,10 @@ def test_the_revisions_form_one_chain() -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     scripts = ScriptDirectory.from_config(config)
-    assert scripts.get_heads() == ["0008_history"]
+    assert scripts.get_heads() == ["0009_preferences"]
     chain = [script.revision for script in scripts.walk_revisions()]
     assert chain == [
+        "0009_preferences",
         "0008_history",
         "0007_ignored_events",
         "0006_alerts",

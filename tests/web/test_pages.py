@@ -126,6 +126,7 @@ async def test_conversation_page(app: GongApp, client: httpx.AsyncClient, world:
     assert 'data-next-before="6"' in page.text
     assert "<script>" not in page.text
     assert re.findall(r"<script[^>]*>", page.text) == [
+        '<script src="/i18n/en.js?v=' + page.text.split("en.js?v=")[1].split('"')[0] + '" defer>',
         '<script src="/static/gong.js?v='
         + page.text.split("gong.js?v=")[1].split('"')[0]
         + '" defer>',

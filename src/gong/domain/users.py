@@ -15,15 +15,35 @@ from gong.domain.models import Group, Member, StoredMessage
 __all__ = [
     "MAX_PASSWORD",
     "MIN_PASSWORD",
+    "THEMES",
     "Conversation",
+    "Preferences",
     "User",
     "check_password",
+    "clean_preferences",
     "clean_username",
 ]
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9_.@-]{0,63}")
+#: Colour schemes an account may choose; None follows the system (``prefers-color-scheme``).
+THEMES = ("light", "dark")
+
+
+@dataclass(frozen=True, slots=True)
+class Preferences:
+    """What a person chose for themselves.
+
+    ``language`` None follows the browser (``Accept-Language``), then ``GONG_DEFAULT_LANGUAGE``;
+    ``theme`` None follows the system. ``notify`` off silences every notification;
+    ``notify_mentions`` notifies when a message @-mentions them (or @all).
+    """
+
+    language: str | None = None
+    theme: str | None = None
+    notify: bool = True
+    notify_mentions: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +54,7 @@ class User:
     created_at: int
     last_login_at: int | None
     password_hash: str = field(repr=False)
+    preferences: Preferences = field(default_factory=Preferences)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +96,32 @@ def check_password(password: str) -> str:
     if len(password) > MAX_PASSWORD:
         raise Invalid(f"a password has at most {MAX_PASSWORD} characters")
     return password
+
+
+def clean_preferences(
+    language: str | None, theme: str | None, *, notify: bool = True, notify_mentions: bool = True
+) -> Preferences:
+    """An account's preferences, checked: a language Gong speaks and a known colour scheme
+    (empty or ``auto`` means "follow the browser / the system").
+
+    Raises:
+        Invalid: naming the choice that is not offered.
+    """
+    from gong.i18n import LANGUAGES, core
+
+    language = (language or "").strip() or None
+    if language in ("auto",):
+        language = None
+    if language is not None and language not in LANGUAGES:
+        raise Invalid(
+            core.lazy(
+                "language must be one of %(choices)s, or empty for the browser's",
+                choices=", ".join(LANGUAGES),
+            )
+        )
+    theme = (theme or "").strip() or None
+    if theme in ("auto",):
+        theme = None
+    if theme is not None and theme not in THEMES:
+        raise Invalid(core.lazy("theme must be light, dark, or empty for the system's"))
+    return Preferences(language, theme, notify=notify, notify_mentions=notify_mentions)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gong.clock import Clock
 from gong.domain.errors import Conflict, NotFound
 from gong.domain.models import Member
-from gong.domain.users import User, clean_username
+from gong.domain.users import Preferences, User, clean_username
 from gong.storage.rows import insert_for as _insert_for
 from gong.storage.rows import member_of as _member
 from gong.storage.schema import app_secrets, members, messages, read_states, user_members, users
@@ -34,6 +34,12 @@ def _user(row: Any) -> User:
         created_at=row.created_at,
         last_login_at=row.last_login_at,
         password_hash=row.password_hash,
+        preferences=Preferences(
+            language=row.language,
+            theme=row.theme,
+            notify=bool(row.notify),
+            notify_mentions=bool(row.notify_mentions),
+        ),
     )
 
 
@@ -110,6 +116,27 @@ class Accounts:
             row = (
                 await conn.execute(
                     sa.update(users).where(users.c.id == user_id).values(values).returning(*users.c)
+                )
+            ).first()
+        if row is None:
+            raise NotFound(f"user {user_id} does not exist")
+        return _user(row)
+
+    async def update_preferences(self, user_id: int, preferences: Preferences) -> User:
+        """Store what a person chose (checked by :func:`gong.domain.users.clean_preferences`)."""
+        async with self.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    sa.update(users)
+                    .where(users.c.id == user_id)
+                    .values(
+                        language=preferences.language,
+                        theme=preferences.theme,
+                        notify=preferences.notify,
+                        notify_mentions=preferences.notify_mentions,
+                        updated_at=self.clock.now_ms(),
+                    )
+                    .returning(*users.c)
                 )
             ).first()
         if row is None:

@@ -40,6 +40,7 @@ __all__ = [
     "metadata",
     "outgoing_calls",
     "overflow_messages",
+    "push_subscriptions",
     "quiet_marks",
     "read_states",
     "refusals",
@@ -312,6 +313,12 @@ users = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
     sa.Column("last_login_at", sa.BigInteger, nullable=True),
+    # Preferences (migration 0009_preferences): the chosen language (None: the browser's) and
+    # colour scheme (None: the system's), and when to be notified.
+    sa.Column("language", sa.String(16), nullable=True),
+    sa.Column("theme", sa.String(8), nullable=True),
+    sa.Column("notify", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("notify_mentions", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.UniqueConstraint("username", name="uq_users_username"),
 )
 
@@ -339,7 +346,24 @@ read_states = sa.Table(
     ),
     sa.Column("last_read_id", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("muted", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Notify on every message of this group (migration 0009_preferences).
+    sa.Column("notify_all", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.PrimaryKeyConstraint("user_id", "group_id", name="pk_read_states"),
+)
+
+#: Web Push subscriptions of an account's browsers (migration 0009_preferences).
+push_subscriptions = sa.Table(
+    "push_subscriptions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("endpoint", sa.String(2000), nullable=False),
+    sa.Column("p256dh", sa.String(200), nullable=False),
+    sa.Column("auth", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("last_ok_at", sa.BigInteger, nullable=True),
+    sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
+    sa.UniqueConstraint("endpoint", name="uq_push_subscriptions_endpoint"),
 )
 
 message_mentions = sa.Table(

@@ -20,6 +20,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from gong import i18n
 from gong.domain.alerts import AlertState
 from gong.domain.markdown import render_markdown, safe_image, safe_link
 from gong.domain.mentions import mask_mobile
@@ -387,6 +388,20 @@ def environment() -> Environment:
         return f"/static/{path}?v={versions.get(path, '0')}"
 
     env.globals["static"] = static
+    # Translations: ``{{ _("Sign in") }}``, ``{{ ngettext("%(n)s member", "%(n)s members", n) }}``;
+    # both read the language in effect (gong.i18n), set per request.
+    env.globals["_"] = i18n.web
+    env.globals["ngettext"] = i18n.web.plural
+    env.globals["current_language"] = i18n.current
+    env.globals["languages"] = i18n.LANGUAGES
+
+    def messages_script() -> str:
+        from gong.web.pages.account import messages_script as script
+
+        language = i18n.current()
+        return f"/i18n/{language}.js?v={script(language)[1]}"
+
+    env.globals["messages_script"] = messages_script
     env.globals["preview"] = preview
     env.globals["limits"] = limits
     env.globals["max_query"] = MAX_QUERY

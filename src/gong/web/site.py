@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 from jinja2 import Environment
 
+from gong import i18n
 from gong.domain.errors import NotFound
 from gong.domain.models import StoredMessage
 from gong.domain.users import User
@@ -54,7 +55,10 @@ class Frames:
 
     def __init__(self, env: Environment, size: int = 512) -> None:
         self._template = env.get_template("_message.html")
-        self._cache: OrderedDict[bytes, tuple[int, bytes, int | None] | None] = OrderedDict()
+        # Keyed by (language, event bytes): a frame is rendered once per language it is read in.
+        self._cache: OrderedDict[tuple[str, bytes], tuple[int, bytes, int | None] | None] = (
+            OrderedDict()
+        )
         self._size = size
 
     def html(self, message: StoredMessage | dict[str, Any]) -> str:
@@ -83,12 +87,13 @@ class Frames:
     def from_event(self, event: bytes) -> tuple[int, bytes, int | None] | None:
         """``(message id, frame data, the only account that may read it or None)`` of a
         published event, or None for events readers do not need."""
+        key = (i18n.current(), event)
         try:
-            found = self._cache[event]
+            found = self._cache[key]
         except KeyError:
             pass
         else:
-            self._cache.move_to_end(event)
+            self._cache.move_to_end(key)
             return found
         try:
             decoded = orjson.loads(event)
@@ -99,7 +104,7 @@ class Frames:
         except Exception as exc:  # one bad event must not end anybody's stream
             log.warning("could not render a live event: %s", exc)
             found = None
-        self._cache[event] = found
+        self._cache[key] = found
         if len(self._cache) > self._size:
             self._cache.popitem(last=False)
         return found

@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl
 import orjson
 from jinja2 import Environment
 
+from gong import i18n
 from gong.domain.ports import Subscription
 from gong.domain.service import group_channel, user_channel
 from gong.web.hooks.robot_api import Receive, Scope, Send
@@ -70,7 +71,7 @@ class UpdateFrames:
 
     def __init__(self, env: Environment, size: int = 256) -> None:
         self._template = env.get_template("_message_status.html")
-        self._cache: OrderedDict[bytes, tuple[bytes, int | None] | None] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, bytes], tuple[bytes, int | None] | None] = OrderedDict()
         self._size = size
 
     def render(self, event: dict[str, Any]) -> bytes:
@@ -89,12 +90,13 @@ class UpdateFrames:
     def from_event(self, event: bytes) -> tuple[bytes, int | None] | None:
         """``(frame, the only account that may read it or None)`` of a published
         ``message_update`` event; None for any other event."""
+        key = (i18n.current(), event)
         try:
-            found = self._cache[event]
+            found = self._cache[key]
         except KeyError:
             pass
         else:
-            self._cache.move_to_end(event)
+            self._cache.move_to_end(key)
             return found
         try:
             decoded = orjson.loads(event)
@@ -109,10 +111,17 @@ class UpdateFrames:
         except Exception as exc:  # one bad event must not end anybody's stream
             log.warning("could not render a live update: %s", exc)
             found = None
-        self._cache[event] = found
+        self._cache[key] = found
         if len(self._cache) > self._size:
             self._cache.popitem(last=False)
         return found
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
 
 
 def _last_id(scope: Scope) -> int:
@@ -159,6 +168,13 @@ class EventStream:
         if user is None:
             await _plain(send, 401, b'{"error":{"code":"unauthorized","message":"sign in first"}}')
             return
+        i18n.set_language(
+            i18n.negotiate(
+                user.preferences.language,
+                accept_language=_header(scope, b"accept-language"),
+                default=self.web.runtime.settings.default_language,
+            )
+        )
         group_ids = await self.web.inbox.group_ids_of(user)
         subscription = await self.broker.subscribe(
             *[group_channel(g) for g in group_ids], user_channel(user.id)

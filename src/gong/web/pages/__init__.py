@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
@@ -17,8 +17,15 @@ from starlette.staticfiles import StaticFiles
 from gong.domain.errors import GongError
 from gong.web.api import conversations as api_conversations
 from gong.web.api import history as api_history
-from gong.web.pages import auth, conversations, groups, robots, search
-from gong.web.pages.common import SignInRequired, get_web, page, redirect, sign_in_url
+from gong.web.pages import account, auth, conversations, groups, robots, search
+from gong.web.pages.common import (
+    SignInRequired,
+    get_web,
+    page,
+    redirect,
+    request_language,
+    sign_in_url,
+)
 from gong.web.render import STATIC
 
 __all__ = ["install"]
@@ -57,11 +64,12 @@ def _error_page(request: Request, status: int, message: str) -> Response:
 
 def install(api: FastAPI) -> None:
     """Add the pages, the static files and page-aware error handling to ``api``."""
-    for module in (auth, conversations, groups, robots, search):
-        api.include_router(module.router)
-    api.include_router(api_conversations.router)
-    api.include_router(api_conversations.messages_router)
-    api.include_router(api_history.router)
+    speaks = [Depends(request_language)]
+    for module in (account, auth, conversations, groups, robots, search):
+        api.include_router(module.router, dependencies=speaks)
+    api.include_router(api_conversations.router, dependencies=speaks)
+    api.include_router(api_conversations.messages_router, dependencies=speaks)
+    api.include_router(api_history.router, dependencies=speaks)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     json_gong_error: _Handler = api.exception_handlers[GongError]  # type: ignore[assignment]
@@ -78,7 +86,7 @@ def install(api: FastAPI) -> None:
     @api.exception_handler(GongError)
     async def _gong_error(request: Request, exc: GongError) -> Response:
         if _wants_page(request):
-            return _error_page(request, exc.status, exc.message)
+            return _error_page(request, exc.status, exc.translated())
         return await json_gong_error(request, exc)
 
     @api.exception_handler(StarletteHTTPException)

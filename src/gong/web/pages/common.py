@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import FormData
 
+from gong import i18n
 from gong.domain.errors import GongError, Invalid
 from gong.domain.users import Conversation, User
 from gong.web.auth.sessions import COOKIE, CSRF_FIELD, CSRF_HEADER, Session
@@ -38,6 +39,7 @@ __all__ = [
     "local_path",
     "page",
     "redirect",
+    "request_language",
     "sign_in_url",
 ]
 
@@ -101,7 +103,25 @@ async def current_viewer(request: Request) -> Viewer:
     user = await web.user_for(session)
     if user is None or session is None:
         raise SignInRequired
+    i18n.set_language(
+        i18n.negotiate(
+            user.preferences.language,
+            accept_language=request.headers.get("accept-language"),
+            default=web.runtime.settings.default_language,
+        )
+    )
     return Viewer(user, session)
+
+
+async def request_language(request: Request) -> None:
+    """Every page speaks the browser's language (``Accept-Language``), else
+    ``GONG_DEFAULT_LANGUAGE``, until :func:`current_viewer` knows the account's choice."""
+    i18n.set_language(
+        i18n.negotiate(
+            accept_language=request.headers.get("accept-language"),
+            default=get_web(request).runtime.settings.default_language,
+        )
+    )
 
 
 ViewerDep = Annotated[Viewer, Depends(current_viewer)]

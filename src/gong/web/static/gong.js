@@ -7,6 +7,31 @@
 (function () {
   "use strict";
 
+  // -- words ------------------------------------------------------------------------------------
+  /* t("Sign in") is the text in the page's language (window.GONG_MESSAGES, served by
+     /i18n/<language>.js); "%(name)s" takes params.name. tn("%(n)s message", "%(n)s messages", n)
+     picks the plural form. The ids are English; `make messages` extracts them. */
+  var MESSAGES = window.GONG_MESSAGES || {};
+  var LANG = document.documentElement.lang || "en";
+  function fill(text, params) {
+    if (!params) return text;
+    return text.replace(/%\((\w+)\)s/g, function (all, key) {
+      return Object.prototype.hasOwnProperty.call(params, key) ? String(params[key]) : all;
+    });
+  }
+  function t(id, params) {
+    var found = MESSAGES[id];
+    return fill(typeof found === "string" ? found : id, params);
+  }
+  function tn(one, other, n, params) {
+    var found = MESSAGES[one];
+    var forms = Array.isArray(found) ? found : [one, other];
+    var index = LANG.indexOf("zh") === 0 ? 0 : (n === 1 ? 0 : 1);
+    var all = Object.assign({ n: n }, params || {});
+    return fill(forms[Math.min(index, forms.length - 1)], all);
+  }
+  window.gongText = { t: t, tn: tn, lang: LANG };
+
   var body = document.body;
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
   var myUserId = body.dataset.userId || "";
