@@ -15,7 +15,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gong.domain.timetext import is_zone, server_zone
-from gong.protocol.errors import Dialect
+from gong.protocol.errors import Dialect, RateLimitAnswer
 from gong.protocol.limits import MAX_BODY_BYTES
 
 __all__ = ["Settings"]
@@ -66,6 +66,13 @@ class Settings(BaseSettings):
         default=Dialect.MODERN,
         description="`modern` (today's DingTalk wording) or `legacy` (the older English strings "
         "and codes 300001 / 130101).",
+    )
+    rate_limit_answer: RateLimitAnswer = Field(
+        default=RateLimitAnswer.DOCUMENTED,
+        description="The answer to a rate-limited call: `410100` (`发送速度太快而限流`, as "
+        "documented; `130101` in the legacy dialect), `130101` (`send too fast, exceed 20 times "
+        "per minute`, DingTalk until 2022) or `660026` (`sending too many messages per minute`, "
+        "DingTalk as seen in 2026).",
     )
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

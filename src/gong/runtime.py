@@ -30,6 +30,7 @@ from gong.domain.service import Hub
 from gong.integrations.render_pool import RenderPool
 from gong.metrics import Metrics
 from gong.outgoing.callbacks import Callbacks
+from gong.protocol.errors import rate_limited
 from gong.pubsub.memory import MemoryBroker
 from gong.ratelimit.memory import MemoryLimiter
 from gong.redact import redact
@@ -180,6 +181,7 @@ class Runtime:
             broker=broker,
             clock=clock,
             dialect=settings.errmsg_dialect,
+            rate_limited=rate_limited(settings.rate_limit_answer),
             dedup_ms=settings.dedup_hours * 3_600_000,
             on_counted=metrics.stored,
             timezone=settings.timezone,

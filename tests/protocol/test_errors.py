@@ -62,6 +62,13 @@ TABLE = [
         '{"errcode":310000,"errmsg":"invalid timestamp"}',
     ),
     (
+        Errors.TIMESTAMP_EXPIRED,
+        # As DingTalk sends it, "timestampms" included.
+        '{"errcode":310000,"errmsg":"description:机器人发送签名过期;solution:签名生成时间和发送时间'
+        '请保持在 timestampms 以内;"}',
+        '{"errcode":310000,"errmsg":"invalid timestamp"}',
+    ),
+    (
         Errors.RATE_LIMITED,
         '{"errcode":410100,"errmsg":"发送速度太快而限流"}',
         '{"errcode":130101,"errmsg":"send too fast, exceed 20 times per minute"}',

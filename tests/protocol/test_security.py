@@ -61,7 +61,8 @@ def test_valid_signature_at_the_edges_of_the_hour() -> None:
 @pytest.mark.parametrize("offset", [3_600_001, -3_600_001, 10**9])
 def test_stale_or_future_timestamp(offset: int) -> None:
     ts = NOW - offset
-    assert error_of(check_signature, SECRET, str(ts), sign(SECRET, ts), NOW) is Errors.TIMESTAMP
+    found = error_of(check_signature, SECRET, str(ts), sign(SECRET, ts), NOW)
+    assert found is Errors.TIMESTAMP_EXPIRED
 
 
 @pytest.mark.parametrize("ts", ["abc", "1.5e12", "-1", " 1800000000000", "1" * 20, "１２３"])

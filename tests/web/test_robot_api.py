@@ -11,7 +11,7 @@ import pytest
 from gong.clock import ManualClock
 from gong.config import Settings
 from gong.domain.models import RateLimit
-from gong.protocol.errors import Dialect
+from gong.protocol.errors import Dialect, RateLimitAnswer
 from gong.protocol.signing import sign, signed_query
 from gong.web.app import GongApp, create_app
 from tests.conftest import make_client
@@ -43,6 +43,10 @@ E_SIGN = (
 E_TIMESTAMP = (
     '{"errcode":310000,"errmsg":"description:timestamp 无效;solution:请确认timestamp是毫秒级'
     '时间戳，且与当前时间相差不超过1小时;"}'
+)
+E_EXPIRED = (
+    '{"errcode":310000,"errmsg":"description:机器人发送签名过期;solution:签名生成时间和发送时间'
+    '请保持在 timestampms 以内;"}'
 )
 E_IP = (
     '{"errcode":310000,"errmsg":"description:ip 不在白名单中;solution:请联系对应群的管理员，'
@@ -331,10 +335,10 @@ async def test_signature(
     assert_body(await post(client, f"{token}&sign={quote_plus(raw)}"), E_SIGN)
     assert_body(await post(client, f"{token}&timestamp={now}"), E_SIGN)
     assert_body(
-        await post(client, f"{token}&{signed_query(robot.secret, now - 3_600_001)}"), E_TIMESTAMP
+        await post(client, f"{token}&{signed_query(robot.secret, now - 3_600_001)}"), E_EXPIRED
     )
     assert_body(
-        await post(client, f"{token}&{signed_query(robot.secret, now + 3_600_001)}"), E_TIMESTAMP
+        await post(client, f"{token}&{signed_query(robot.secret, now + 3_600_001)}"), E_EXPIRED
     )
     assert_body(await post(client, f"{token}&timestamp=abc&sign=x"), E_TIMESTAMP)
     assert_body(await post(client, f"{token}&{signed_query(robot.secret, now - 3_600_000)}"), OK)
@@ -455,6 +459,38 @@ async def test_rate_limit_window_and_block(
         assert_body(await post(client, query), OK)
     assert_body(await post(client, query), E_RATE)
     assert await app.runtime.history.count_messages(robot.group_id) == 40
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("410100", E_RATE),
+        ("130101", '{"errcode":130101,"errmsg":"send too fast, exceed 20 times per minute"}'),
+        ("660026", '{"errcode":660026,"errmsg":"sending too many messages per minute"}'),
+    ],
+)
+async def test_the_rate_limited_answer_is_a_setting(
+    sqlite_settings: Settings, clock: ManualClock, answer: str, expected: str
+) -> None:
+    settings = sqlite_settings.model_copy(update={"rate_limit_answer": RateLimitAnswer(answer)})
+    gong = create_app(settings, clock=clock)
+    await gong.startup()
+    try:
+        robot = await create_robot(
+            gong.runtime,
+            (await gong.runtime.groups.create("g")).id,
+            name="CI",
+            keywords=["CI"],
+            rate_limit=RateLimit(1, 60, 600),
+        )
+        async with make_client(gong) as client:
+            query = f"access_token={robot.access_token}"
+            assert_body(await post(client, query), OK)
+            assert_body(await post(client, query), expected)
+        refusals = await gong.runtime.history.list_refusals(robot.id)
+        assert [r.reason for r in refusals] == ["rate_limited"]
+    finally:
+        await gong.shutdown()
 
 
 async def test_refused_calls_do_not_count(client: httpx.AsyncClient, make_robot: MakeRobot) -> None:

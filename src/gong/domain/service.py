@@ -46,7 +46,7 @@ from gong.domain.ports import (
     StoreResult,
 )
 from gong.domain.timetext import zone_for
-from gong.protocol.errors import Dialect, Errors, RobotError
+from gong.protocol.errors import Dialect, ErrorCode, Errors, RobotError
 from gong.protocol.messages import Message, parse_message
 
 __all__ = [
@@ -156,6 +156,8 @@ class Hub:
     broker: Broker
     clock: Clock
     dialect: Dialect = Dialect.MODERN
+    #: What a rate-limited call is answered (``GONG_RATE_LIMIT_ANSWER``).
+    rate_limited: ErrorCode = Errors.RATE_LIMITED
     dedup_ms: int = 24 * 3_600_000
     #: Called with the id of each message this process stored, before it is published (the
     #: change feed skips these; it publishes what other processes stored).
@@ -194,7 +196,7 @@ class Hub:
         held = False
         if not decision.allowed:
             if robot.overflow is not Overflow.DIGEST:
-                raise RobotError(Errors.RATE_LIMITED)
+                raise RobotError(self.rate_limited)
             held = True
         state: dict[str, Any] | None = None
         resolves: tuple[tuple[int, int], ...] = ()

@@ -211,7 +211,15 @@ class Errors:
         "description:timestamp 无效;"
         "solution:请确认timestamp是毫秒级时间戳，且与当前时间相差不超过1小时;",
         legacy_message="invalid timestamp",
-        description="timestamp is not a number or more than one hour away from now",
+        description="timestamp is not a number of milliseconds",
+    )
+    TIMESTAMP_EXPIRED = ErrorCode(
+        "timestamp_expired",
+        310000,
+        # As real DingTalk sends it, with "timestampms" left unfilled.
+        "description:机器人发送签名过期;solution:签名生成时间和发送时间请保持在 timestampms 以内;",
+        legacy_message="invalid timestamp",
+        description="timestamp is more than one hour before or after the server's clock",
     )
     SIGN = ErrorCode(
         "sign",
@@ -296,6 +304,40 @@ class DingTalkOnly:
     @classmethod
     def all(cls) -> list[ErrorCode]:
         return [v for v in vars(cls).values() if isinstance(v, ErrorCode)]
+
+
+class RateLimitAnswer(enum.StrEnum):
+    """How a rate-limited call is answered (``GONG_RATE_LIMIT_ANSWER``)."""
+
+    #: ``410100 发送速度太快而限流``, as documented (``130101`` in the legacy dialect).
+    DOCUMENTED = "410100"
+    #: ``130101 send too fast, exceed 20 times per minute``, as DingTalk sent it until 2022.
+    LEGACY = "130101"
+    #: ``660026 sending too many messages per minute``, as DingTalk was seen sending in 2026.
+    OBSERVED = "660026"
+
+
+_RATE_LIMITED_LEGACY = ErrorCode(
+    "rate_limited",
+    130101,
+    "send too fast, exceed 20 times per minute",
+    description="more than the robot's limit in its window, or blocked (legacy answer)",
+)
+_RATE_LIMITED_OBSERVED = ErrorCode(
+    "rate_limited",
+    660026,
+    "sending too many messages per minute",
+    description="more than the robot's limit in its window, or blocked (as observed in 2026)",
+)
+
+
+def rate_limited(answer: RateLimitAnswer) -> ErrorCode:
+    """The refusal a rate-limited call gets; its name is ``rate_limited`` whatever the answer."""
+    if answer is RateLimitAnswer.LEGACY:
+        return _RATE_LIMITED_LEGACY
+    if answer is RateLimitAnswer.OBSERVED:
+        return _RATE_LIMITED_OBSERVED
+    return Errors.RATE_LIMITED
 
 
 class RobotError(Exception):

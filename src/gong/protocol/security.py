@@ -81,7 +81,7 @@ def check_signature(secret: str, timestamp: str | None, sign: str | None, now_ms
     if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 16:
         raise RobotError(Errors.TIMESTAMP)
     if abs(now_ms - int(timestamp)) > MAX_CLOCK_SKEW_MS:
-        raise RobotError(Errors.TIMESTAMP)
+        raise RobotError(Errors.TIMESTAMP_EXPIRED)
     if not verify(secret, timestamp, sign):
         raise RobotError(Errors.SIGN)
 
