@@ -3,12 +3,16 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export GONG_DATA_DIR ?= $(CURDIR)/gong-data
+RUN_STAMP := $(VENV)/.installed-server
+comma := ,
+# What serving needs: the server extra, plus the PostgreSQL and Redis drivers when the
+# environment asks for them (or: pip install 'gong[postgres,redis]').
+EXTRAS := server$(if $(findstring postgres,$(GONG_DATABASE_URL)),$(comma)postgres)$(if $(GONG_REDIS_URL),$(comma)redis)
 
 .PHONY: install run test lint format messages bench bench-all clean help
 
 help:
-	@echo "make run     start Gong on http://127.0.0.1:8000 (SQLite in ./gong-data), with a demo robot"
+	@echo "make run     start Gong on http://127.0.0.1:8000 (SQLite in your data directory), with a demo robot"
 	@echo "make test    install the dev dependencies and run the whole test suite"
 	@echo "make lint    ruff and mypy --strict"
 	@echo "make bench   the send-path benchmark; make bench-all for every benchmark (needs wrk)"
@@ -20,11 +24,15 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@touch $(STAMP)
+	@touch $(STAMP) $(RUN_STAMP)
+
+$(RUN_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	@touch $(RUN_STAMP)
 
 install: $(STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/gong serve --demo
 
 test: $(STAMP)

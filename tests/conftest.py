@@ -8,6 +8,7 @@ or fail when ``GONG_REQUIRE_SERVICES=1`` (as in CI).
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -37,6 +38,8 @@ from tests.helpers import (
 # another language. The language rules themselves are tested in tests/web/test_i18n.py.
 os.environ["GONG_DEFAULT_LANGUAGE"] = "en"
 os.environ["LANGUAGE"] = "en"  # gettext's own variable: the CLI's choice, no effect on encodings
+# Nothing the suite starts without a data directory of its own may touch the real per-user one.
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="gong-tests-xdg-")
 
 # -- PostgreSQL ------------------------------------------------------------------------------------
 

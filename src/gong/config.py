@@ -2,33 +2,47 @@
 
 Every setting, its default and what it does is listed in ``docs/configuration.md`` (generated
 from this class by ``gong config --markdown``); the sample file ``gong.env.example`` comes from the
-same source.
+same source. :meth:`Settings.load` also reads ``gong.env`` files (the working directory's, then
+the data directory's), as every command and the server do.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from platformdirs import user_data_dir
+from pydantic import Field, PrivateAttr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gong.domain.timetext import is_zone, server_zone
 from gong.protocol.errors import Dialect, RateLimitAnswer
 from gong.protocol.limits import MAX_BODY_BYTES
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "default_data_dir"]
+
+
+def default_data_dir() -> Path:
+    """The per-user data directory (``~/.local/share/gong`` on Linux): the same wherever a
+    ``gong`` command or ``make run`` is started."""
+    return Path(user_data_dir("gong", appauthor=False))
 
 
 class Settings(BaseSettings):
     """Everything that can be configured. Environment variables are ``GONG_`` + the name."""
 
-    model_config = SettingsConfigDict(env_prefix="GONG_", extra="ignore", validate_default=True)
+    model_config = SettingsConfigDict(
+        env_prefix="GONG_", extra="ignore", validate_default=True, env_file_encoding="utf-8"
+    )
+    _files: list[Path] = PrivateAttr(default_factory=list)
 
     data_dir: Path = Field(
-        default=Path("gong-data"),
-        description="Directory for the SQLite database and other local state.",
+        default=None,
+        validate_default=True,
+        description="Directory for the SQLite database and other local state. Empty: the "
+        "per-user data directory (`~/.local/share/gong` on Linux, `~/Library/Application "
+        "Support/gong` on macOS, `%LOCALAPPDATA%\\gong` on Windows), wherever `gong` is started.",
     )
     database_url: str | None = Field(
         default=None,
@@ -45,6 +59,14 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `gong serve` binds to.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port `gong serve` listens on.")
+    tls_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="Also serve HTTPS on this port, with the certificate `gong tls init` made "
+        "(for DingTalk clients that hard-code `https://oapi.dingtalk.com`; docs/clients.md). "
+        "0: HTTP only.",
+    )
     workers: int = Field(default=1, ge=1, le=64, description="Worker processes of `gong serve`.")
     public_url: str | None = Field(
         default=None,
@@ -233,6 +255,13 @@ class Settings(BaseSettings):
         "uvicorn's own access log, which would show query strings, is always off.",
     )
 
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _data_dir(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return default_data_dir()
+        return value
+
     @field_validator("default_language")
     @classmethod
     def _known_language(cls, value: str) -> str:
@@ -264,6 +293,39 @@ class Settings(BaseSettings):
         for entry in value:
             ipaddress.ip_network(entry, strict=False)
         return value
+
+    @classmethod
+    def load(cls, cwd: Path | None = None, **given: Any) -> Settings:
+        """The settings from ``given`` (a command's options), the environment and the settings
+        files.
+
+        ``given`` wins over ``GONG_*`` environment variables, which win over a ``gong.env`` in
+        the working directory (``cwd``), which wins over a ``gong.env`` in the data directory.
+        The files read are in :attr:`files`.
+        """
+        local = (cwd or Path.cwd()) / "gong.env"
+        files = [local] if local.is_file() else []
+        settings = cls(_env_file=tuple(files) or None, **given)
+        stored = settings.data_dir / "gong.env"
+        if stored.is_file() and all(stored.resolve() != f.resolve() for f in files):
+            files.insert(0, stored)
+            settings = cls(_env_file=tuple(files), **given)
+        settings._files = [f.resolve() for f in files]
+        return settings
+
+    @property
+    def files(self) -> list[Path]:
+        """The settings files :meth:`load` read, the weakest first."""
+        return list(self._files)
+
+    @property
+    def database_path(self) -> Path | None:
+        """The SQLite database file, when Gong uses SQLite."""
+        url = self.sqlalchemy_url
+        if not url.startswith("sqlite"):
+            return None
+        path = url.split(":///", 1)[1] if ":///" in url else ""
+        return Path(path) if path and path != ":memory:" else None
 
     @property
     def sqlalchemy_url(self) -> str:

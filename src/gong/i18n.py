@@ -9,9 +9,11 @@ gettext catalogue of its *domain*:
 - ``cli``: what ``gong`` prints to people;
 - ``core``: the domain's error messages (:class:`Text`), shown by the web app and the CLI.
 
-The catalogues are ``gong/locale/<locale>/LC_MESSAGES/<domain>.po``, compiled in memory the first
-time a language is used (so they can never be stale). ``make messages`` re-extracts the ids and
-merges them into every catalogue; a test fails while any id lacks a translation.
+The catalogues are ``gong/locale/<locale>/LC_MESSAGES/<domain>.po``; ``make messages``
+re-extracts the ids, merges them into every catalogue and compiles them (``<domain>.mo``, read
+with the standard library's :mod:`gettext`, and ``js.json`` for the browser), so a served
+install needs no translation tooling. Tests fail while any id lacks a translation or a compiled
+file is older than its catalogue.
 
 The language in effect is a context variable: the web app sets it per request from the account's
 choice, else ``Accept-Language``, else ``GONG_DEFAULT_LANGUAGE``; the CLI from
@@ -22,10 +24,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gettext
+import json
 import os
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
-from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Final
 
@@ -39,8 +42,6 @@ __all__ = [
     "cli",
     "core",
     "current",
-    "format_datetime",
-    "format_time",
     "js_messages",
     "language_of",
     "locale_of",
@@ -130,44 +131,18 @@ def use(language: str) -> Iterator[None]:
 
 
 @functools.cache
-def catalogue(domain: str, language: str) -> Mapping[str, str | tuple[str, ...]]:
-    """A domain's translations in a language: msgid → msgstr (a tuple of plural forms for a
-    plural id, keyed by its singular). Untranslated and fuzzy entries are left out."""
-    try:
-        from babel.messages.pofile import read_po
-    except ImportError:  # a client-only install (no ``server`` extra) speaks the English ids
-        return {}
-
-    path = LOCALE_DIR / locale_of(language) / "LC_MESSAGES" / f"{domain}.po"
-    if not path.exists():
-        return {}
+def _translations(domain: str, language: str) -> gettext.NullTranslations:
+    path = LOCALE_DIR / locale_of(language) / "LC_MESSAGES" / f"{domain}.mo"
+    if not path.is_file():
+        return gettext.NullTranslations()
     with path.open("rb") as file:
-        parsed = read_po(file, locale=locale_of(language), domain=domain)
-    result: dict[str, str | tuple[str, ...]] = {}
-    for message in parsed:
-        if not message.id or message.fuzzy:
-            continue
-        if isinstance(message.id, tuple | list):
-            forms = tuple(message.string or ())
-            if forms and all(forms):
-                result[message.id[0]] = forms
-        elif isinstance(message.string, str) and message.string:
-            result[message.id] = message.string
-    return result
+        return gettext.GNUTranslations(file)
 
 
-@functools.cache
-def _plural_rule(language: str) -> Any:
-    from babel import Locale
-
-    return Locale.parse(locale_of(language)).plural_form
-
-
-def _plural_index(language: str, n: int) -> int:
-    # Chinese has one form; English two (one, other).
-    if language.startswith("zh"):
-        return 0
-    return 0 if _plural_rule(language)(n) == "one" else 1
+def catalogue(domain: str, language: str) -> gettext.NullTranslations:
+    """A domain's compiled translations in a language (the standard library's gettext over
+    ``<domain>.mo``); an id without a translation is its own text."""
+    return _translations(domain, language)
 
 
 def _format(text: str, params: Mapping[str, Any]) -> str:
@@ -184,16 +159,10 @@ class Translator:
         self.domain = domain
 
     def __call__(self, message: str, /, **params: Any) -> str:
-        found = catalogue(self.domain, _current.get()).get(message)
-        return _format(found if isinstance(found, str) else message, params)
+        return _format(catalogue(self.domain, _current.get()).gettext(message), params)
 
     def plural(self, singular: str, plural: str, count: int, /, **params: Any) -> str:
-        language = _current.get()
-        found = catalogue(self.domain, language).get(singular)
-        if isinstance(found, tuple):
-            text = found[min(_plural_index(language, count), len(found) - 1)]
-        else:
-            text = singular if count == 1 else plural
+        text = catalogue(self.domain, _current.get()).ngettext(singular, plural, count)
         return _format(text, {"n": count, **params})
 
     def lazy(self, message: str, /, **params: Any) -> Text:
@@ -226,12 +195,12 @@ class Text:
         return hash(str(self))
 
     def translated(self) -> str:
-        found = catalogue(self.domain, _current.get()).get(self.message)
+        text = catalogue(self.domain, _current.get()).gettext(self.message)
         params = {
             key: value.translated() if isinstance(value, Text) else value
             for key, value in self.params.items()
         }
-        return _format(found if isinstance(found, str) else self.message, params)
+        return _format(text, params)
 
 
 web = Translator("web")
@@ -242,31 +211,18 @@ js = Translator("js")
 
 def js_messages(language: str) -> dict[str, str | list[str]]:
     """The script strings of a language, for the browser: msgid → text, or the list of plural
-    forms keyed by the singular."""
-    return {
-        key: value if isinstance(value, str) else list(value)
-        for key, value in catalogue("js", language).items()
-    }
+    forms keyed by the singular (``<locale>/LC_MESSAGES/js.json``, compiled with the ``.mo``
+    files)."""
+    return dict(_js_messages(language))
 
 
-def format_datetime(at: datetime, zone: tzinfo | None = None, *, style: str = "medium") -> str:
-    """A date and time in the language in effect, in ``zone`` (``2026年12月5日 14:02`` /
-    ``Dec 5, 2026, 2:02 PM``)."""
-    from babel.dates import format_datetime as babel_format
-
-    return babel_format(
-        at,
-        format="short" if style == "short" else "medium",
-        tzinfo=zone,
-        locale=locale_of(_current.get()),
-    )
-
-
-def format_time(at: datetime, zone: tzinfo | None = None) -> str:
-    """A time of day in the language in effect."""
-    from babel.dates import format_time as babel_format
-
-    return babel_format(at, format="short", tzinfo=zone, locale=locale_of(_current.get()))
+@functools.cache
+def _js_messages(language: str) -> Mapping[str, str | list[str]]:
+    path = LOCALE_DIR / locale_of(language) / "LC_MESSAGES" / "js.json"
+    if not path.is_file():
+        return {}
+    loaded: dict[str, str | list[str]] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
 
 
 def environment_language() -> str | None:

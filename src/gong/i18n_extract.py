@@ -3,12 +3,19 @@
 
 Extracts every marked message of each domain (see :mod:`gong.i18n`) and merges them into each
 language's ``.po``: new ids are added (English: the id itself; Chinese: empty, to translate),
-ids no longer used are dropped, translations are kept. ``--check`` changes nothing and exits 1
-naming each id a catalogue lacks or leaves untranslated (the test suite runs the same check).
+ids no longer used are dropped, translations are kept. Then compiles each ``.po`` into what a
+served Gong reads: ``<domain>.mo`` (and ``js.json`` for the browser's strings). ``--check``
+changes nothing and exits 1 naming each id a catalogue lacks or leaves untranslated, and each
+compiled file that does not match its catalogue (the test suite runs the same check).
+``--compile`` only compiles.
+
+Babel is a development tool here: the server reads the compiled files with the standard
+library.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -16,11 +23,12 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po, write_po
 
 from gong.i18n import DOMAINS, LANGUAGES, LOCALE_DIR, locale_of
 
-__all__ = ["check", "extract", "main", "update"]
+__all__ = ["check", "compile_catalogues", "compiled_problems", "extract", "main", "update"]
 
 PACKAGE = Path(__file__).parent
 #: Fixed header dates, so that a catalogue changes only when its messages do.
@@ -42,6 +50,8 @@ SOURCES: dict[str, list[tuple[str, str, str]]] = {
         ("domain", "python", "**.py"),
         ("storage", "python", "**.py"),
         (".", "python", "administration.py"),
+        ("integrations", "python", "config.py"),
+        ("integrations", "python", "samples/__init__.py"),
     ],
 }
 
@@ -117,6 +127,57 @@ def update(domain: str) -> None:
             )
 
 
+def _translations(catalogue: Catalog) -> dict[str, str | list[str]]:
+    """msgid → msgstr (plural ids: the singular → every form), translated entries only."""
+    found: dict[str, str | list[str]] = {}
+    for message in catalogue:
+        if not message.id or message.fuzzy:
+            continue
+        if isinstance(message.id, str):
+            if isinstance(message.string, str) and message.string:
+                found[message.id] = message.string
+        elif message.string and all(message.string):
+            found[message.id[0]] = list(message.string)
+    return found
+
+
+def _compiled_path(domain: str, language: str) -> Path:
+    folder = _path(domain, language).parent
+    return folder / ("js.json" if domain == "js" else f"{domain}.mo")
+
+
+def compile_catalogues(domain: str) -> None:
+    """Write what the server reads for ``domain``: ``.mo`` files (``js.json`` for scripts)."""
+    for language in LANGUAGES:
+        catalogue = _read(domain, language)
+        target = _compiled_path(domain, language)
+        if domain == "js":
+            text = json.dumps(_translations(catalogue), ensure_ascii=False, sort_keys=True)
+            target.write_text(text + "\n", encoding="utf-8")
+        else:
+            with target.open("wb") as file:
+                write_mo(file, catalogue)
+
+
+def compiled_problems(domain: str) -> list[str]:
+    """Compiled files missing, or not saying what their catalogue says."""
+    problems = []
+    for language in LANGUAGES:
+        target = _compiled_path(domain, language)
+        wanted = _translations(_read(domain, language))
+        if not target.is_file():
+            problems.append(f"{language} {domain}: {target.name} is missing (make messages)")
+            continue
+        if domain == "js":
+            found = json.loads(target.read_text(encoding="utf-8"))
+        else:
+            with target.open("rb") as file:
+                found = _translations(read_mo(file))
+        if found != wanted:
+            problems.append(f"{language} {domain}: {target.name} is out of date (make messages)")
+    return problems
+
+
 def check(domain: str) -> list[str]:
     """What is wrong with ``domain``'s catalogues: ids missing or untranslated, per language."""
     problems = []
@@ -138,13 +199,18 @@ def check(domain: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     domains = [a for a in args if a in DOMAINS] or list(DOMAINS)
+    if "--compile" in args:
+        for domain in domains:
+            compile_catalogues(domain)
+        return 0
     if "--check" in args:
-        problems = [p for d in domains for p in check(d)]
+        problems = [p for d in domains for p in (*check(d), *compiled_problems(d))]
         for problem in problems:
             print(problem)
         return 1 if problems else 0
     for domain in domains:
         update(domain)
+        compile_catalogues(domain)
         print(f"{domain}: {len(extract(domain))} messages")
     return 0
 

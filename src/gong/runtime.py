@@ -22,6 +22,7 @@ from gong.domain.admin_tokens import AdminTokens
 from gong.domain.errors import NotFound
 from gong.domain.groups import Groups
 from gong.domain.history import Archive
+from gong.domain.models import RobotView
 from gong.domain.ports import Broker, Limiter, Pacer
 from gong.domain.posting import Posting
 from gong.domain.robot_admin import Robots
@@ -188,6 +189,12 @@ class Runtime:
             message_url=settings.message_url,
         )
         directory = Directory(robot_store, settings.config_refresh_seconds, clock=clock)
+
+        async def secret_owner(secret: str) -> RobotView | None:
+            robot = await robot_store.robot_by_secret(secret)
+            return await directory.get(robot.access_token) if robot else None
+
+        hub.secret_owner = secret_owner
 
         async def changed(robot_id: int | None) -> None:
             # The send path sees a change when this returns; the relay looks at once (a robot

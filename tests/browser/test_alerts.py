@@ -310,10 +310,12 @@ def test_firing_then_resolved_changes_the_message_live(browser: Browser, site: S
     assert original.locator(".alert-badge").inner_text() == "Resolved"
     when = original.locator(".alert-when").inner_text()
     assert re.fullmatch(r"resolved at \d\d:\d\d after \d+ (s|min( \d+ s)?)", when), when
-    # The time is the browser's (Asia/Shanghai); the whole date and time is in the title.
+    # The time is the group's (here the server's, UTC), not the browser's (Asia/Shanghai); the
+    # whole date and time is in the title.
     resolved_at = int(original.locator(".alert-when time").get_attribute("data-ms") or 0)
-    shanghai = dt.datetime.fromtimestamp(resolved_at / 1000, dt.timezone(dt.timedelta(hours=8)))
-    assert when.startswith(f"resolved at {shanghai:%H:%M}")
+    utc = dt.datetime.fromtimestamp(resolved_at / 1000, dt.UTC)
+    assert when.startswith(f"resolved at {utc:%H:%M}")
+    assert "UTC" in (original.locator(".alert-when time").get_attribute("title") or "")
     # ... and a short resolved line is posted as a new message, linking the original.
     _wait_count(page, 2)
     line = page.locator("#message-list article").last

@@ -6,7 +6,7 @@ marked; a member never sees another group's messages), page back through older r
 from a result to the message in its conversation (in context, marked); recall a message live
 (the other reader's page shows the placeholder without reloading; the API says recalled); a
 reader who did not post it gets no "Recall"; retention saved in the group's settings.
-Screenshots go to ``docs/screenshots/search.png`` and ``recall.png`` (or to
+Screenshots go to ``docs/screenshots/search.*.png`` and ``recall.*.png``, in Chinese and English (or to
 ``GONG_SCREENSHOTS_DIR``).
 """
 
@@ -20,9 +20,9 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Dialog, Page
+from playwright.sync_api import Browser, BrowserContext, Page
 
-from tests.browser.pages import SCREENSHOTS, sign_in
+from tests.browser.pages import shoot_both, sign_in
 from tests.helpers import ADMIN, CHROMIUM, ServerProcess, gong_cli, need, running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -142,9 +142,7 @@ def _live(page: Page, url: str) -> None:
 
 
 def _shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.evaluate("document.activeElement && document.activeElement.blur()")
-    page.screenshot(path=str(SCREENSHOTS / name))
+    shoot_both(page, name)
 
 
 def _fired(page: Page) -> list[str]:
@@ -236,7 +234,7 @@ def test_search_all_conversations_marks_the_words_and_keeps_groups_apart(
     _ready(page, "/search?q=%E8%BF%9E%E6%8E%A5%E6%B1%A0")  # 连接池
     groups = page.locator(".search-hit-group").all_inner_texts()
     assert groups[0] == "secret" and set(groups) == {"secret", "运维 ops"}
-    _shot(page, "search.png")
+    _shot(page, "search")
     context.close()
 
 
@@ -296,6 +294,12 @@ def _send(page: Page, text: str) -> int:
     return int(page.locator("#message-list .msg").last.get_attribute("data-message-id") or 0)
 
 
+def _recall(page: Page, message_id: int) -> None:
+    """Click the message's Recall and confirm in the dialog."""
+    page.click(f"#m-{message_id} .msg-recall")
+    page.click("#confirm-dialog[open] .confirm-yes")
+
+
 def test_recall_live_for_every_reader(browser: Browser, site: Site) -> None:
     author_context = _context(browser, site, "zhang")
     reader_context = _context(browser, site, "li")
@@ -313,21 +317,13 @@ def test_recall_live_for_every_reader(browser: Browser, site: Site) -> None:
     # A robot's message: nobody but an admin recalls it.
     assert author.locator("article.msg-robot .msg-recall").count() == 0
 
-    asked: list[str] = []
-
-    def answer(dialog: Dialog) -> None:
-        asked.append(dialog.message)
-        if len(asked) == 1:
-            dialog.dismiss()  # changed their mind: nothing happens
-        else:
-            dialog.accept()
-
-    author.on("dialog", answer)
+    # Recalling asks first (the page's dialog); cancelled, nothing happens.
     author.click(f"#m-{wrong} .msg-recall")
-    assert asked == ["Recall this message for everyone?"]
+    author.wait_for_selector("#confirm-dialog[open]")
+    assert author.inner_text("#confirm-dialog .confirm-title") == "Recall this message?"
+    author.click("#confirm-dialog .confirm-cancel")
     assert author.locator(f"#m-{wrong} .bubble-text").is_visible()
-    author.click(f"#m-{wrong} .msg-recall")
-    assert len(asked) == 2
+    _recall(author, wrong)
 
     # The other reader's page shows the placeholder in place, without reloading.
     placeholder = f"#m-{wrong}.msg-recalled .bubble-recalled"
@@ -355,8 +351,7 @@ def test_recall_live_for_every_reader(browser: Browser, site: Site) -> None:
     assert reader.locator(f"#m-{wrong} .bubble").inner_text() == "Message recalled"
     last = _send(author, "再撤回一次")
     reader.wait_for_selector(f"#m-{last}")
-    author.once("dialog", lambda d: d.accept())
-    author.click(f"#m-{last} .msg-recall")
+    _recall(author, last)
     row = reader.locator(f'.conversation[data-group-id="{site.ops}"] .preview')
     reader.wait_for_function(
         f"""() => document.querySelector('.conversation[data-group-id="{site.ops}"] .preview')
@@ -376,8 +371,7 @@ def test_recall_live_for_every_reader(browser: Browser, site: Site) -> None:
         }""",
         last,
     )
-    author.once("dialog", lambda d: d.accept())
-    author.click(f"#m-{last} .msg-recall")
+    _recall(author, last)
     error = author.locator(f"#m-{last} .msg-recall-error")
     error.wait_for(timeout=15_000)
     assert error.inner_text() == f"Not recalled: message {last} was recalled already"
@@ -392,7 +386,7 @@ def test_recall_live_for_every_reader(browser: Browser, site: Site) -> None:
     _live(admin, f"/groups/{site.ops}")
     assert admin.locator(f"#m-{kept} .msg-recall").is_visible()
     assert admin.locator("article.msg-robot .msg-recall").count() > 0
-    _shot(author, "recall.png")
+    _shot(author, "recall")
     admin_context.close()
     author_context.close()
 

@@ -2,7 +2,7 @@
 real server: the events it ignored are listed with why and how often, "Show these" changes its
 filters so they are shown from then on, the event settings are in its form, and "try a sample"
 draws what it would post for a documented delivery, as the chat draws it. Screenshots go to
-``docs/screenshots/robot-ignored-events.png`` and ``robot-sample.png`` (or to
+``docs/screenshots/robot-ignored-events.*.png`` (Chinese and English) and ``robot-sample.png`` (or to
 ``GONG_SCREENSHOTS_DIR``)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.browser.pages import SCREENSHOTS, sign_in
+from tests.browser.pages import SCREENSHOTS, shoot_both, sign_in, speak_english
 from tests.helpers import ADMIN, CHROMIUM, ServerProcess, need, running_server
 from tests.integrations.deliveries import deliver
 
@@ -95,9 +95,16 @@ def test_ignored_events_are_listed_and_shown_with_one_click(api: httpx.Client, p
     assert unknown.locator("button").inner_text() == "Show a short message"
     # The form holds the event settings as they are.
     assert page.input_value("textarea[name=exclude_events]") == "push"
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.locator("#ignored-events").scroll_into_view_if_needed()
-    page.screenshot(path=str(SCREENSHOTS / "robot-ignored-events.png"))
+
+    def scrolled(page: Page) -> None:
+        page.wait_for_selector("body[data-ready='1']")
+        page.locator("#ignored-events").scroll_into_view_if_needed()
+
+    shoot_both(page, "robot-ignored-events", ready=scrolled)
+    speak_english(page)
+    page.reload()
+    page.wait_for_selector("body[data-ready='1']")
 
     row.locator("button.show-event").click()
     page.wait_for_url(re.compile(r"done=shown"))

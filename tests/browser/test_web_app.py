@@ -3,7 +3,7 @@
 Sign in, create a robot from the UI, post every message type through ``/robot/send`` with a real
 HTTP client and check how each is drawn (DOM structure, not only text), see messages arrive live,
 see "@ you", scroll back through history, post with @-completion, use a phone-sized screen, and
-check that hostile messages fire no script. Screenshots go to ``docs/screenshots/`` (or to
+check that hostile messages fire no script. Screenshots go to ``docs/screenshots/``, in Chinese and English (or to
 ``GONG_SCREENSHOTS_DIR``).
 """
 
@@ -15,7 +15,6 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,15 +22,11 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from gong.domain.models import RobotKind
+from tests.browser.pages import shoot_both, speak_english
 from tests.helpers import ADMIN_TOKEN, CHROMIUM, ServerProcess, gong_cli, need, now_ms, signed_url
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-#: Where the conversation screenshots go (the README links the committed ones).
-SCREENSHOTS = Path(
-    os.environ.get("GONG_SCREENSHOTS_DIR")
-    or Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-)
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 PASSWORDS = {"root": "root password 1", "zhang": "zhang password 1"}
 OK = '{"errcode":0,"errmsg":"ok"}'
@@ -152,6 +147,11 @@ def _sign_in(page: Page, user: str) -> None:
     page.fill("input[name=password]", PASSWORDS[user])
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r"/$"))
+
+
+def _pictures_ready(page: Page) -> None:
+    page.wait_for_selector("body[data-ready='1']")
+    page.wait_for_function("() => [...document.images].every((i) => i.complete)")
 
 
 def _ready(page: Page, url: str) -> None:
@@ -371,8 +371,7 @@ def test_every_message_type_is_drawn_as_dingtalk_does(
     row = page.locator(f'.conversation[data-group-id="{site.ops}"]')
     assert row.locator(".preview").inner_text() == "CI: CI 时代的火车向前开"
     assert _fired(page) == []
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "conversation-desktop.png"))
+    shoot_both(page, "conversation-desktop", ready=_pictures_ready)
     context.close()
 
     phone = _context(browser, site, "zhang", width=375, height=812)
@@ -387,7 +386,8 @@ def test_every_message_type_is_drawn_as_dingtalk_does(
     assert page.locator("#chat").is_visible() and page.locator("a.back").is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 375  # nothing overflows
     assert page.locator("#composer-text").is_visible()
-    page.screenshot(path=str(SCREENSHOTS / "conversation-phone.png"))
+    shoot_both(page, "conversation-phone", ready=_pictures_ready)
+    speak_english(page)
     page.click("a.back")
     page.wait_for_url(re.compile(r"/$"))
     phone.close()
@@ -442,7 +442,7 @@ def test_live_messages_unread_and_at_you(browser: Browser, site: Site) -> None:
     row = page.locator(f'.conversation[data-group-id="{site.history}"]')
     assert row.locator(".at-you").is_visible()
     assert row.locator(".unread-badge").evaluate("(e) => getComputedStyle(e).backgroundColor") == (
-        "rgb(201, 205, 212)"
+        "rgb(228, 230, 234)"
     )  # grey: muted
     assert _fired(page) == []
     context.close()
@@ -648,7 +648,14 @@ def test_refused_calls_are_explained(browser: Browser, site: Site, robot: dict[s
             break
         page.wait_for_timeout(100)
     reason = page.locator("table.refusals tr[data-reason=keyword] .reason").first
-    assert reason.inner_text() == "the message contains none of the robot's keywords"
+    assert reason.evaluate("(e) => e.firstChild.textContent") == (
+        "the message contains none of the robot's keywords"
+    )
+    assert (
+        reason.locator(".refusal-hint")
+        .inner_text()
+        .startswith("the message holds none of the robot's keywords: CI")
+    )
     page.click("#disable")
     page.wait_for_url(re.compile(r"done=disabled$"))
     assert page.locator("#robot-state").inner_text() == "disabled"
@@ -656,6 +663,7 @@ def test_refused_calls_are_explained(browser: Browser, site: Site, robot: dict[s
     page.wait_for_url(re.compile(r"done=enabled$"))
     old = page.input_value("#webhook")
     page.click("#regenerate-token")
+    page.click("#confirm-dialog[open] .confirm-yes")  # it names what breaks first
     page.wait_for_url(re.compile(r"done=token$"))
     assert page.input_value("#webhook") != old
     assert (

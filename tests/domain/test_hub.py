@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from gong.clock import ManualClock
+from gong.domain.hints import Hint
 from gong.domain.models import (
     Group,
     HeldMessage,
@@ -65,7 +66,14 @@ class MemoryStore:
         return StoreResult(message_id)
 
     def record_refusal(
-        self, robot_id: int, errcode: int, errmsg: str, reason: str, ip: str, at_ms: int
+        self,
+        robot_id: int,
+        errcode: int,
+        errmsg: str,
+        reason: str,
+        ip: str,
+        at_ms: int,
+        hint: Hint | None = None,
     ) -> None:
         self.refusals.append((robot_id, errcode, errmsg, reason, ip, at_ms))
 

@@ -43,6 +43,25 @@ def test_people_post_text_and_markdown() -> None:
     assert (markdown.msgtype, markdown.body_text()) == ("markdown", "**b**")
 
 
+@pytest.mark.parametrize(
+    ("markdown", "title"),
+    [
+        # No title, or a blank one (the web composer sends none): the first line's words.
+        ({"text": "## Composer markdown\n- **a**\n- b"}, "Composer markdown"),
+        ({"title": "  ", "text": "- [the runbook](https://e.test/rb) *now*"}, "the runbook now"),
+        ({"title": None, "text": "\n\n> 发布 **完成**"}, "发布 完成"),
+        # A title the sender gave is theirs.
+        ({"title": "## kept", "text": "# other"}, "## kept"),
+    ],
+)
+def test_a_person_s_markdown_without_a_title_gets_its_first_line(
+    markdown: dict[str, object], title: str
+) -> None:
+    message = person_message(orjson.dumps({"msgtype": "markdown", "markdown": markdown}))
+    assert message.title() == title
+    assert message.body_text() == markdown["text"]
+
+
 def _text_of_size(size: int) -> bytes:
     head, tail = b'{"msgtype":"text","text":{"content":"', b'"}}'
     return head + b"x" * (size - len(head) - len(tail)) + tail
@@ -71,7 +90,8 @@ def test_a_body_of_the_largest_size_is_read_one_byte_more_is_refused() -> None:
         (b'{"msgtype": "feedCard", "feedCard": {"links": []}}', "people post"),
         # The type is a person's but the message is not valid: DingTalk's own wording.
         (b'{"msgtype": "text", "text": {}}', "text --》 content"),
-        (b'{"msgtype": "markdown", "markdown": {"text": "x"}}', "markdown --》 title"),
+        (b'{"msgtype": "markdown", "markdown": {"title": "x"}}', "markdown --》 text"),
+        (b'{"msgtype": "markdown", "markdown": {"text": 5}}', "markdown"),
     ],
 )
 def test_what_people_may_not_post(raw: bytes, message: str) -> None:

@@ -56,7 +56,7 @@ async def test_the_newest_revision_downgrades_and_upgrades_again(db_settings: Se
     try:
         async with engine.begin() as conn:
             version, tables = await conn.run_sync(_state)
-            assert (version, "message_search" in tables) == ("0009_preferences", True)
+            assert (version, "message_search" in tables) == ("0010_refusal_hints", True)
             await conn.execute(
                 sa.text("INSERT INTO groups (name, created_at, timezone) VALUES ('g', 1, 'UTC')")
             )
@@ -83,7 +83,7 @@ async def test_the_newest_revision_downgrades_and_upgrades_again(db_settings: Se
             await conn.run_sync(up)
         async with engine.connect() as conn:
             assert await conn.run_sync(_state) == (
-                "0009_preferences",
+                "0010_refusal_hints",
                 tables
                 | {"message_search", "leases", "push_subscriptions"}
                 | (await conn.run_sync(_fts_tables)),
@@ -104,9 +104,10 @@ def test_the_revisions_form_one_chain() -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     scripts = ScriptDirectory.from_config(config)
-    assert scripts.get_heads() == ["0009_preferences"]
+    assert scripts.get_heads() == ["0010_refusal_hints"]
     chain = [script.revision for script in scripts.walk_revisions()]
     assert chain == [
+        "0010_refusal_hints",
         "0009_preferences",
         "0008_history",
         "0007_ignored_events",

@@ -43,7 +43,7 @@ async def test_time_zone_of_a_group(
     csrf = sign_in(client, app, admin)
     page = (await client.get(f"/groups/{ops.id}/settings", headers=HTML)).text
     assert _input(page, "timezone") == ""
-    assert f'placeholder="{server_zone} (the server\'s)"' in page
+    assert f'placeholder="{server_zone} (the server&#39;s)"' in page
     assert f"Empty: the server's time zone, <strong>{server_zone}</strong>." in page
     zones = re.findall(r'<option value="([^"]+)">', page.split('<datalist id="time-zones">')[1])
     assert zones[0] == "Asia/Shanghai" and "UTC" in zones and len(zones) == len(set(zones))

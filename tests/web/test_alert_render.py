@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import pytest
 
+from gong import i18n
 from gong.domain.service import message_event
 from gong.web.live.events import UpdateFrames
 from gong.web.render import environment, message_status, message_view
 from tests.web.test_render import stored
+
+
+@pytest.fixture(autouse=True)
+def english() -> Iterator[None]:
+    """Drawn in English (both languages: tests/web/test_i18n.py)."""
+    with i18n.use("en"):
+        yield
+
 
 POSTED = 1_800_000_000_000
 #: Twelve minutes and five seconds after the message was posted.

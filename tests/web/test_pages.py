@@ -130,6 +130,9 @@ async def test_conversation_page(app: GongApp, client: httpx.AsyncClient, world:
         '<script src="/static/gong.js?v='
         + page.text.split("gong.js?v=")[1].split('"')[0]
         + '" defer>',
+        '<script src="/static/notify.js?v='
+        + page.text.split("notify.js?v=")[1].split('"')[0]
+        + '" defer>',
         '<script type="application/json" id="mentionables">',
     ]
     mentionables = orjson.loads(page.text.split('id="mentionables">')[1].split("</script>")[0])
@@ -233,7 +236,12 @@ async def test_people_post(app: GongApp, client: httpx.AsyncClient, world: World
         assert refused.status_code == 422
         assert refused.json()["error"]["message"].startswith(message_text)
     not_json = await client.post(url, content=b"{", headers={"X-CSRF-Token": csrf})
-    assert not_json.json()["error"] == {"code": "invalid", "message": "the body is not JSON"}
+    # The web app's own request also gets the words in the reader's language ("text").
+    assert not_json.json()["error"] == {
+        "code": "invalid",
+        "message": "the body is not JSON",
+        "text": "the body is not JSON",
+    }
     other = await client.post(
         f"/api/groups/{world.dev.id}/messages", json=body, headers={"X-CSRF-Token": csrf}
     )
@@ -354,8 +362,10 @@ async def test_robot_actions(app: GongApp, client: httpx.AsyncClient, world: Wor
             break
         await asyncio.sleep(0.02)
     page = await client.get(f"/robots/{robot.id}", headers=HTML)
-    assert '<tr data-reason="keyword">' in page.text
-    assert f'<td class="reason">{escape(REASONS["keyword"])}</td>' in page.text
+    assert '<tr data-reason="keyword" data-hint="keyword_missing">' in page.text
+    assert f'<td class="reason">{escape(REASONS["keyword"])}<p class="refusal-hint">' in page.text
+    # The hint names what was expected (the robot page is an admin's).
+    assert "the message holds none of the robot&#39;s keywords: CI</p>" in page.text
     assert REASONS["keyword"] == "the message contains none of the robot's keywords"
     assert "198.51.100.9" in page.text
 

@@ -53,5 +53,5 @@ def test_compose_writes_mentions_as_the_composer_does() -> None:
     }
     assert compose("**hi**", members, markdown=True) == {
         "msgtype": "markdown",
-        "markdown": {"title": "**hi**", "text": "**hi**"},
+        "markdown": {"title": "hi", "text": "**hi**"},
     }

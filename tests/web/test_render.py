@@ -6,18 +6,29 @@ Regenerate the golden files after an intended change with ``GONG_UPDATE_GOLDEN=1
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
+from gong import i18n
 from gong.domain.models import SenderType, StoredMessage
 from gong.domain.service import message_event
 from gong.protocol.messages import parse_message
 from gong.web.render import environment, message_view, preview, text_html
 
 GOLDEN = Path(__file__).parent / "golden" / "messages"
+
+
+@pytest.fixture(autouse=True)
+def english() -> Iterator[None]:
+    """The golden files hold the English words (both languages: tests/web/test_i18n.py)."""
+    with i18n.use("en"):
+        yield
+
+
 ZHANG = {"member_id": 7, "name": "张三", "via": "mobile", "value": "13800000001", "in_text": True}
 WRAP = "dingtalk://dingtalkclient/page/link?url=https%3A%2F%2Fexample.com%2Fnews%3Fid%3D1&pc_slide=false"
 
@@ -186,7 +197,7 @@ def test_live_events_render_like_stored_messages() -> None:
         ("link", "Release 2.4"),
         ("action_card_single", "Coffee"),
         ("feed_card", "First"),
-        ("image", "[图片]"),
+        ("image", "[Picture]"),
     ],
 )
 def test_preview(name: str, line: str) -> None:

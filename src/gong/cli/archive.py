@@ -20,8 +20,9 @@ from typer.core import TyperGroup
 
 from gong.cli.common import JsonOpt, emit, err, fail, open_admin, out, run, shown, when_ms
 from gong.cli.history import local_time, messages_command
-from gong.domain.history import PRUNE_BATCH, Actor, PruneReport
+from gong.domain.history import Actor, PruneReport
 from gong.domain.models import StoredMessage
+from gong.i18n import cli as _
 from gong.schemas.records import MessageOut
 
 __all__ = ["CSV_COLUMNS", "message_app", "messages_app", "prune_command"]
@@ -40,10 +41,10 @@ CSV_COLUMNS = (
     "recalled",
 )
 
-_FORMAT_HELP = (
-    "ndjson: one message per line as the API shows it; csv: "
-    + ", ".join(CSV_COLUMNS)
-    + " (created_at in ISO 8601, UTC)."
+_FORMAT_HELP = _(
+    "ndjson: one message per line as the API shows it; csv: %(columns)s (created_at in ISO "
+    "8601, UTC).",
+    columns=", ".join(CSV_COLUMNS),
 )
 
 #: Who the audit record of a recall made here names.
@@ -62,24 +63,32 @@ class _ListUnlessNamed(TyperGroup):
 
 messages_app = typer.Typer(
     cls=_ListUnlessNamed,
-    help="A group's messages: `gong messages GROUP_ID` lists them (newest first, a page at a "
-    "time); `gong messages export GROUP_ID` writes all of them.",
+    help=_(
+        "A group's messages: `gong messages GROUP_ID` lists them (newest first, a page at a "
+        "time); `gong messages export GROUP_ID` writes all of them."
+    ),
     no_args_is_help=True,
 )
-messages_app.command("list")(messages_command)
+messages_app.command(
+    "list",
+    help=_("List a group's messages, newest first, each with its msgtype and payload as sent."),
+)(messages_command)
 
-message_app = typer.Typer(help="One message: recall it.", no_args_is_help=True)
+message_app = typer.Typer(help=_("One message: recall it."), no_args_is_help=True)
 
 
 # -- recall ------------------------------------------------------------------------------------
 
 
-@message_app.command("recall")
+@message_app.command(
+    "recall",
+    help=_(
+        "Recall a message for everyone, as an admin.\n\n"
+        "Its content leaves storage and the search index, pending relay copies are cancelled, "
+        "and who recalled it (`cli`) and when are kept on it."
+    ),
+)
 def recall_command(message_id: int = typer.Argument(..., min=1), as_json: bool = JsonOpt) -> None:
-    """Recall a message for everyone, as an admin.
-
-    Its content leaves storage and the search index, pending relay copies are cancelled, and
-    who recalled it (`cli`) and when are kept on it."""
 
     async def action() -> StoredMessage:
         async with open_admin() as admin:
@@ -90,8 +99,18 @@ def recall_command(message_id: int = typer.Argument(..., min=1), as_json: bool =
         shown(MessageOut.of(message)),
         as_json=as_json,
         human=lambda: out.print(
-            f"message {message.id} in group {message.group_id} recalled"
-            + (f" at {local_time(message.recalled_at)}" if message.recalled_at else "")
+            _(
+                "message %(id)s in group %(group)s recalled at %(time)s",
+                id=message.id,
+                group=message.group_id,
+                time=local_time(message.recalled_at),
+            )
+            if message.recalled_at
+            else _(
+                "message %(id)s in group %(group)s recalled",
+                id=message.id,
+                group=message.group_id,
+            )
         ),
     )
 
@@ -104,7 +123,15 @@ class ExportFormat(enum.StrEnum):
     CSV = "csv"
 
 
-@messages_app.command("export")
+@messages_app.command(
+    "export",
+    help=_(
+        "Write every message of a group, oldest first, with no cap.\n\n"
+        "Messages are read and written a batch at a time, so memory stays flat however long "
+        "the history. Notes meant for one account are left out; recalled messages are there "
+        "without their content."
+    ),
+)
 def export_command(
     group_id: int = typer.Argument(..., min=1),
     since: int | None = typer.Option(
@@ -112,8 +139,10 @@ def export_command(
         "--since",
         parser=when_ms,
         metavar="WHEN",
-        help="Only messages posted at or after: 2026-12-01, 2026-12-01T08:00 (local time) or "
-        "unix ms.",
+        help=_(
+            "Only messages posted at or after: 2026-12-01, 2026-12-01T08:00 (local time) or "
+            "unix ms."
+        ),
     ),
     fmt: ExportFormat = typer.Option(
         ExportFormat.NDJSON,
@@ -121,14 +150,9 @@ def export_command(
         help=_FORMAT_HELP,
     ),
     output: Path | None = typer.Option(
-        None, "--output", "-o", dir_okay=False, help="Write to this file instead of stdout."
+        None, "--output", "-o", dir_okay=False, help=_("Write to this file instead of stdout.")
     ),
 ) -> None:
-    """Write every message of a group, oldest first, with no cap.
-
-    Messages are read and written a batch at a time, so memory stays flat however long the
-    history. Notes meant for one account are left out; recalled messages are there without
-    their content."""
 
     async def action() -> int:
         async with open_admin() as admin:
@@ -148,11 +172,20 @@ def export_command(
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise typer.Exit(1) from None
     except OSError as exc:
-        fail(f"cannot write {output or 'to stdout'}: {exc.strerror or exc}")
+        fail(
+            _.lazy("cannot write %(output)s: %(error)s", output=output, error=exc.strerror or exc)
+            if output is not None
+            else _.lazy("cannot write to stdout: %(error)s", error=exc.strerror or exc)
+        )
         return
     if output is not None:
         err.print(
-            f"{_count(count, 'message')} of group {group_id} written to {output}",
+            _(
+                "%(messages)s of group %(group)s written to %(output)s",
+                messages=_messages(count),
+                group=group_id,
+                output=output,
+            ),
             markup=False,
             soft_wrap=True,
         )
@@ -234,12 +267,6 @@ def _title_and_text(content: dict[str, Any] | None) -> tuple[str, str]:
 
 
 def prune_command(as_json: bool = JsonOpt) -> None:
-    """Enforce every group's retention now (servers also do it on their own).
-
-    Deletes the messages older than a group's retention_days and beyond its newest
-    retention_count, with their mentions, search text and relay records, PRUNE_BATCH at a
-    time. Nothing else is cleaned: refusals, relay history and the rest of the servers'
-    housekeeping stay as they are."""
 
     async def action() -> tuple[PruneReport, int]:
         async with open_admin() as admin:
@@ -253,7 +280,7 @@ def prune_command(as_json: bool = JsonOpt) -> None:
     report, limited = run(action, as_json=as_json)
     if limited and not report.groups:
         fail(
-            "another Gong process is enforcing retention right now; try again in a minute",
+            _.lazy("another Gong process is enforcing retention right now; try again in a minute"),
             code="busy",
             as_json=as_json,
         )
@@ -261,16 +288,22 @@ def prune_command(as_json: bool = JsonOpt) -> None:
         {"groups": report.groups, "deleted": report.deleted},
         as_json=as_json,
         human=lambda: out.print(
-            f"{_count(report.deleted, 'message')} deleted from "
-            f"{_count(report.groups, 'group')} with a retention"
+            _(
+                "%(messages)s deleted from %(groups)s with a retention",
+                messages=_messages(report.deleted),
+                groups=_.plural(
+                    "%(count)s group",
+                    "%(count)s groups",
+                    report.groups,
+                    count=format(report.groups, ","),
+                ),
+            )
             if report.groups
-            else "no group has a retention: nothing to delete"
+            else _("no group has a retention: nothing to delete")
         ),
     )
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")
-
-
-prune_command.__doc__ = (prune_command.__doc__ or "").replace("PRUNE_BATCH", f"{PRUNE_BATCH:,}")
+def _messages(n: int) -> str:
+    """``1 message``, ``1,234 messages``."""
+    return _.plural("%(count)s message", "%(count)s messages", n, count=format(n, ","))

@@ -13,11 +13,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import orjson
 import typer
 from pydantic import BaseModel
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text as Styled
 
 from gong.config import Settings
 from gong.domain.errors import GongError
+from gong.i18n import Text
+from gong.i18n import cli as _
 
 if TYPE_CHECKING:
     from gong.administration import Administration
@@ -26,7 +30,10 @@ __all__ = [
     "JsonOpt",
     "emit",
     "fail",
+    "label_width",
+    "labelled",
     "open_admin",
+    "padded",
     "run",
     "settings",
     "shown",
@@ -36,7 +43,7 @@ __all__ = [
 
 T = TypeVar("T")
 
-JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON.")
+JsonOpt = typer.Option(False, "--json", help=_("Print machine-readable JSON."))
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -57,18 +64,44 @@ def when_ms(value: str) -> int:
             moment = dt.datetime.fromisoformat(text)
         except ValueError:
             raise typer.BadParameter(
-                f"{value!r} is not a date (2026-12-01), a local time (2026-12-01T08:00) or unix ms"
+                _(
+                    "%(value)r is not a date (2026-12-01), a local time (2026-12-01T08:00) or "
+                    "unix ms",
+                    value=value,
+                )
             ) from None
         if moment.tzinfo is None:
             moment = moment.astimezone()  # the local time zone's
         ms = int(moment.timestamp() * 1000)
     if not 0 <= ms <= _MAX_MS:
-        raise typer.BadParameter(f"{value!r} is before 1970 or too far in the future")
+        raise typer.BadParameter(
+            _("%(value)r is before 1970 or too far in the future", value=value)
+        )
     return ms
 
 
-def settings() -> Settings:
-    return Settings()
+def settings(**given: Any) -> Settings:
+    """The settings of every command: ``given`` (its options), the environment, then
+    ``gong.env`` files (:meth:`gong.config.Settings.load`). A setting that is not valid ends the
+    command with one line per setting, naming its variable."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings.load(**given)
+    except ValidationError as exc:
+        from gong.cli.preflight import setting_errors
+
+        fail_all(setting_errors(exc))
+        raise  # not reached: fail_all exits
+
+
+def fail_all(messages: Sequence[str | Text], *, status: int = 1) -> None:
+    """Print each message as :func:`fail` does, then exit with ``status``."""
+    for message in messages:
+        shown = message.translated() if isinstance(message, Text) else message
+        before, _placeholder, after = _("error: %(message)s").partition("%(message)s")
+        err.print(Styled.assemble((before, "red"), shown, after), soft_wrap=True)
+    raise typer.Exit(status)
 
 
 @contextlib.asynccontextmanager
@@ -85,20 +118,29 @@ async def open_admin(config: Settings | None = None) -> AsyncIterator[Administra
 
 
 def run(action: Callable[[], Awaitable[T]], *, as_json: bool = False) -> T:
-    """Run an async action; a :class:`GongError` becomes a clear message and exit status 1."""
+    """Run an async action; a :class:`GongError` becomes a clear message (in the CLI's
+    language; English in ``--json``) and exit status 1."""
     try:
         return asyncio.run(action())  # type: ignore[arg-type]
     except GongError as exc:
-        fail(exc.message, code=exc.code, as_json=as_json)
+        fail(exc.text, code=exc.code, as_json=as_json)
     raise AssertionError("unreachable")
 
 
-def fail(message: str, *, code: str = "error", as_json: bool = False, status: int = 1) -> None:
+def fail(
+    message: str | Text, *, code: str = "error", as_json: bool = False, status: int = 1
+) -> None:
+    """Print ``message`` and exit with ``status``: for people on stderr, translated (a
+    :class:`~gong.i18n.Text`); with ``--json`` on stdout as ``{"error": {code, message}}``, the
+    message in English."""
     if as_json:
-        sys.stdout.write(orjson.dumps({"error": {"code": code, "message": message}}).decode())
+        data = {"error": {"code": code, "message": str(message)}}
+        sys.stdout.write(orjson.dumps(data).decode())
         sys.stdout.write("\n")
     else:
-        err.print(f"[red]error:[/red] {message}", markup=True)
+        shown = message.translated() if isinstance(message, Text) else message
+        before, _placeholder, after = _("error: %(message)s").partition("%(message)s")
+        err.print(Styled.assemble((before, "red"), shown, after), soft_wrap=True)
     raise typer.Exit(status)
 
 
@@ -116,6 +158,22 @@ def emit(data: Any, *, as_json: bool, human: Callable[[], None] | None = None) -
         sys.stdout.flush()
     else:
         human()
+
+
+def label_width(*labels: str) -> int:
+    """The width that lines values up after these labels, two spaces after the longest (in
+    terminal cells: a Chinese character takes two)."""
+    return max(cell_len(label) for label in labels) + 2
+
+
+def padded(label: str, width: int) -> str:
+    """``label`` and the spaces up to ``width`` (at least one)."""
+    return label + " " * max(1, width - cell_len(label))
+
+
+def labelled(label: str, value: Any, width: int) -> str:
+    """An indented ``label value`` line, the value at ``width`` (:func:`label_width`)."""
+    return f"  {padded(label, width)}{value}"
 
 
 def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> None:

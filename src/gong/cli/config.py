@@ -10,10 +10,14 @@ from pydantic.fields import FieldInfo
 
 from gong.cli.common import JsonOpt, emit, out, settings
 from gong.config import Settings
+from gong.i18n import cli as _
+from gong.redact import redact
 
 __all__ = ["config_app", "render_env_sample", "render_markdown"]
 
-config_app = typer.Typer(help="Show settings and render their documentation.", no_args_is_help=True)
+config_app = typer.Typer(
+    help=_("Show settings and render their documentation."), no_args_is_help=True
+)
 
 _SECRET_FIELDS = {"admin_token", "secret_key", "database_url", "redis_url"}
 
@@ -88,6 +92,12 @@ def render_markdown() -> str:
         "`GONG_DATABASE_URL`. Lists are comma-separated. A commented sample with every setting",
         "at its default is in [`gong.env.example`](../gong.env.example).",
         "",
+        "The same `GONG_*` lines may also sit in a `gong.env` file: every command and the server",
+        "read the one in the working directory and the one in the data directory (`GONG_DATA_DIR`,",
+        "by default the per-user data directory, `~/.local/share/gong` on Linux). An environment",
+        "variable wins over the working directory's file, which wins over the data directory's.",
+        "`gong config show` prints the database and the settings files in use.",
+        "",
         "This page is generated from `gong.config.Settings` (`gong config markdown`).",
         "",
         "| Variable | Default | What it does |",
@@ -101,23 +111,36 @@ def render_markdown() -> str:
     return "\n".join(rows) + "\n" + _LOGS
 
 
-@config_app.command("show")
+@config_app.command("show", help=_("The effective settings (secrets masked)."))
 def config_show(as_json: bool = JsonOpt) -> None:
-    """The effective settings (secrets masked)."""
-    data = settings().model_dump(mode="json")
+    config = settings()
+    data = config.model_dump(mode="json")
     for key in _SECRET_FIELDS & data.keys():
         if data[key]:
             data[key] = "***"
-    emit(data, as_json=as_json, human=lambda: out.print(json.dumps(data, indent=2)))
+    # Which database and which settings files are in use (the database URL without secrets).
+    path = config.database_path
+    data["database"] = str(path) if path else redact(config.sqlalchemy_url)
+    data["settings_files"] = [str(f) for f in config.files]
+
+    def human() -> None:
+        out.print(_("Database: %(database)s", database=data["database"]))
+        files = ", ".join(data["settings_files"]) or _("none (environment variables only)")
+        out.print(_("Settings files: %(files)s", files=files))
+        out.print(json.dumps(data, indent=2, ensure_ascii=False))
+
+    emit(data, as_json=as_json, human=human)
 
 
-@config_app.command("sample")
+@config_app.command(
+    "sample", help=_("Print a commented sample environment file with every setting at its default.")
+)
 def config_sample() -> None:
-    """Print a commented sample environment file with every setting at its default."""
     typer.echo(render_env_sample(), nl=False)
 
 
-@config_app.command("markdown")
+@config_app.command(
+    "markdown", help=_("Print the configuration reference (docs/configuration.md).")
+)
 def config_markdown() -> None:
-    """Print the configuration reference (docs/configuration.md)."""
     typer.echo(render_markdown(), nl=False)

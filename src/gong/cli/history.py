@@ -8,7 +8,9 @@ from typing import Any
 import typer
 
 from gong.cli.common import JsonOpt, emit, open_admin, run, shown, table
+from gong.domain.hints import hint_text
 from gong.domain.models import Refusal, StoredMessage
+from gong.i18n import cli as _
 from gong.schemas.records import MessageOut, RefusalOut
 
 __all__ = ["local_time", "message_json", "messages_command", "refusals_command"]
@@ -21,11 +23,12 @@ def message_json(message: StoredMessage) -> dict[str, Any]:
 
 def messages_command(
     group_id: int,
-    limit: int = typer.Option(20, "--limit", min=1, max=1000, help="How many, newest first."),
-    before: int | None = typer.Option(None, "--before", help="Only messages older than this id."),
+    limit: int = typer.Option(20, "--limit", min=1, max=1000, help=_("How many, newest first.")),
+    before: int | None = typer.Option(
+        None, "--before", help=_("Only messages older than this id.")
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
-    """List a group's messages, newest first, each with its msgtype and payload as sent."""
 
     async def action() -> list[StoredMessage]:
         async with open_admin() as admin:
@@ -37,13 +40,13 @@ def messages_command(
         [message_json(m) for m in messages],
         as_json=as_json,
         human=lambda: table(
-            ["id", "from", "msgtype", "title"],
+            [_("id"), _("from"), _("msgtype"), _("title")],
             [
                 (
                     m.id,
                     m.sender_name,
                     m.msgtype,
-                    "(recalled)" if m.recalled_at else _title(m.content),
+                    _("(recalled)") if m.recalled_at else _title(m.content),
                 )
                 for m in messages
             ],
@@ -66,7 +69,6 @@ def refusals_command(
     limit: int = typer.Option(20, "--limit", min=1, max=500),
     as_json: bool = JsonOpt,
 ) -> None:
-    """A robot's recent refused calls, newest first, with the reason."""
 
     async def action() -> list[Refusal]:
         async with open_admin() as admin:
@@ -78,10 +80,15 @@ def refusals_command(
         [shown(RefusalOut.of(r)) for r in refusals],
         as_json=as_json,
         human=lambda: table(
-            ["time", "ip", "errcode", "reason"],
-            [(local_time(r.created_at), r.ip, r.errcode, r.reason) for r in refusals],
+            [_("time"), _("ip"), _("errcode"), _("reason"), _("hint")],
+            [(local_time(r.created_at), r.ip, r.errcode, r.reason, _hint(r)) for r in refusals],
         ),
     )
+
+
+def _hint(refusal: Refusal) -> str:
+    hint = hint_text(refusal.hint, refusal.hint_params)
+    return hint.translated() if hint else ""
 
 
 def local_time(ms: int) -> str:

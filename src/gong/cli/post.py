@@ -10,6 +10,7 @@ import typer
 
 from gong.cli.common import JsonOpt, emit, out, run, settings, shown, table
 from gong.domain.errors import NotFound
+from gong.i18n import cli as _
 from gong.schemas.records import (
     OutgoingCallOut,
 )
@@ -18,17 +19,12 @@ __all__ = ["outgoing_command", "post_command"]
 
 
 def post_command(
-    group_id: int = typer.Argument(..., help="The group to post in."),
-    text: str = typer.Argument(..., help="The message; @name mentions a member or a robot."),
-    username: str = typer.Option(..., "--as", help="The account that posts (gong user list)."),
-    markdown: bool = typer.Option(False, "--markdown", help="Send markdown instead of text."),
+    group_id: int = typer.Argument(..., help=_("The group to post in.")),
+    text: str = typer.Argument(..., help=_("The message; @name mentions a member or a robot.")),
+    username: str = typer.Option(..., "--as", help=_("The account that posts (gong user list).")),
+    markdown: bool = typer.Option(False, "--markdown", help=_("Send markdown instead of text.")),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Post as a person; waits for the callbacks of the outgoing robots it @-mentions.
-
-    The message is stored on the database directly; a running server shows it live (with
-    Redis through the shared broker, without Redis through its change feed).
-    """
     config = settings().model_copy(update={"relay_enabled": False})
 
     async def action() -> dict[str, Any]:
@@ -41,7 +37,7 @@ def post_command(
         try:
             user = await Accounts(runtime.engine, runtime.clock).find_user(username)
             if user is None:
-                raise NotFound(f"no account {username!r} (gong user list)")
+                raise NotFound(_.lazy("no account %(name)r (gong user list)", name=username))
             group, member = await runtime.inbox.visible_group(user, group_id)
             members = await runtime.groups.members(group.id)
             message = parse_message(compose(text, members, markdown=markdown))
@@ -66,23 +62,26 @@ def post_command(
     result = run(action, as_json=as_json)
 
     def human() -> None:
-        out.print(f"posted message {result['id']} in group {result['group_id']}")
+        out.print(
+            _("posted message %(id)s in group %(group)s", id=result["id"], group=result["group_id"])
+        )
         for call in result["callbacks"]:
-            outcome = {
-                "answered": f"answered (message {call['answer_message_id']})",
-                "no_answer": "no answer (empty)",
-            }.get(call["state"], f"failed: {call['error']}")
+            if call["state"] == "answered":
+                outcome = _("answered (message %(id)s)", id=call["answer_message_id"])
+            elif call["state"] == "no_answer":
+                outcome = _("no answer (empty)")
+            else:
+                outcome = _("failed: %(error)s", error=call["error"])
             out.print(f"  {call['robot']}: {outcome}", markup=False)
 
     emit(result, as_json=as_json, human=human)
 
 
 def outgoing_command(
-    robot_id: int = typer.Argument(..., help="The robot."),
+    robot_id: int = typer.Argument(..., help=_("The robot.")),
     limit: int = typer.Option(50, "--limit", min=1, max=500),
     as_json: bool = JsonOpt,
 ) -> None:
-    """A robot's outgoing callbacks, newest first: answered, no answer, or failed and why."""
     from gong.cli.common import open_admin
     from gong.storage.outgoing import OutgoingStore
 
@@ -97,7 +96,16 @@ def outgoing_command(
         calls,
         as_json=as_json,
         human=lambda: table(
-            ["id", "message", "state", "attempts", "HTTP", "ms", "answer", "error"],
+            [
+                _("id"),
+                _("message"),
+                _("state"),
+                _("attempts"),
+                _("HTTP"),
+                _("ms"),
+                _("answer"),
+                _("error"),
+            ],
             [
                 (
                     c["id"],

@@ -9,12 +9,13 @@ import typer
 
 from gong.cli.common import JsonOpt, emit, open_admin, out, run, shown, table
 from gong.domain.models import Delivery, DeliveryState
+from gong.i18n import cli as _
 from gong.schemas.records import (
     DeliveryOut,
 )
 from gong.storage.outbox import Outbox
 
-__all__ = ["deliveries_command"]
+__all__ = ["deliveries_command", "delivery_state"]
 
 
 def _when(ms: int | None) -> str:
@@ -23,26 +24,37 @@ def _when(ms: int | None) -> str:
     return dt.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def delivery_state(state: str) -> str:
+    """A delivery state (``pending``, ``sent``, ``digested``, ``failed``) in words."""
+    words: dict[str, str] = {
+        DeliveryState.PENDING: _("pending"),
+        DeliveryState.SENT: _("sent"),
+        DeliveryState.DIGESTED: _("digested"),
+        DeliveryState.FAILED: _("failed"),
+    }
+    return words.get(state, state)
+
+
 def _outcome(delivery: Delivery) -> str:
     send = delivery.send
     if send is None:
-        return "queued"
+        return _("queued")
+    answer = f"{send.errcode} {send.errmsg or ''}".strip()
     if delivery.state is DeliveryState.DIGESTED:
-        return f"in digest {send.id} ({send.items} messages)"
+        return _("in digest %(id)s (%(count)s messages)", id=send.id, count=send.items)
     if delivery.state is DeliveryState.FAILED:
-        return f"failed: {send.errcode} {send.errmsg or ''}".strip()
+        return _("failed: %(answer)s", answer=answer)
     if delivery.state is DeliveryState.PENDING and send.attempts:
-        return f"attempt {send.attempts}, last: {send.errcode} {send.errmsg or ''}".strip()
+        return _("attempt %(n)s, last: %(answer)s", n=send.attempts, answer=answer)
     return send.kind
 
 
 def deliveries_command(
     robot_id: int,
-    state: DeliveryState | None = typer.Option(None, "--state", help="Only this state."),
-    limit: int = typer.Option(20, "--limit", min=1, max=500, help="How many, newest first."),
+    state: DeliveryState | None = typer.Option(None, "--state", help=_("Only this state.")),
+    limit: int = typer.Option(20, "--limit", min=1, max=500, help=_("How many, newest first.")),
     as_json: bool = JsonOpt,
 ) -> None:
-    """A relayed robot's delivery records, newest first: pending, sent, digested, or failed."""
 
     async def action() -> tuple[list[Delivery], dict[str, int]]:
         async with open_admin() as admin:
@@ -59,11 +71,23 @@ def deliveries_command(
     }
 
     def human() -> None:
-        out.print(", ".join(f"{n} {s}" for s, n in counts.items()))
+        out.print(
+            ", ".join(
+                _("%(count)s %(state)s", count=n, state=delivery_state(s))
+                for s, n in counts.items()
+            )
+        )
         table(
-            ["id", "message", "time", "state", "title", "upstream"],
+            [_("id"), _("message"), _("time"), _("state"), _("title"), _("upstream")],
             [
-                (d.id, d.message_id, _when(d.created_at), d.state, d.title[:40], _outcome(d))
+                (
+                    d.id,
+                    d.message_id,
+                    _when(d.created_at),
+                    delivery_state(d.state),
+                    d.title[:40],
+                    _outcome(d),
+                )
                 for d in deliveries
             ],
         )

@@ -12,6 +12,7 @@ import orjson
 from gong.cli.common import fail
 from gong.domain.errors import Invalid
 from gong.domain.models import Outgoing, Upstream
+from gong.i18n import cli as _
 from gong.protocol.limits import (
     DEFAULT_UPSTREAM_BLOCK,
     DEFAULT_UPSTREAM_LIMIT,
@@ -37,35 +38,38 @@ __all__ = [
 ]
 
 
-OUTGOING_HELP = "Call this URL when a person @-mentions the robot (DingTalk's Outgoing)."
-OUTGOING_TOKEN_HELP = "The token header of each callback (default: a new random one)."  # noqa: S105
-UPSTREAM_HELP = "Relay every accepted message to this webhook (DingTalk or Gong)."
-UPSTREAM_SECRET_HELP = "The upstream robot's SEC… signing secret."  # noqa: S105
-UPSTREAM_LIMIT_HELP = (
-    f"Upstream sends per window (default {DEFAULT_UPSTREAM_LIMIT}; DingTalk allows "
-    f"{DINGTALK_RATE_LIMIT}; 0 = unpaced)."
+OUTGOING_HELP = _("Call this URL when a person @-mentions the robot (DingTalk's Outgoing).")
+OUTGOING_TOKEN_HELP = _("The token header of each callback (default: a new random one).")
+UPSTREAM_HELP = _("Relay every accepted message to this webhook (DingTalk or Gong).")
+UPSTREAM_SECRET_HELP = _("The upstream robot's SEC… signing secret.")
+UPSTREAM_LIMIT_HELP = _(
+    "Upstream sends per window (default %(limit)s; DingTalk allows %(dingtalk)s; 0 = unpaced).",
+    limit=DEFAULT_UPSTREAM_LIMIT,
+    dingtalk=DINGTALK_RATE_LIMIT,
 )
-UPSTREAM_WINDOW_HELP = f"The upstream's window in seconds (default {DEFAULT_UPSTREAM_WINDOW})."
-UPSTREAM_BLOCK_HELP = (
-    f"Pause after a throttle answer, in seconds (default {DEFAULT_UPSTREAM_BLOCK})."
+UPSTREAM_WINDOW_HELP = _(
+    "The upstream's window in seconds (default %(window)s).", window=DEFAULT_UPSTREAM_WINDOW
 )
-UPSTREAM_FIT_HELP = (
+UPSTREAM_BLOCK_HELP = _(
+    "Pause after a throttle answer, in seconds (default %(block)s).", block=DEFAULT_UPSTREAM_BLOCK
+)
+UPSTREAM_FIT_HELP = _(
     "A message too large for one DingTalk message (an alert storm's group) goes upstream as "
     "a summary with a link to the whole message in Gong, or split into numbered parts."
 )
-DEDUPE_HELP = (
+DEDUPE_HELP = _(
     "Quiet window in seconds: a message identical to one the robot posted within it is counted "
     "on that one (shown as ×N) instead of posted again. 0 turns it off."
 )
-MENTION_LABEL_HELP = (
+MENTION_LABEL_HELP = _(
     "An alert label whose value is a member's mobile, userId or name: the alert @-mentions "
     "them (repeat; alert robots: alertmanager, grafana, sentry, uptime-kuma, template)."
 )
-INCLUDE_EVENT_HELP = (
+INCLUDE_EVENT_HELP = _(
     "Also show this opt-in event or family (successful runs, stars, forks, emoji; repeat)."
 )
-SHOW_UNKNOWN_HELP = "Post a short message for events Gong has no message for."
-UPSTREAM_KEYWORD_HELP = "A keyword put in every digest title (keyword-secured upstreams)."
+SHOW_UNKNOWN_HELP = _("Post a short message for events Gong has no message for.")
+UPSTREAM_KEYWORD_HELP = _("A keyword put in every digest title (keyword-secured upstreams).")
 
 
 def outgoing_target(
@@ -76,7 +80,7 @@ def outgoing_target(
     if url is None and token is None:
         return None
     if url is None and current is None:
-        raise Invalid("--outgoing-token needs --outgoing-url URL")
+        raise Invalid(_.lazy("--outgoing-token needs --outgoing-url URL"))
     return Outgoing(
         url=url if url is not None else current.url if current else "",
         token=token
@@ -99,7 +103,7 @@ def upstream_target(
     """The upstream from the options, over the current one; None when nothing was given."""
     if url is None and current is None:
         if any(v is not None for v in (secret, limit, window, block, keyword)):
-            raise Invalid("--upstream-… options need --upstream URL")
+            raise Invalid(_.lazy("--upstream-… options need --upstream URL"))
         return None
     if url is None and all(v is None for v in (secret, limit, window, block, keyword)):
         return None
@@ -128,7 +132,7 @@ def _read(path: Path, as_json: bool) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        fail(f"cannot read {path}: {exc}", as_json=as_json)
+        fail(_.lazy("cannot read %(path)s: %(error)s", path=path, error=exc), as_json=as_json)
     raise AssertionError("unreachable")
 
 
@@ -153,9 +157,16 @@ def integration_settings(
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            fail(f"--set {pair!r}: write KEY=VALUE", as_json=as_json)
+            fail(_.lazy("--set %(pair)r: write KEY=VALUE", pair=pair), as_json=as_json)
         if key.strip() in _OWN_OPTIONS:  # those are checked (and guarded) by their options
-            fail(f"--set {key.strip()}: use {_OWN_OPTIONS[key.strip()]}", as_json=as_json)
+            fail(
+                _.lazy(
+                    "--set %(key)s: use %(option)s",
+                    key=key.strip(),
+                    option=_OWN_OPTIONS[key.strip()],
+                ),
+                as_json=as_json,
+            )
         found[key.strip()] = _setting_value(value, as_json)
     if source_secret is not None:
         found["source_secret"] = source_secret

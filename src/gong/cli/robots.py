@@ -8,8 +8,20 @@ from typing import Any
 
 import typer
 
-from gong.cli.common import JsonOpt, emit, open_admin, out, run, settings, shown, table
+from gong.cli.common import (
+    JsonOpt,
+    emit,
+    label_width,
+    labelled,
+    open_admin,
+    out,
+    run,
+    settings,
+    shown,
+    table,
+)
 from gong.cli.history import local_time
+from gong.cli.relay import delivery_state
 from gong.cli.robot_options import (
     DEDUPE_HELP,
     INCLUDE_EVENT_HELP,
@@ -39,6 +51,7 @@ from gong.domain.models import (
     UpstreamFit,
 )
 from gong.domain.specs import RobotPatch, RobotSpec
+from gong.i18n import cli as _
 from gong.schemas.records import (
     IgnoredEventOut,
     robot_out,
@@ -47,7 +60,7 @@ from gong.storage.outbox import Outbox
 
 __all__ = ["robot_app", "robot_json"]
 
-robot_app = typer.Typer(help="Create, inspect and secure robots.", no_args_is_help=True)
+robot_app = typer.Typer(help=_("Create, inspect and secure robots."), no_args_is_help=True)
 
 
 def robot_json(
@@ -78,82 +91,149 @@ def _print_robot(
     deliveries: dict[str, int] | None = None,
     held: int | None = None,
 ) -> None:
+    state = _("enabled") if robot.enabled else _("disabled")
     out.print(
-        f"robot {robot.id} “{robot.name}” ({robot.kind}) in group {robot.group_id}"
-        f" — {'enabled' if robot.enabled else 'disabled'}"
+        _(
+            "robot %(id)s “%(name)s” (%(kind)s) in group %(group)s — %(state)s",
+            id=robot.id,
+            name=robot.name,
+            kind=robot.kind,
+            group=robot.group_id,
+            state=state,
+        ),
+        markup=False,
     )
-    out.print(f"  webhook:   {config.webhook_url(robot.access_token)}")
+    lines: list[tuple[str, str]] = [(_("webhook:"), config.webhook_url(robot.access_token))]
     if robot.secret:
-        out.print(f"  secret:    {robot.secret}")
+        lines.append((_("secret:"), robot.secret))
     if robot.keywords:
-        out.print(f"  keywords:  {', '.join(robot.keywords)}")
+        lines.append((_("keywords:"), ", ".join(robot.keywords)))
     if robot.ip_allow:
-        out.print(f"  IP allow:  {', '.join(robot.ip_allow)}")
+        lines.append((_("IP allow:"), ", ".join(robot.ip_allow)))
     limit = robot.rate_limit
-    out.print(
-        "  rate:      "
-        + (
-            "unlimited"
-            if limit.unlimited
-            else f"{limit.limit} per {limit.window_s} s, then a {limit.block_s} s block"
+    rate = (
+        _("unlimited")
+        if limit.unlimited
+        else _(
+            "%(limit)s per %(window)s s, then a %(block)s s block",
+            limit=limit.limit,
+            window=limit.window_s,
+            block=limit.block_s,
         )
     )
+    lines.append((_("rate:"), rate))
     extra = robot.settings
     if extra.get("source_secret"):
-        out.print(f"  source secret: {extra['source_secret']}")
+        lines.append((_("source secret:"), extra["source_secret"]))
     if extra.get("template"):
-        out.print(f"  template:  {len(str(extra['template']).splitlines())} lines")
+        count = len(str(extra["template"]).splitlines())
+        lines.append((_("template:"), _.plural("%(n)s line", "%(n)s lines", count)))
     for key in ("only_events", "exclude_events"):
         if extra.get(key):
-            out.print(f"  {key}: {', '.join(extra[key])}")
+            lines.append((f"{key}:", ", ".join(extra[key])))
     upstream = robot.upstream
     if upstream is not None:
-        pace = "unpaced" if upstream.limit == 0 else (f"{upstream.limit} per {upstream.window_s} s")
-        signed = ", signed" if upstream.secret else ""
-        out.print(f"  relay to:  {_masked(upstream.url)} ({pace}{signed})", markup=False)
+        pace = (
+            _("unpaced")
+            if upstream.limit == 0
+            else _("%(limit)s per %(window)s s", limit=upstream.limit, window=upstream.window_s)
+        )
+        relay = (
+            _("%(url)s (%(pace)s, signed)", url=_masked(upstream.url), pace=pace)
+            if upstream.secret
+            else _("%(url)s (%(pace)s)", url=_masked(upstream.url), pace=pace)
+        )
+        lines.append((_("relay to:"), relay))
     outgoing = robot.outgoing
     if outgoing is not None:
-        out.print(f"  outgoing:  {outgoing.url} (token {outgoing.token})", markup=False)
+        lines.append(
+            (
+                _("outgoing:"),
+                _("%(url)s (token %(token)s)", url=outgoing.url, token=outgoing.token),
+            )
+        )
     if stats is not None:
-        kept = f", {held} held for overflow summaries" if held else ""
-        out.print(f"  calls:     {stats['accepted']} accepted, {stats['refused']} refused{kept}")
+        calls = _(
+            "%(accepted)s accepted, %(refused)s refused",
+            accepted=stats["accepted"],
+            refused=stats["refused"],
+        )
+        if held:
+            calls += _(", %(held)s held for overflow summaries", held=held)
+        lines.append((_("calls:"), calls))
     if deliveries is not None:
-        out.print("  relayed:   " + ", ".join(f"{n} {state}" for state, n in deliveries.items()))
+        relayed = ", ".join(
+            _("%(count)s %(state)s", count=n, state=delivery_state(state))
+            for state, n in deliveries.items()
+        )
+        lines.append((_("relayed:"), relayed))
+    # Values line up after the usual labels; a longer one (a setting's name) runs on.
+    width = label_width(
+        _("webhook:"),
+        _("secret:"),
+        _("keywords:"),
+        _("IP allow:"),
+        _("rate:"),
+        _("template:"),
+        _("relay to:"),
+        _("outgoing:"),
+        _("calls:"),
+        _("relayed:"),
+    )
+    for label, value in lines:
+        out.print(labelled(label, value, width), markup=False)
 
 
-@robot_app.command("create")
+@robot_app.command(
+    "create",
+    help=_(
+        "Create a robot; prints its id, access_token, secret and webhook URL.\n\n"
+        "A custom robot needs at least one security setting (--keyword, --sign or --ip), as on "
+        "DingTalk. Integration kinds (github, gitlab, …) need none: --source-secret protects "
+        "them. With --upstream it also relays what it accepts to that webhook, paced and folded "
+        "into digests past the upstream's limit. With --outgoing-url, a person's @-mention of "
+        "it in the group is sent to that URL as DingTalk's callback, and the answer is posted "
+        "as the robot."
+    ),
+)
 def robot_create(
     group_id: int,
-    name: str = typer.Option(..., "--name", help="Shown as the sender of its messages."),
-    kind: RobotKind = typer.Option(RobotKind.CUSTOM, "--kind", help="How bodies are read."),
-    keyword: list[str] = typer.Option([], "--keyword", help="A keyword (repeat, at most 10)."),
-    sign: bool = typer.Option(False, "--sign", help="Require a signature (加签)."),
-    ip: list[str] = typer.Option([], "--ip", help="An allowed IPv4 address or CIDR (repeat)."),
+    name: str = typer.Option(..., "--name", help=_("Shown as the sender of its messages.")),
+    kind: RobotKind = typer.Option(RobotKind.CUSTOM, "--kind", help=_("How bodies are read.")),
+    keyword: list[str] = typer.Option([], "--keyword", help=_("A keyword (repeat, at most 10).")),
+    sign: bool = typer.Option(False, "--sign", help=_("Require a signature (加签).")),
+    ip: list[str] = typer.Option([], "--ip", help=_("An allowed IPv4 address or CIDR (repeat).")),
     rate_limit: int = typer.Option(
-        DEFAULT_RATE_LIMIT.limit, "--rate-limit", min=0, help="Messages per window; 0 = unlimited."
+        DEFAULT_RATE_LIMIT.limit,
+        "--rate-limit",
+        min=0,
+        help=_("Messages per window; 0 = unlimited."),
     ),
     rate_window: int = typer.Option(
-        DEFAULT_RATE_LIMIT.window_s, "--rate-window", min=0, help="Window in seconds."
+        DEFAULT_RATE_LIMIT.window_s, "--rate-window", min=0, help=_("Window in seconds.")
     ),
     block: int = typer.Option(
-        DEFAULT_RATE_LIMIT.block_s, "--block", min=0, help="Block after the limit, in seconds."
+        DEFAULT_RATE_LIMIT.block_s,
+        "--block",
+        min=0,
+        help=_("Block after the limit, in seconds."),
     ),
     overflow: Overflow = typer.Option(
-        Overflow.REJECT, "--overflow", help="Past the limit: reject (as DingTalk) or digest."
+        Overflow.REJECT, "--overflow", help=_("Past the limit: reject (as DingTalk) or digest.")
     ),
-    avatar: str = typer.Option("", "--avatar", help="Avatar image URL."),
+    avatar: str = typer.Option("", "--avatar", help=_("Avatar image URL.")),
     source_secret: str | None = typer.Option(
-        None, "--source-secret", help="Integration kinds: the secret the source signs with."
+        None, "--source-secret", help=_("Integration kinds: the secret the source signs with.")
     ),
     template: Path | None = typer.Option(
-        None, "--template", help="Template robots: file with the Jinja2 template."
+        None, "--template", help=_("Template robots: file with the Jinja2 template.")
     ),
-    only_event: list[str] = typer.Option([], "--only-event", help="Show only these (repeat)."),
-    exclude_event: list[str] = typer.Option([], "--exclude-event", help="Never show (repeat)."),
+    only_event: list[str] = typer.Option([], "--only-event", help=_("Show only these (repeat).")),
+    exclude_event: list[str] = typer.Option([], "--exclude-event", help=_("Never show (repeat).")),
     include_event: list[str] = typer.Option([], "--include-event", help=INCLUDE_EVENT_HELP),
     show_unknown: bool = typer.Option(False, "--show-unknown", help=SHOW_UNKNOWN_HELP),
     setting: list[str] = typer.Option(
-        [], "--set", help="Another integration setting, KEY=VALUE (VALUE as JSON, or @file)."
+        [], "--set", help=_("Another integration setting, KEY=VALUE (VALUE as JSON, or @file).")
     ),
     upstream: str | None = typer.Option(None, "--upstream", help=UPSTREAM_HELP),
     upstream_secret: str | None = typer.Option(
@@ -180,14 +260,6 @@ def robot_create(
     mention_label: list[str] = typer.Option([], "--mention-label", help=MENTION_LABEL_HELP),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Create a robot; prints its id, access_token, secret and webhook URL.
-
-    A custom robot needs at least one security setting (--keyword, --sign or --ip), as on
-    DingTalk. Integration kinds (github, gitlab, …) need none: --source-secret protects them.
-    With --upstream it also relays what it accepts to that webhook, paced and folded into
-    digests past the upstream's limit. With --outgoing-url, a person's @-mention of it in the
-    group is sent to that URL as DingTalk's callback, and the answer is posted as the robot.
-    """
     config = settings()
     extra = integration_settings(
         source_secret=source_secret,
@@ -235,12 +307,11 @@ def robot_create(
     emit(robot_json(robot, config), as_json=as_json, human=lambda: _print_robot(robot, config))
 
 
-@robot_app.command("list")
+@robot_app.command("list", help=_("List robots."))
 def robot_list(
-    group: int | None = typer.Option(None, "--group", help="Only this group's robots."),
+    group: int | None = typer.Option(None, "--group", help=_("Only this group's robots.")),
     as_json: bool = JsonOpt,
 ) -> None:
-    """List robots."""
     config = settings()
 
     async def action() -> list[Robot]:
@@ -252,8 +323,18 @@ def robot_list(
         [robot_json(r, config) for r in robots],
         as_json=as_json,
         human=lambda: table(
-            ["id", "group", "name", "kind", "enabled", "security"],
-            [(r.id, r.group_id, r.name, r.kind, r.enabled, _security(r)) for r in robots],
+            [_("id"), _("group"), _("name"), _("kind"), _("enabled"), _("security")],
+            [
+                (
+                    r.id,
+                    r.group_id,
+                    r.name,
+                    r.kind,
+                    _("True") if r.enabled else _("False"),
+                    _security(r),
+                )
+                for r in robots
+            ],
         ),
     )
 
@@ -261,17 +342,18 @@ def robot_list(
 def _security(robot: Robot) -> str:
     parts = []
     if robot.keywords:
-        parts.append(f"{len(robot.keywords)} keyword(s)")
+        parts.append(_("%(count)s keyword(s)", count=len(robot.keywords)))
     if robot.secret:
-        parts.append("signing")
+        parts.append(_("signing"))
     if robot.ip_allow:
-        parts.append(f"{len(robot.ip_allow)} IP range(s)")
+        parts.append(_("%(count)s IP range(s)", count=len(robot.ip_allow)))
     return ", ".join(parts) or "-"
 
 
-@robot_app.command("show")
+@robot_app.command(
+    "show", help=_("Show a robot's settings, webhook, call counts and relay delivery counts.")
+)
 def robot_show(robot_id: int, as_json: bool = JsonOpt) -> None:
-    """Show a robot's settings, webhook, call counts and relay delivery counts."""
     config = settings()
 
     async def action() -> tuple[Robot, dict[str, int], dict[str, int] | None, int]:
@@ -293,13 +375,19 @@ def robot_show(robot_id: int, as_json: bool = JsonOpt) -> None:
     )
 
 
-@robot_app.command("rotate")
+@robot_app.command(
+    "rotate",
+    help=_(
+        "Regenerate the access_token (the old webhook stops working) or, with --secret, the secret."
+    ),
+)
 def robot_rotate(
     robot_id: int,
-    secret: bool = typer.Option(False, "--secret", help="Regenerate the signing secret instead."),
+    secret: bool = typer.Option(
+        False, "--secret", help=_("Regenerate the signing secret instead.")
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Regenerate the access_token (the old webhook stops working) or, with --secret, the secret."""
     config = settings()
 
     async def action() -> Robot:
@@ -323,52 +411,56 @@ def _set_enabled(robot_id: int, enabled: bool, as_json: bool) -> None:
     emit(
         robot_json(robot, config),
         as_json=as_json,
-        human=lambda: out.print(f"robot {robot.id} {'enabled' if enabled else 'disabled'}"),
+        human=lambda: out.print(
+            _("robot %(id)s enabled", id=robot.id)
+            if enabled
+            else _("robot %(id)s disabled", id=robot.id)
+        ),
     )
 
 
-@robot_app.command("disable")
+@robot_app.command("disable", help=_("Disable a robot: its calls are answered 400102."))
 def robot_disable(robot_id: int, as_json: bool = JsonOpt) -> None:
-    """Disable a robot: its calls are answered 400102."""
     _set_enabled(robot_id, False, as_json)
 
 
-@robot_app.command("enable")
+@robot_app.command("enable", help=_("Enable a disabled robot."))
 def robot_enable(robot_id: int, as_json: bool = JsonOpt) -> None:
-    """Enable a disabled robot."""
     _set_enabled(robot_id, True, as_json)
 
 
-@robot_app.command("update")
+@robot_app.command("update", help=_("Change a robot's settings; what is not given stays as it is."))
 def robot_update(
     robot_id: int,
     name: str | None = typer.Option(None, "--name"),
     keyword: list[str] | None = typer.Option(
-        None, "--keyword", help="Replace the keywords (repeat)."
+        None, "--keyword", help=_("Replace the keywords (repeat).")
     ),
-    clear_keywords: bool = typer.Option(False, "--no-keywords", help="Remove every keyword."),
-    sign: bool | None = typer.Option(None, "--sign/--no-sign", help="Turn signing on or off."),
-    ip: list[str] | None = typer.Option(None, "--ip", help="Replace the IP allow list (repeat)."),
-    clear_ips: bool = typer.Option(False, "--no-ips", help="Remove the IP allow list."),
+    clear_keywords: bool = typer.Option(False, "--no-keywords", help=_("Remove every keyword.")),
+    sign: bool | None = typer.Option(None, "--sign/--no-sign", help=_("Turn signing on or off.")),
+    ip: list[str] | None = typer.Option(
+        None, "--ip", help=_("Replace the IP allow list (repeat).")
+    ),
+    clear_ips: bool = typer.Option(False, "--no-ips", help=_("Remove the IP allow list.")),
     rate_limit: int | None = typer.Option(None, "--rate-limit", min=0),
     rate_window: int | None = typer.Option(None, "--rate-window", min=0),
     block: int | None = typer.Option(None, "--block", min=0),
     overflow: Overflow | None = typer.Option(None, "--overflow"),
     avatar: str | None = typer.Option(None, "--avatar"),
     source_secret: str | None = typer.Option(None, "--source-secret"),
-    template: Path | None = typer.Option(None, "--template", help="File with the template."),
-    only_event: list[str] | None = typer.Option(None, "--only-event", help="Replace (repeat)."),
+    template: Path | None = typer.Option(None, "--template", help=_("File with the template.")),
+    only_event: list[str] | None = typer.Option(None, "--only-event", help=_("Replace (repeat).")),
     exclude_event: list[str] | None = typer.Option(
-        None, "--exclude-event", help="Replace (repeat)."
+        None, "--exclude-event", help=_("Replace (repeat).")
     ),
     include_event: list[str] | None = typer.Option(
-        None, "--include-event", help=INCLUDE_EVENT_HELP + " Replaces the list."
+        None, "--include-event", help=INCLUDE_EVENT_HELP + " " + _("Replaces the list.")
     ),
     show_unknown: bool | None = typer.Option(
         None, "--show-unknown/--no-show-unknown", help=SHOW_UNKNOWN_HELP
     ),
-    setting: list[str] | None = typer.Option(None, "--set", help="KEY=VALUE (JSON, or @file)."),
-    unset: list[str] | None = typer.Option(None, "--unset", help="Remove a setting (repeat)."),
+    setting: list[str] | None = typer.Option(None, "--set", help=_("KEY=VALUE (JSON, or @file).")),
+    unset: list[str] | None = typer.Option(None, "--unset", help=_("Remove a setting (repeat).")),
     upstream: str | None = typer.Option(None, "--upstream", help=UPSTREAM_HELP),
     upstream_secret: str | None = typer.Option(
         None, "--upstream-secret", help=UPSTREAM_SECRET_HELP
@@ -386,26 +478,25 @@ def robot_update(
         None, "--upstream-keyword", help=UPSTREAM_KEYWORD_HELP
     ),
     no_upstream: bool = typer.Option(
-        False, "--no-upstream", help="Stop relaying (what is still queued fails)."
+        False, "--no-upstream", help=_("Stop relaying (what is still queued fails).")
     ),
     outgoing_url: str | None = typer.Option(None, "--outgoing-url", help=OUTGOING_HELP),
     outgoing_token: str | None = typer.Option(
-        None, "--outgoing-token", help="A new token for the callbacks' token header."
+        None, "--outgoing-token", help=_("A new token for the callbacks' token header.")
     ),
     no_outgoing: bool = typer.Option(
-        False, "--no-outgoing", help="Stop calling back when the robot is @-mentioned."
+        False, "--no-outgoing", help=_("Stop calling back when the robot is @-mentioned.")
     ),
     upstream_fit: UpstreamFit | None = typer.Option(None, "--upstream-fit", help=UPSTREAM_FIT_HELP),
     dedupe_window: int | None = typer.Option(None, "--dedupe-window", min=0, help=DEDUPE_HELP),
     mention_label: list[str] | None = typer.Option(
-        None, "--mention-label", help=MENTION_LABEL_HELP + " Replaces the list."
+        None, "--mention-label", help=MENTION_LABEL_HELP + " " + _("Replaces the list.")
     ),
     no_mention_labels: bool = typer.Option(
-        False, "--no-mention-labels", help="Take no owners from alert labels."
+        False, "--no-mention-labels", help=_("Take no owners from alert labels.")
     ),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Change a robot's settings; what is not given stays as it is."""
     config = settings()
     patch = integration_settings(
         source_secret=source_secret,
@@ -468,21 +559,23 @@ def robot_update(
     emit(robot_json(robot, config), as_json=as_json, human=lambda: _print_robot(robot, config))
 
 
-@robot_app.command("events")
+@robot_app.command(
+    "events",
+    help=_(
+        "What an integration robot received and did not show: each event, why (unknown, "
+        "not_handled, opt_in, filtered), how often and when last.\n\n"
+        "With --show or --show-all, those events are shown from now on: filters and opt-ins "
+        "change to let them through, and the robot's settings are printed."
+    ),
+)
 def robot_events(
     robot_id: int,
     show: list[str] = typer.Option(
-        [], "--show", help="Show this ignored event from now on (repeat)."
+        [], "--show", help=_("Show this ignored event from now on (repeat).")
     ),
-    show_all: bool = typer.Option(False, "--show-all", help="Show every ignored event."),
+    show_all: bool = typer.Option(False, "--show-all", help=_("Show every ignored event.")),
     as_json: bool = JsonOpt,
 ) -> None:
-    """What an integration robot received and did not show: each event, why (unknown,
-    not_handled, opt_in, filtered), how often and when last.
-
-    With --show or --show-all, those events are shown from now on: filters and opt-ins change
-    to let them through, and the robot's settings are printed.
-    """
     config = settings()
     if show or show_all:
 
@@ -504,18 +597,17 @@ def robot_events(
         as_json=as_json,
         human=lambda: (
             table(
-                ["event", "reason", "count", "last"],
+                [_("event"), _("reason"), _("count"), _("last")],
                 [(e.event, e.reason.value, e.count, local_time(e.last_at)) for e in found],
             )
             if found
-            else typer.echo("Nothing ignored: every event this robot received was shown.")
+            else typer.echo(_("Nothing ignored: every event this robot received was shown."))
         ),
     )
 
 
-@robot_app.command("delete")
+@robot_app.command("delete", help=_("Delete a robot; its messages stay in the group."))
 def robot_delete(robot_id: int, as_json: bool = JsonOpt) -> None:
-    """Delete a robot; its messages stay in the group."""
 
     async def action() -> None:
         async with open_admin() as admin:
@@ -525,5 +617,5 @@ def robot_delete(robot_id: int, as_json: bool = JsonOpt) -> None:
     emit(
         {"id": robot_id, "deleted": True},
         as_json=as_json,
-        human=lambda: out.print(f"robot {robot_id} deleted"),
+        human=lambda: out.print(_("robot %(id)s deleted", id=robot_id)),
     )

@@ -9,6 +9,7 @@ from rich.text import Text
 from gong.cli.common import JsonOpt, emit, open_admin, out, run, shown, when_ms
 from gong.cli.history import local_time
 from gong.domain.search import ALERT_STATES, MAX_RESULTS, SearchFilters, SearchHit, SearchPage
+from gong.i18n import cli as _
 from gong.protocol.messages import MESSAGE_TYPES
 from gong.schemas.records import SearchPageOut
 
@@ -17,13 +18,25 @@ __all__ = ["search_command"]
 
 def _msgtype(value: str) -> str:
     if value not in MESSAGE_TYPES:
-        raise typer.BadParameter(f"{value!r} is not one of {', '.join(sorted(MESSAGE_TYPES))}")
+        raise typer.BadParameter(
+            _(
+                "%(value)r is not one of %(types)s",
+                value=value,
+                types=", ".join(sorted(MESSAGE_TYPES)),
+            )
+        )
     return value
 
 
 def _alert_state(value: str) -> str:
     if value not in ALERT_STATES:
-        raise typer.BadParameter(f"{value!r} is not {' or '.join(sorted(ALERT_STATES))}")
+        raise typer.BadParameter(
+            _(
+                "%(value)r is not %(states)s",
+                value=value,
+                states=_(" or ").join(sorted(ALERT_STATES)),
+            )
+        )
     return value
 
 
@@ -31,46 +44,51 @@ def search_command(
     query: str = typer.Argument(
         ...,
         metavar="QUERY",
-        help="Words to find, each as a substring of a message's text, titles, link and button "
-        "texts (any part of Chinese text; Latin text ignoring case). At least 2 characters.",
+        help=_(
+            "Words to find, each as a substring of a message's text, titles, link and button "
+            "texts (any part of Chinese text; Latin text ignoring case). At least 2 characters."
+        ),
     ),
-    group_id: int | None = typer.Option(None, "--group", min=1, help="Only this group."),
-    robot_id: int | None = typer.Option(None, "--robot", min=1, help="Only this robot's."),
+    group_id: int | None = typer.Option(None, "--group", min=1, help=_("Only this group.")),
+    robot_id: int | None = typer.Option(None, "--robot", min=1, help=_("Only this robot's.")),
     msgtype: str | None = typer.Option(
         None,
         "--msgtype",
         parser=_msgtype,
         metavar="TYPE",
-        help="Only messages of this type: " + ", ".join(sorted(MESSAGE_TYPES)) + ".",
+        help=_("Only messages of this type: %(types)s.", types=", ".join(sorted(MESSAGE_TYPES))),
     ),
     since: int | None = typer.Option(
         None,
         "--since",
         parser=when_ms,
         metavar="WHEN",
-        help="Posted at or after: 2026-12-01, 2026-12-01T08:00 (local time) or unix ms.",
+        help=_("Posted at or after: 2026-12-01, 2026-12-01T08:00 (local time) or unix ms."),
     ),
     until: int | None = typer.Option(
-        None, "--until", parser=when_ms, metavar="WHEN", help="Posted before (as --since)."
+        None, "--until", parser=when_ms, metavar="WHEN", help=_("Posted before (as --since).")
     ),
     alert_state: str | None = typer.Option(
         None,
         "--alert-state",
         parser=_alert_state,
         metavar="STATE",
-        help="Only alert messages in this state: " + " or ".join(sorted(ALERT_STATES)) + ".",
+        help=_(
+            "Only alert messages in this state: %(states)s.",
+            states=_(" or ").join(sorted(ALERT_STATES)),
+        ),
     ),
     before: int | None = typer.Option(
-        None, "--before", min=1, help="Only messages older than this id (a page's next_before)."
+        None,
+        "--before",
+        min=1,
+        help=_("Only messages older than this id (a page's next_before)."),
     ),
     limit: int = typer.Option(
-        20, "--limit", min=1, max=MAX_RESULTS, help="How many, newest first."
+        20, "--limit", min=1, max=MAX_RESULTS, help=_("How many, newest first.")
     ),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Search every group's messages, newest first, as the admin API token does.
-
-    --json prints what GET /api/search answers."""
 
     async def action() -> tuple[SearchPage, dict[int, str]]:
         async with open_admin() as admin:
@@ -110,9 +128,9 @@ def _snippet(hit: SearchHit) -> Text:
 
 def _print_page(page: SearchPage, names: dict[int, str]) -> None:
     if not page.hits:
-        out.print("no message matches")
+        out.print(_("no message matches"))
         return
-    grid = Table("id", "group", "from", "time", "snippet")
+    grid = Table(_("id"), _("group"), _("from"), _("time"), _("snippet"))
     for hit in page.hits:
         message = hit.message
         group = names.get(message.group_id, "")
@@ -125,4 +143,4 @@ def _print_page(page: SearchPage, names: dict[int, str]) -> None:
         )
     out.print(grid)
     if page.next_before is not None:
-        out.print(f"older matches: add --before {page.next_before}")
+        out.print(_("older matches: add --before %(id)s", id=page.next_before))

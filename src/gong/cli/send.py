@@ -15,6 +15,7 @@ from typing import Literal
 import typer
 from pydantic import ValidationError
 
+from gong.i18n import cli as _
 from gong.protocol.messages import (
     ActionCardMessage,
     At,
@@ -35,36 +36,39 @@ from gong.sdk.errors import APIError, RobotSendError
 __all__ = ["send_app"]
 
 send_app = typer.Typer(
-    help="Send a message to a robot webhook (Gong or DingTalk); no database needed.",
+    help=_("Send a message to a robot webhook (Gong or DingTalk); no database needed."),
     no_args_is_help=True,
 )
 
 WebhookOpt = typer.Option(
-    ..., "--webhook", envvar="GONG_WEBHOOK", help="The robot's webhook URL (or $GONG_WEBHOOK)."
+    ...,
+    "--webhook",
+    envvar="GONG_WEBHOOK",
+    help=_("The robot's webhook URL (or $GONG_WEBHOOK)."),
 )
 SecretOpt = typer.Option(
     None,
     "--secret",
     envvar="GONG_WEBHOOK_SECRET",
-    help="The robot's SEC… signing secret (or $GONG_WEBHOOK_SECRET, kept out of `ps`).",
+    help=_("The robot's SEC… signing secret (or $GONG_WEBHOOK_SECRET, kept out of `ps`)."),
 )
-AtOpt = typer.Option([], "--at", help="@ a member by mobile (repeat); added to the text.")
-AtUserOpt = typer.Option([], "--at-user", help="@ a member by userId (repeat).")
-AtAllOpt = typer.Option(False, "--at-all", help="@ everyone.")
-FileOpt = typer.Option(None, "--file", help="Read the text from this file ('-': stdin).")
-UuidOpt = typer.Option(None, "--msg-uuid", help="Idempotency key (default: a random one).")
-TimeoutOpt = typer.Option(10.0, "--timeout", min=0.1, help="Seconds per HTTP request.")
-RetriesOpt = typer.Option(2, "--retries", min=0, help="Retries on system busy / network errors.")
-JsonOpt = typer.Option(False, "--json", help="Print {errcode, errmsg, msgUuid} as JSON.")
+AtOpt = typer.Option([], "--at", help=_("@ a member by mobile (repeat); added to the text."))
+AtUserOpt = typer.Option([], "--at-user", help=_("@ a member by userId (repeat)."))
+AtAllOpt = typer.Option(False, "--at-all", help=_("@ everyone."))
+FileOpt = typer.Option(None, "--file", help=_("Read the text from this file ('-': stdin)."))
+UuidOpt = typer.Option(None, "--msg-uuid", help=_("Idempotency key (default: a random one)."))
+TimeoutOpt = typer.Option(10.0, "--timeout", min=0.1, help=_("Seconds per HTTP request."))
+RetriesOpt = typer.Option(2, "--retries", min=0, help=_("Retries on system busy / network errors."))
+JsonOpt = typer.Option(False, "--json", help=_("Print {errcode, errmsg, msgUuid} as JSON."))
 
 
-def _read(text: str | None, file: Path | None, what: str = "text") -> str:
+def _read(text: str | None, file: Path | None) -> str:
     if file is not None:
         return sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
     if text == "-":
         return sys.stdin.read()
     if text is None:
-        raise typer.BadParameter(f"give the {what} as an argument, '-' for stdin, or --file")
+        raise typer.BadParameter(_("give the text as an argument, '-' for stdin, or --file"))
     return text
 
 
@@ -78,7 +82,9 @@ def _pair(spec: str, option: str) -> tuple[str, str, str]:
     """``TITLE=URL`` or ``TITLE=URL|PICTURE_URL``."""
     title, sep, rest = spec.partition("=")
     if not sep or not title or not rest:
-        raise typer.BadParameter(f"{option} takes TITLE=URL, got {spec!r}")
+        raise typer.BadParameter(
+            _("%(option)s takes TITLE=URL, got %(spec)r", option=option, spec=spec)
+        )
     url, bar, pic = rest.rpartition("|")
     if bar and pic.startswith(("http://", "https://")):
         return title, url, pic
@@ -93,7 +99,8 @@ def _build(make: Callable[[], Message]) -> Message:
         first = exc.errors(include_url=False)[0]
         model = exc.title[:1].lower() + exc.title[1:]  # Markdown → markdown, as on the wire
         where = ".".join([model, *(str(p) for p in first["loc"])])
-        typer.echo(f"error: {where}: {first['msg']}", err=True)
+        problem = f"{where}: {first['msg']}"
+        typer.echo(_("error: %(message)s", message=problem), err=True)
         raise typer.Exit(2) from None
 
 
@@ -109,7 +116,7 @@ def _deliver(
         with Robot(webhook, secret, timeout=timeout, retries=retries) as robot:
             result: SendResult = robot.send(message)
     except ValueError as exc:  # a bad webhook URL or message field
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(_("error: %(message)s", message=exc), err=True)
         raise typer.Exit(2) from None
     except RobotSendError as exc:
         raw = exc.raw or json.dumps(
@@ -130,9 +137,9 @@ def _print(raw: str, errcode: int | None, errmsg: str, uuid: str | None, as_json
     typer.echo(raw)
 
 
-@send_app.command("text")
+@send_app.command("text", help=_("Send a text message."))
 def send_text(
-    text: str = typer.Argument(None, help="The text ('-': read stdin)."),
+    text: str = typer.Argument(None, help=_("The text ('-': read stdin).")),
     webhook: str = WebhookOpt,
     secret: str = SecretOpt,
     at: list[str] = AtOpt,
@@ -144,7 +151,6 @@ def send_text(
     retries: int = RetriesOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Send a text message."""
     content = _read(text, file)
     message = _build(
         lambda: TextMessage(
@@ -154,12 +160,12 @@ def send_text(
     _deliver(message, webhook, secret, timeout, retries, as_json)
 
 
-@send_app.command("link")
+@send_app.command("link", help=_("Send a link message (it cannot @ anyone)."))
 def send_link(
-    text: str = typer.Argument(None, help="The summary text ('-': read stdin)."),
+    text: str = typer.Argument(None, help=_("The summary text ('-': read stdin).")),
     title: str = typer.Option(..., "--title"),
-    url: str = typer.Option(..., "--url", help="Where a click leads (messageUrl)."),
-    pic: str = typer.Option("", "--pic", help="Picture URL."),
+    url: str = typer.Option(..., "--url", help=_("Where a click leads (messageUrl).")),
+    pic: str = typer.Option("", "--pic", help=_("Picture URL.")),
     webhook: str = WebhookOpt,
     secret: str = SecretOpt,
     file: Path = FileOpt,
@@ -168,7 +174,6 @@ def send_link(
     retries: int = RetriesOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Send a link message (it cannot @ anyone)."""
     body = _read(text, file)
     message = _build(
         lambda: LinkMessage(
@@ -178,10 +183,10 @@ def send_link(
     _deliver(message, webhook, secret, timeout, retries, as_json)
 
 
-@send_app.command("markdown")
+@send_app.command("markdown", help=_("Send a markdown message."))
 def send_markdown(
-    text: str = typer.Argument(None, help="The markdown ('-': read stdin)."),
-    title: str = typer.Option(..., "--title", help="Shown in the conversation list."),
+    text: str = typer.Argument(None, help=_("The markdown ('-': read stdin).")),
+    title: str = typer.Option(..., "--title", help=_("Shown in the conversation list.")),
     webhook: str = WebhookOpt,
     secret: str = SecretOpt,
     at: list[str] = AtOpt,
@@ -193,7 +198,6 @@ def send_markdown(
     retries: int = RetriesOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Send a markdown message."""
     body = _read(text, file)
     message = _build(
         lambda: MarkdownMessage(
@@ -203,14 +207,14 @@ def send_markdown(
     _deliver(message, webhook, secret, timeout, retries, as_json)
 
 
-@send_app.command("action-card")
+@send_app.command("action-card", help=_("Send an actionCard message."))
 def send_action_card(
-    text: str = typer.Argument(None, help="The card's markdown ('-': read stdin)."),
+    text: str = typer.Argument(None, help=_("The card's markdown ('-': read stdin).")),
     title: str = typer.Option(..., "--title"),
     button: list[str] = typer.Option(
-        ..., "--button", help="TITLE=URL (repeat; one button makes a single-button card)."
+        ..., "--button", help=_("TITLE=URL (repeat; one button makes a single-button card).")
     ),
-    horizontal: bool = typer.Option(False, "--horizontal", help="Buttons side by side."),
+    horizontal: bool = typer.Option(False, "--horizontal", help=_("Buttons side by side.")),
     hide_avatar: bool = typer.Option(False, "--hide-avatar"),
     webhook: str = WebhookOpt,
     secret: str = SecretOpt,
@@ -223,7 +227,6 @@ def send_action_card(
     retries: int = RetriesOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Send an actionCard message."""
     buttons = [_pair(b, "--button")[:2] for b in button]
     orientation: Literal["0", "1"] = "1" if horizontal else "0"
     card: dict[str, object] = {
@@ -244,9 +247,9 @@ def send_action_card(
     _deliver(message, webhook, secret, timeout, retries, as_json)
 
 
-@send_app.command("feed-card")
+@send_app.command("feed-card", help=_("Send a feedCard message (it cannot @ anyone)."))
 def send_feed_card(
-    link: list[str] = typer.Option(..., "--link", help="TITLE=URL or TITLE=URL|PICTURE_URL."),
+    link: list[str] = typer.Option(..., "--link", help=_("TITLE=URL or TITLE=URL|PICTURE_URL.")),
     webhook: str = WebhookOpt,
     secret: str = SecretOpt,
     msg_uuid: str = UuidOpt,
@@ -254,7 +257,6 @@ def send_feed_card(
     retries: int = RetriesOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Send a feedCard message (it cannot @ anyone)."""
     specs = [_pair(x, "--link") for x in link]
     message = _build(
         lambda: FeedCardMessage(

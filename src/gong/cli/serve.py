@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote_plus
 
 import typer
+from rich.text import Text as Styled
 
-from gong.cli.common import JsonOpt, emit, fail, open_admin, out, settings
+from gong.cli.common import (
+    JsonOpt,
+    emit,
+    err,
+    fail,
+    fail_all,
+    label_width,
+    open_admin,
+    out,
+    padded,
+    settings,
+)
 from gong.clock import SystemClock
 from gong.config import Settings
+from gong.i18n import cli as _
 from gong.logs import configure_logging
 from gong.protocol.signing import sign as make_sign
 
@@ -22,7 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = ["admin_app", "init_command", "serve_command", "sign_command"]
 
-admin_app = typer.Typer(help="Admin API tokens.", no_args_is_help=True)
+admin_app = typer.Typer(help=_("Admin API tokens."), no_args_is_help=True)
 
 
 async def _prepare(
@@ -52,53 +66,115 @@ def _banner(
     from gong.bootstrap import WEB_ADMIN, curl_command
 
     base = config.base_url
+    login = f"{base}/login"
+    web, docs, admin, robot = _("Web app:"), _("API docs:"), _("Admin token:"), _("Demo robot:")
+    width = label_width(web, docs, admin, robot)
+    indent = " " * (2 + width)  # under the values
+
+    def line(label: str, *value: str | tuple[str, str]) -> None:
+        out.print(Styled.assemble("  ", padded(label, width), *value))
+
     out.print()
-    out.print(f"[bold]Gong[/bold] is starting at [link={base}]{base}[/link]", markup=True)
+    out.print(
+        Styled.assemble(
+            *_parts(
+                _("%(gong)s is starting at %(url)s"),
+                gong=("Gong", "bold"),
+                url=(base, f"link {base}"),
+            )
+        )
+    )
     if password:
-        out.print(f"  Web app:      {base}/login  — the admin login (shown once):")
+        line(web, _("%(url)s  — the admin login (shown once):", url=login))
         out.print(
-            f"                username [bold]{WEB_ADMIN}[/bold]  password [bold]{password}[/bold]",
-            markup=True,
+            Styled.assemble(
+                indent,
+                *_parts(
+                    _("username %(username)s  password %(password)s"),
+                    username=(WEB_ADMIN, "bold"),
+                    password=(password, "bold"),
+                ),
+            )
         )
     elif has_accounts:
-        out.print(f"  Web app:      {base}/login")
+        line(web, login)
     else:
-        out.print(
-            f"  Web app:      {base}/login  (no accounts yet: "
-            "gong user create NAME --admin --password-stdin)"
+        line(
+            web,
+            _(
+                "%(url)s  (no accounts yet: gong user create NAME --admin --password-stdin)",
+                url=login,
+            ),
         )
-    out.print(f"  API docs:     {base}/api/docs")
+    line(docs, f"{base}/api/docs")
     if token:
-        out.print(f"  Admin token:  [bold]{token}[/bold]  (shown once; keep it)", markup=True)
+        line(admin, *_parts(_("%(token)s  (shown once; keep it)"), token=(token, "bold")))
     else:
-        out.print("  Admin token:  shown at first start; `gong admin token` makes a new one")
+        line(admin, _("shown at first start; `gong admin token` makes a new one"))
     if demo is not None:
-        out.print(f"  Demo robot:   {config.webhook_url(demo.robot.access_token)}")
-        out.print(f"                secret {demo.robot.secret}, keyword “烟火”")
-        out.print("  Try it (signed now, valid for an hour):")
+        line(robot, config.webhook_url(demo.robot.access_token))
+        out.print(
+            indent + _("secret %(secret)s, keyword “烟火”", secret=demo.robot.secret), markup=False
+        )
+        out.print("  " + _("Try it (signed now, valid for an hour):"), markup=False)
         out.print("    " + curl_command(config, demo.robot, SystemClock()), markup=False)
     out.print()
 
 
+def _parts(message: str, **styled: tuple[str, str]) -> list[str | tuple[str, str]]:
+    """A translated message with its ``%(name)s`` placeholders as styled pieces, for
+    :meth:`rich.text.Text.assemble` (the values never read as markup)."""
+    pieces: list[str | tuple[str, str]] = []
+    for index, chunk in enumerate(re.split(r"%\((\w+)\)s", message)):
+        if index % 2:
+            pieces.append(styled[chunk])
+        elif chunk:
+            pieces.append(chunk)
+    return pieces
+
+
 def serve_command(
-    host: str | None = typer.Option(None, "--host", help="Address to bind (default 127.0.0.1)."),
-    port: int | None = typer.Option(None, "--port", help="Port (default 8000)."),
-    workers: int | None = typer.Option(None, "--workers", min=1, help="Worker processes."),
-    demo: bool = typer.Option(False, "--demo", help="Create a demo group and robot if empty."),
+    host: str | None = typer.Option(None, "--host", help=_("Address to bind (default 127.0.0.1).")),
+    port: int | None = typer.Option(None, "--port", help=_("Port (default 8000).")),
+    workers: int | None = typer.Option(None, "--workers", min=1, help=_("Worker processes.")),
+    tls_port: int | None = typer.Option(
+        None,
+        "--tls-port",
+        min=0,
+        max=65535,
+        help=_("Also serve HTTPS on this port, with the certificate of gong tls init."),
+    ),
+    demo: bool = typer.Option(False, "--demo", help=_("Create a demo group and robot if empty.")),
 ) -> None:
-    """Run the Gong server."""
     import uvicorn
 
     given: dict[str, Any] = {
         name: value
-        for name, value in (("host", host), ("port", port), ("workers", workers))
+        for name, value in (
+            ("host", host),
+            ("port", port),
+            ("workers", workers),
+            ("tls_port", tls_port),
+        )
         if value is not None
     }
-    config = Settings(**given)
+    config = settings(**given)
+    # Everything that would stop the server, before the banner and the curl are printed.
+    from gong.cli.preflight import older_data_dir, problems
+
+    found = problems(config)
+    if found:
+        fail_all(found)
+    notice = older_data_dir(config)
+    if notice is not None:
+        err.print(notice.translated(), soft_wrap=True, markup=False)
     if config.workers > 1 and not config.redis_url:
         fail(
-            f"--workers {config.workers} needs Redis: without it each worker would keep its own "
-            "rate limits and live events. Set GONG_REDIS_URL, or run one worker."
+            _.lazy(
+                "--workers %(workers)s needs Redis: without it each worker would keep its own "
+                "rate limits and live events. Set GONG_REDIS_URL, or run one worker.",
+                workers=config.workers,
+            )
         )
     configure_logging(config)
     token, made, password, has_accounts = asyncio.run(_prepare(config, demo or config.demo))
@@ -107,6 +183,24 @@ def serve_command(
     os.environ.update({f"GONG_{name.upper()}": str(value) for name, value in given.items()})
     if config.workers > 1:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir(config))
+    options: dict[str, Any] = {
+        # Never uvicorn's access log: it writes query strings (access_token, sign). Gong logs
+        # requests itself, path only (GONG_ACCESS_LOG); see gong.logs.
+        "access_log": False,
+        # Gong serves no WebSockets; uvicorn's WebSocket protocols log each handshake's path
+        # with its query string, and their headers at DEBUG.
+        "ws": "none",
+        "log_level": config.log_level.lower(),
+        "timeout_graceful_shutdown": 15,
+        "server_header": False,
+        # Gong reads X-Forwarded-For itself, only from GONG_TRUSTED_PROXIES.
+        "proxy_headers": False,
+        # Logging is configured by Gong (text or JSON, with request ids), not by uvicorn.
+        "log_config": None,
+    }
+    if config.tls_port:
+        _serve_with_tls(config, options)
+        return
     uvicorn.run(
         "gong.web.factory:app_from_env",
         factory=True,
@@ -114,20 +208,52 @@ def serve_command(
         port=config.port,
         workers=config.workers if config.workers > 1 else None,
         lifespan="on",
-        # Never uvicorn's access log: it writes query strings (access_token, sign). Gong logs
-        # requests itself, path only (GONG_ACCESS_LOG); see gong.logs.
-        access_log=False,
-        # Gong serves no WebSockets; uvicorn's WebSocket protocols log each handshake's path
-        # with its query string, and their headers at DEBUG.
-        ws="none",
-        log_level=config.log_level.lower(),
-        timeout_graceful_shutdown=15,
-        server_header=False,
-        # Gong reads X-Forwarded-For itself, only from GONG_TRUSTED_PROXIES.
-        proxy_headers=False,
-        # Logging is configured by Gong (text or JSON, with request ids), not by uvicorn.
-        log_config=None,
+        **options,
     )
+
+
+def _serve_with_tls(config: Settings, options: dict[str, Any]) -> None:
+    """HTTP on ``port`` and HTTPS on ``tls_port``, one app in one process (the HTTPS server
+    starts once the app has started)."""
+    import uvicorn
+
+    from gong.tls import tls_files
+    from gong.web.factory import app_from_env
+
+    files = tls_files(config.data_dir)
+    app = app_from_env()
+    plain = uvicorn.Server(
+        uvicorn.Config(app, host=config.host, port=config.port, lifespan="on", **options)
+    )
+    secure = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=config.host,
+            port=config.tls_port,
+            lifespan="off",
+            ssl_certfile=str(files.cert),
+            ssl_keyfile=str(files.key),
+            **options,
+        )
+    )
+
+    async def both() -> None:
+        first = asyncio.ensure_future(plain.serve())
+        while not plain.started and not first.done():  # noqa: ASYNC110 - uvicorn sets a flag
+            await asyncio.sleep(0.01)
+        second = asyncio.ensure_future(secure.serve())
+        await asyncio.wait([first, second], return_when=asyncio.FIRST_COMPLETED)
+        plain.should_exit = secure.should_exit = True
+        await asyncio.gather(first, second, return_exceptions=True)
+
+    try:
+        import uvloop
+
+        loop_factory: Any = uvloop.new_event_loop
+    except ImportError:
+        loop_factory = None
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(both())
 
 
 def _metrics_dir(config: Settings) -> Path:
@@ -140,14 +266,13 @@ def _metrics_dir(config: Settings) -> Path:
 
 
 def init_command(
-    demo: bool = typer.Option(False, "--demo", help="Also create the demo group and robot."),
+    demo: bool = typer.Option(False, "--demo", help=_("Also create the demo group and robot.")),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Create or migrate the database and make the first admin token (printed once)."""
     from gong.bootstrap import WEB_ADMIN
 
     config = settings()
-    token, made, password, _ = asyncio.run(_prepare(config, demo))
+    token, made, password, _has_accounts = asyncio.run(_prepare(config, demo))
     data: dict[str, Any] = {
         "database": config.sqlalchemy_url.split("@")[-1],
         "admin_token": token,
@@ -167,23 +292,31 @@ def init_command(
         }
 
     def human() -> None:
-        out.print(f"database ready: {data['database']}")
+        out.print(_("database ready: %(database)s", database=data["database"]), markup=False)
         if token:
-            out.print(f"admin token (shown once): {token}")
+            out.print(_("admin token (shown once): %(token)s", token=token), markup=False)
         if password:
-            out.print(f"web app login (shown once): {WEB_ADMIN} / {password}")
+            out.print(
+                _(
+                    "web app login (shown once): %(username)s / %(password)s",
+                    username=WEB_ADMIN,
+                    password=password,
+                ),
+                markup=False,
+            )
 
     emit(data, as_json=as_json, human=human)
 
 
-@admin_app.command("token")
+@admin_app.command(
+    "token", help=_("Make a new admin API token (printed once; only its hash is stored).")
+)
 def admin_token(
     revoke_others: bool = typer.Option(
-        False, "--revoke-others", help="Invalidate every earlier admin token."
+        False, "--revoke-others", help=_("Invalidate every earlier admin token.")
     ),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Make a new admin API token (printed once; only its hash is stored)."""
 
     async def action() -> str:
         async with open_admin() as admin:
@@ -196,11 +329,12 @@ def admin_token(
 
 
 def sign_command(
-    secret: str = typer.Option(..., "--secret", help="The robot's SEC… secret."),
-    timestamp: int | None = typer.Option(None, "--timestamp", help="Milliseconds; default: now."),
+    secret: str = typer.Option(..., "--secret", help=_("The robot's SEC… secret.")),
+    timestamp: int | None = typer.Option(
+        None, "--timestamp", help=_("Milliseconds; default: now.")
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Compute DingTalk's signature: the timestamp and the URL-encoded sign for a webhook URL."""
     ts = timestamp if timestamp is not None else SystemClock().now_ms()
     raw = make_sign(secret, ts)
     data = {

@@ -8,36 +8,39 @@ import orjson
 import typer
 
 from gong.cli.common import JsonOpt, emit, fail, out, settings
+from gong.i18n import cli as _
 from gong.integrations import Ignored, IntegrationConfig, TemplateSource, preview
 from gong.protocol.errors import Dialect, RobotError
 
 __all__ = ["template_app"]
 
-template_app = typer.Typer(help="Template robots' templates.", no_args_is_help=True)
+template_app = typer.Typer(help=_("Template robots' templates."), no_args_is_help=True)
 
 
 def _read(path: Path, as_json: bool) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        fail(f"cannot read {path}: {exc}", as_json=as_json)
+        fail(_.lazy("cannot read %(path)s: %(error)s", path=path, error=exc), as_json=as_json)
     raise AssertionError("unreachable")
 
 
-@template_app.command("preview")
+@template_app.command(
+    "preview",
+    help=_(
+        "Print the message a template robot would post for a payload (nothing is posted).\n\n"
+        "Exits 1 with the reason when the template or its output is not valid; an event the "
+        "template leaves out prints why."
+    ),
+)
 def template_preview(
-    template: Path = typer.Option(..., "--template", help="File with the Jinja2 template."),
-    payload: Path = typer.Option(..., "--payload", help="File with a JSON payload."),
+    template: Path = typer.Option(..., "--template", help=_("File with the Jinja2 template.")),
+    payload: Path = typer.Option(..., "--payload", help=_("File with a JSON payload.")),
     header: list[str] = typer.Option(
-        [], "--header", help="A request header the template reads, NAME:VALUE (repeat)."
+        [], "--header", help=_("A request header the template reads, NAME:VALUE (repeat).")
     ),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Print the message a template robot would post for a payload (nothing is posted).
-
-    Exits 1 with the reason when the template or its output is not valid; an event the template
-    leaves out prints why.
-    """
     config = settings()
     source_text = _read(template, as_json).decode("utf-8", "replace")
     document = _read(payload, as_json)
@@ -45,7 +48,7 @@ def template_preview(
     for item in header:
         name, sep, value = item.partition(":")
         if not sep or not name.strip():
-            fail(f"--header {item!r}: write NAME:VALUE", as_json=as_json)
+            fail(_.lazy("--header %(item)r: write NAME:VALUE", item=item), as_json=as_json)
         headers[name.strip()] = value.strip()
     source = TemplateSource(config.template_time_limit, config.template_max_output)
     try:
@@ -55,7 +58,7 @@ def template_preview(
         emit(
             {"message": None, "ignored": reason},
             as_json=as_json,
-            human=lambda: out.print(f"ignored: {reason}", markup=False),
+            human=lambda: out.print(_("ignored: %(reason)s", reason=reason), markup=False),
         )
         return
     except RobotError as error:
@@ -68,7 +71,9 @@ def template_preview(
         {"message": wire, "ignored": None, "bytes": size},
         as_json=as_json,
         human=lambda: out.print(
-            orjson.dumps(wire, option=orjson.OPT_INDENT_2).decode() + f"\n({size} bytes)",
+            orjson.dumps(wire, option=orjson.OPT_INDENT_2).decode()
+            + "\n"
+            + _("(%(size)s bytes)", size=size),
             markup=False,
         ),
     )

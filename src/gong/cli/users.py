@@ -11,6 +11,7 @@ from gong.cli.common import JsonOpt, emit, open_admin, out, run, table
 from gong.domain.errors import Invalid, NotFound
 from gong.domain.models import Member
 from gong.domain.users import User, check_password
+from gong.i18n import cli as _
 
 if TYPE_CHECKING:
     from gong.administration import Administration
@@ -19,14 +20,17 @@ if TYPE_CHECKING:
 __all__ = ["user_app", "user_json"]
 
 user_app = typer.Typer(
-    help="Web app accounts: create, list, link to group members.", no_args_is_help=True
+    help=_("Web app accounts: create, list, link to group members."), no_args_is_help=True
 )
 
 MemberOpt = typer.Option(
     [],
     "--member",
     metavar="GROUP_ID:MOBILE",
-    help="Link the account to the member of GROUP_ID with this mobile (or userId); repeat.",
+    help=_("Link the account to the member of GROUP_ID with this mobile (or userId); repeat."),
+)
+PasswordStdinOpt = typer.Option(
+    False, "--password-stdin", help=_("Read the password from the first line of stdin.")
 )
 
 
@@ -61,7 +65,11 @@ def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        password = typer.prompt(
+            _("Password"),
+            hide_input=True,
+            confirmation_prompt=_("Repeat for confirmation"),
+        )
     return check_password(password)
 
 
@@ -70,7 +78,7 @@ async def _find_members(admin: Administration, specs: list[str]) -> list[Member]
     for spec in specs:
         group, sep, key = spec.partition(":")
         if not sep or not group.strip().isdigit() or not key.strip():
-            raise Invalid(f"--member takes GROUP_ID:MOBILE, got {spec!r}")
+            raise Invalid(_.lazy("--member takes GROUP_ID:MOBILE, got %(spec)r", spec=spec))
         group_id = int(group)
         member = await admin.groups.find_member(group_id, mobile=key.strip())
         if member is None:
@@ -78,22 +86,27 @@ async def _find_members(admin: Administration, specs: list[str]) -> list[Member]
                 (m for m in await admin.groups.members(group_id) if m.user_id == key.strip()), None
             )
         if member is None:
-            raise NotFound(f"group {group_id} has no member with mobile or userId {key.strip()!r}")
+            raise NotFound(
+                _.lazy(
+                    "group %(group)s has no member with mobile or userId %(key)r",
+                    group=group_id,
+                    key=key.strip(),
+                )
+            )
         found.append(member)
     return found
 
 
-@user_app.command("create")
+@user_app.command(
+    "create", help=_("Create a web app account (only the password's Argon2 hash is stored).")
+)
 def user_create(
     username: str,
-    password_stdin: bool = typer.Option(
-        False, "--password-stdin", help="Read the password from the first line of stdin."
-    ),
-    admin: bool = typer.Option(False, "--admin", help="An admin sees and manages every group."),
+    password_stdin: bool = PasswordStdinOpt,
+    admin: bool = typer.Option(False, "--admin", help=_("An admin sees and manages every group.")),
     member: list[str] = MemberOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Create a web app account (only the password's Argon2 hash is stored)."""
 
     async def action() -> tuple[User, list[Member]]:
         password = _read_password(password_stdin)
@@ -110,23 +123,29 @@ def user_create(
         user_json(user, members),
         as_json=as_json,
         human=lambda: out.print(
-            f"account “{user.username}” created"
-            + (" (admin)" if user.is_admin else "")
-            + "".join(f", linked to {m.name} in group {m.group_id}" for m in members)
+            (
+                _("account “%(name)s” created (admin)", name=user.username)
+                if user.is_admin
+                else _("account “%(name)s” created", name=user.username)
+            )
+            + "".join(
+                _(", linked to %(member)s in group %(group)s", member=m.name, group=m.group_id)
+                for m in members
+            ),
+            markup=False,
         ),
     )
 
 
-@user_app.command("link")
+@user_app.command("link", help=_("Link an account to group members (--member GROUP_ID:MOBILE)."))
 def user_link(username: str, member: list[str] = MemberOpt, as_json: bool = JsonOpt) -> None:
-    """Link an account to group members (``--member GROUP_ID:MOBILE``)."""
 
     async def action() -> tuple[User, list[Member]]:
         async with open_admin() as services:
             accounts = _accounts(services)
             user = await accounts.find_user(username)
             if user is None:
-                raise NotFound(f"there is no account called {username!r}")
+                raise NotFound(_.lazy("there is no account called %(name)r", name=username))
             members = await _find_members(services, member)
             for m in members:
                 await accounts.link(user.id, m.id)
@@ -136,19 +155,21 @@ def user_link(username: str, member: list[str] = MemberOpt, as_json: bool = Json
     emit(
         user_json(user, members),
         as_json=as_json,
-        human=lambda: out.print(f"“{user.username}” is linked in {len(members)} group(s)"),
+        human=lambda: out.print(
+            _(
+                "“%(name)s” is linked in %(count)s group(s)",
+                name=user.username,
+                count=len(members),
+            ),
+            markup=False,
+        ),
     )
 
 
-@user_app.command("password")
+@user_app.command("password", help=_("Set a new password; the account's other sign-ins end."))
 def user_password(
-    username: str,
-    password_stdin: bool = typer.Option(
-        False, "--password-stdin", help="Read the password from the first line of stdin."
-    ),
-    as_json: bool = JsonOpt,
+    username: str, password_stdin: bool = PasswordStdinOpt, as_json: bool = JsonOpt
 ) -> None:
-    """Set a new password; the account's other sign-ins end."""
 
     async def action() -> User:
         password = _read_password(password_stdin)
@@ -156,20 +177,21 @@ def user_password(
             accounts = _accounts(services)
             user = await accounts.find_user(username)
             if user is None:
-                raise NotFound(f"there is no account called {username!r}")
+                raise NotFound(_.lazy("there is no account called %(name)r", name=username))
             return await accounts.update_user(user.id, password_hash=await _hash(password))
 
     user = run(action, as_json=as_json)
     emit(
         user_json(user),
         as_json=as_json,
-        human=lambda: out.print(f"password of “{user.username}” changed"),
+        human=lambda: out.print(
+            _("password of “%(name)s” changed", name=user.username), markup=False
+        ),
     )
 
 
-@user_app.command("list")
+@user_app.command("list", help=_("List the accounts and the members they are linked to."))
 def user_list(as_json: bool = JsonOpt) -> None:
-    """List the accounts and the members they are linked to."""
 
     async def action() -> list[tuple[User, list[Member]]]:
         async with open_admin() as services:
@@ -181,13 +203,16 @@ def user_list(as_json: bool = JsonOpt) -> None:
         [user_json(u, ms) for u, ms in found],
         as_json=as_json,
         human=lambda: table(
-            ["id", "username", "role", "linked members"],
+            [_("id"), _("username"), _("role"), _("linked members")],
             [
                 (
                     u.id,
                     u.username,
-                    "admin" if u.is_admin else "member",
-                    ", ".join(f"{m.name} (group {m.group_id})" for m in ms),
+                    _("admin") if u.is_admin else _("member"),
+                    ", ".join(
+                        _("%(member)s (group %(group)s)", member=m.name, group=m.group_id)
+                        for m in ms
+                    ),
                 )
                 for u, ms in found
             ],
@@ -195,16 +220,17 @@ def user_list(as_json: bool = JsonOpt) -> None:
     )
 
 
-@user_app.command("delete")
+@user_app.command(
+    "delete", help=_("Delete an account (its member links and read state go with it).")
+)
 def user_delete(username: str, as_json: bool = JsonOpt) -> None:
-    """Delete an account (its member links and read state go with it)."""
 
     async def action() -> User:
         async with open_admin() as services:
             accounts = _accounts(services)
             user = await accounts.find_user(username)
             if user is None:
-                raise NotFound(f"there is no account called {username!r}")
+                raise NotFound(_.lazy("there is no account called %(name)r", name=username))
             await accounts.delete_user(user.id)
             return user
 
@@ -212,5 +238,5 @@ def user_delete(username: str, as_json: bool = JsonOpt) -> None:
     emit(
         {"id": user.id, "username": user.username, "deleted": True},
         as_json=as_json,
-        human=lambda: out.print(f"account “{user.username}” deleted"),
+        human=lambda: out.print(_("account “%(name)s” deleted", name=user.username), markup=False),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from gong.domain.errors import Invalid
 from gong.domain.models import Group, Robot
+from gong.i18n import core
 from gong.protocol.errors import ErrorCode, Errors, RobotError
 
 __all__ = ["admit", "admit_person", "refusal"]
@@ -34,4 +35,4 @@ def admit(group: Group, robot: Robot) -> None:
 def admit_person(group: Group) -> None:
     """Raises :class:`~gong.domain.errors.Invalid` when nobody may post in the group now."""
     if refusal(group) is not None:
-        raise Invalid(f"group {group.id} is dissolved; nobody can post in it")
+        raise Invalid(core.lazy("group %(id)s is dissolved; nobody can post in it", id=group.id))

@@ -13,6 +13,7 @@ from gong.domain.models import Group, Member
 from gong.domain.ports import GroupStore
 from gong.domain.robot_admin import ChangeListener, required
 from gong.domain.timetext import is_zone
+from gong.i18n import core
 from gong.protocol.limits import MAX_MOBILE, MAX_USER_ID
 
 __all__ = ["MAX_RETENTION_COUNT", "MAX_RETENTION_DAYS", "Groups", "check_retention"]
@@ -30,9 +31,13 @@ MAX_RETENTION_COUNT = 100_000_000
 def check_retention(days: int | None, count: int | None) -> None:
     """Raises :class:`Invalid` unless each given retention is 0 (forever) or in range."""
     if days is not None and not 0 <= days <= MAX_RETENTION_DAYS:
-        raise Invalid(f"retention_days is 0 (keep forever) to {MAX_RETENTION_DAYS}")
+        raise Invalid(
+            core.lazy("retention_days is 0 (keep forever) to %(most)s", most=MAX_RETENTION_DAYS)
+        )
     if count is not None and not 0 <= count <= MAX_RETENTION_COUNT:
-        raise Invalid(f"retention_count is 0 (keep forever) to {MAX_RETENTION_COUNT}")
+        raise Invalid(
+            core.lazy("retention_count is 0 (keep forever) to %(most)s", most=MAX_RETENTION_COUNT)
+        )
 
 
 @dataclass(slots=True)
@@ -42,7 +47,9 @@ class Groups:
     on_change: ChangeListener = _nobody
 
     async def create(self, name: str) -> Group:
-        group = await self.store.insert_group(required(name, "group name"), self.clock.now_ms())
+        group = await self.store.insert_group(
+            required(name, core.lazy("group name")), self.clock.now_ms()
+        )
         await self.on_change(None)
         return group
 
@@ -73,11 +80,14 @@ class Groups:
                 of range.
         """
         check_retention(retention_days, retention_count)
-        clean = None if name is None else required(name, "group name")
+        clean = None if name is None else required(name, core.lazy("group name"))
         zone = None if timezone is None else timezone.strip()
         if zone and not is_zone(zone):
             raise Invalid(
-                f"{zone!r} is not a time zone: use an IANA name such as Asia/Shanghai or UTC"
+                core.lazy(
+                    "%(zone)r is not a time zone: use an IANA name such as Asia/Shanghai or UTC",
+                    zone=zone,
+                )
             )
         unchanged = retention_days is None and retention_count is None
         if clean is None and dissolved is None and zone is None and unchanged:
@@ -103,15 +113,15 @@ class Groups:
             Invalid: no name, or neither a mobile nor a userId.
             Conflict: the group already has a member with this mobile or userId.
         """
-        clean = required(name, "member name")
+        clean = required(name, core.lazy("member name"))
         mobile = (mobile or "").strip() or None
         user_id = (user_id or "").strip() or None
         if mobile is None and user_id is None:
-            raise Invalid("a member needs a mobile or a userId")
+            raise Invalid(core.lazy("a member needs a mobile or a userId"))
         if mobile is not None and len(mobile) > MAX_MOBILE:
-            raise Invalid(f"a mobile is at most {MAX_MOBILE} characters")
+            raise Invalid(core.lazy("a mobile is at most %(most)s characters", most=MAX_MOBILE))
         if user_id is not None and len(user_id) > MAX_USER_ID:
-            raise Invalid(f"a userId is at most {MAX_USER_ID} characters")
+            raise Invalid(core.lazy("a userId is at most %(most)s characters", most=MAX_USER_ID))
         await self.store.get_group(group_id)
         member = await self.store.insert_member(
             group_id, clean, mobile, user_id, self.clock.now_ms()

@@ -22,6 +22,7 @@ from typing import Protocol
 from gong.clock import Clock
 from gong.domain.errors import Conflict, Forbidden, GongError
 from gong.domain.models import Group, SenderType, StoredMessage
+from gong.i18n import core
 
 __all__ = [
     "PRUNE_BATCH",
@@ -106,14 +107,14 @@ def recall_refusal(message: StoredMessage, actor: Actor, now_ms: int) -> GongErr
     they may: an admin recalls any message, a person what they posted, within
     :data:`RECALL_WINDOW_MS`; nobody recalls a message twice."""
     if message.recalled_at is not None:
-        return Conflict(f"message {message.id} was recalled already")
+        return Conflict(core.lazy("message %(id)s was recalled already", id=message.id))
     if actor.is_admin:
         return None
     own = message.sender_type is SenderType.USER and message.sender_user_id == actor.user_id
     if not own or actor.user_id is None:
-        return Forbidden("only an admin can recall a message someone else posted")
+        return Forbidden(core.lazy("only an admin can recall a message someone else posted"))
     if now_ms - message.created_at > RECALL_WINDOW_MS:
-        return Forbidden("your own messages can be recalled for 24 hours after posting")
+        return Forbidden(core.lazy("your own messages can be recalled for 24 hours after posting"))
     return None
 
 

@@ -35,7 +35,9 @@ from markdown_it.token import Token
 __all__ = [
     "IMAGE_SCHEMES",
     "LINK_SCHEMES",
+    "TITLE_MAX",
     "literal",
+    "plain_title",
     "render_markdown",
     "safe_image",
     "safe_link",
@@ -277,3 +279,40 @@ def render_markdown(text: str, *, mask: Sequence[tuple[str, str]] = ()) -> str:
     _restrict(tokens)
     html = _MD.renderer.render(tokens, _MD.options, env)
     return sanitize(html).strip()
+
+
+# -- a title from markdown -----------------------------------------------------------------------
+
+#: The longest title :func:`plain_title` gives, in characters (the conversation list shows less).
+TITLE_MAX = 40
+
+
+def _plain(line: str) -> str:
+    """One line's words without markup: headings, list and quote marks, emphasis and HTML tags
+    dropped, links shown as their text and pictures as their alt text."""
+    tokens = _MD.parse(line, {})
+    _restrict(tokens)
+    words: list[str] = []
+    for token in tokens:
+        for child in token.children or ():
+            if child.type == "text":
+                words.append(child.content)
+            elif child.type == "image":
+                words.append("".join(c.content for c in child.children or ()))
+            elif child.type in ("softbreak", "hardbreak"):
+                words.append(" ")
+    return " ".join("".join(words).split())
+
+
+def plain_title(text: str, limit: int = TITLE_MAX) -> str:
+    """A markdown message's title as a person would write it: the first line that has words,
+    without markup (``## Deploy **done**`` → ``Deploy done``), at most ``limit`` characters
+    (cut with ``…``). Markdown with no words at all (a picture alone) gives its first line."""
+    found = ""
+    for line in text.splitlines():
+        found = _plain(line)
+        if found:
+            break
+    if not found:
+        found = " ".join(text.split())
+    return found if len(found) <= limit else found[: limit - 1].rstrip() + "…"

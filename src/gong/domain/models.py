@@ -409,6 +409,9 @@ class Refusal:
     reason: str
     ip: str
     created_at: int
+    #: What most likely went wrong (``gong.domain.hints.HintCode``) and its parameters.
+    hint: str | None = None
+    hint_params: dict[str, Any] = field(default_factory=dict)
 
 
 class IgnoreReason(enum.StrEnum):

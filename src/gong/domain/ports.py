@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from gong.domain.hints import Hint
 from gong.domain.models import (
     Group,
     HeldMessage,
@@ -111,9 +112,17 @@ class MessageStore(Protocol):
         ...
 
     def record_refusal(
-        self, robot_id: int, errcode: int, errmsg: str, reason: str, ip: str, at_ms: int
+        self,
+        robot_id: int,
+        errcode: int,
+        errmsg: str,
+        reason: str,
+        ip: str,
+        at_ms: int,
+        hint: Hint | None = None,
     ) -> None:
-        """Remember a refused call (best effort; never delays the answer)."""
+        """Remember a refused call and what most likely went wrong (best effort; never delays
+        the answer)."""
         ...
 
     async def record_ignored(

@@ -18,10 +18,12 @@ import orjson
 from gong.clock import Clock
 from gong.domain.admission import admit_person
 from gong.domain.errors import Invalid
+from gong.domain.markdown import plain_title
 from gong.domain.models import Group, Member, OutgoingCall, Robot
 from gong.domain.ports import GroupStore, RobotStore
 from gong.domain.service import Hub
 from gong.domain.users import User
+from gong.i18n import core
 from gong.protocol.errors import Dialect, RobotError
 from gong.protocol.limits import MAX_BODY_BYTES
 from gong.protocol.messages import Message, parse_message
@@ -60,7 +62,7 @@ def compose(text: str, members: list[Member], *, markdown: bool = False) -> dict
     if "@all" in text:
         at["isAtAll"] = True
     message: dict[str, Any] = (
-        {"msgtype": "markdown", "markdown": {"title": text[:40], "text": content}}
+        {"msgtype": "markdown", "markdown": {"title": plain_title(text), "text": content}}
         if markdown
         else {"msgtype": "text", "text": {"content": content}}
     )
@@ -76,17 +78,29 @@ def person_message(raw: bytes) -> Message:
         Invalid: too large, not JSON, not ``text`` or ``markdown``, or not a valid message.
     """
     if len(raw) > MAX_BODY_BYTES:
-        raise Invalid(f"a message is at most {MAX_BODY_BYTES} bytes")
+        raise Invalid(core.lazy("a message is at most %(most)s bytes", most=MAX_BODY_BYTES))
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise Invalid("the body is not JSON") from None
+        raise Invalid(core.lazy("the body is not JSON")) from None
     if not isinstance(body, dict) or body.get("msgtype") not in PEOPLE_TYPES:
-        raise Invalid('people post "text" or "markdown" messages')
+        raise Invalid(core.lazy('people post "text" or "markdown" messages'))
+    _title_markdown(body)
     try:
         return parse_message(body)
     except RobotError as exc:
         raise Invalid(exc.errmsg(Dialect.MODERN)) from None
+
+
+def _title_markdown(body: dict[str, Any]) -> None:
+    """A person's markdown without a title (the web composer sends none) gets its first line's
+    words as the title (:func:`~gong.domain.markdown.plain_title`), which the list shows."""
+    markdown = body.get("markdown")
+    if body.get("msgtype") != "markdown" or not isinstance(markdown, dict):
+        return
+    title, text = markdown.get("title"), markdown.get("text")
+    if (title is None or (isinstance(title, str) and not title.strip())) and isinstance(text, str):
+        body["markdown"] = {**markdown, "title": plain_title(text)}
 
 
 def mentioned_robots(text: str, robots: list[Robot]) -> list[Robot]:
@@ -172,7 +186,7 @@ class Posting:
             created_at=created_at,
         )
         if result.message_id is None:  # pragma: no cover - people's messages carry no msgUuid
-            raise Invalid("the message was not stored")
+            raise Invalid(core.lazy("the message was not stored"))
         await self.read_marks.mark_read(user.id, group.id, result.message_id)
         robots = mentioned_robots(message.body_text(), await self.robots.list_robots(group.id))
         post = PersonPost(

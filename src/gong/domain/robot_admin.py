@@ -30,6 +30,7 @@ from gong.domain.robots import (
 )
 from gong.domain.service import limiter_key
 from gong.domain.specs import RobotPatch, RobotSpec
+from gong.i18n import Text, core
 from gong.protocol.limits import MAX_AVATAR_URL, MAX_DEDUPE_WINDOW, MAX_MENTION_LABELS, MAX_NAME
 from gong.protocol.signing import generate_secret, generate_token
 
@@ -93,10 +94,10 @@ class _NoKindSettings:
     def showing(
         self, settings: Mapping[str, Any], ignored: Sequence[IgnoredEvent]
     ) -> dict[str, Any]:
-        raise Invalid("this robot has no event settings")
+        raise Invalid(core.lazy("this robot has no event settings"))
 
 
-def required(value: str | None, what: str) -> str:
+def required(value: str | None, what: str | Text) -> str:
     """A name trimmed, neither empty nor longer than :data:`MAX_NAME`.
 
     Raises:
@@ -104,9 +105,11 @@ def required(value: str | None, what: str) -> str:
     """
     value = (value or "").strip()
     if not value:
-        raise Invalid(f"{what} cannot be empty")
+        raise Invalid(core.lazy("%(what)s cannot be empty", what=what))
     if len(value) > MAX_NAME:
-        raise Invalid(f"{what} is longer than {MAX_NAME} characters")
+        raise Invalid(
+            core.lazy("%(what)s is longer than %(most)s characters", what=what, most=MAX_NAME)
+        )
     return value
 
 
@@ -117,7 +120,9 @@ def avatar(url: str) -> str:
         Invalid: it is longer.
     """
     if len(url) > MAX_AVATAR_URL:
-        raise Invalid(f"the avatar URL is longer than {MAX_AVATAR_URL} characters")
+        raise Invalid(
+            core.lazy("the avatar URL is longer than %(most)s characters", most=MAX_AVATAR_URL)
+        )
     return url
 
 
@@ -141,7 +146,11 @@ def dedupe_window(seconds: int) -> int:
         Invalid: out of range.
     """
     if not 0 <= seconds <= MAX_DEDUPE_WINDOW:
-        raise Invalid(f"the quiet window must be 0 (off) to {MAX_DEDUPE_WINDOW} seconds")
+        raise Invalid(
+            core.lazy(
+                "the quiet window must be 0 (off) to %(most)s seconds", most=MAX_DEDUPE_WINDOW
+            )
+        )
     return seconds
 
 
@@ -157,13 +166,19 @@ def mention_labels(kind: RobotKind, labels: Sequence[str]) -> tuple[str, ...]:
     if kind not in ALERT_KINDS:
         kinds = ", ".join(sorted(str(k) for k in ALERT_KINDS))
         raise Invalid(
-            f"{kind} robots do not post alerts: owners come from labels of {kinds} robots"
+            core.lazy(
+                "%(kind)s robots do not post alerts: owners come from labels of %(kinds)s robots",
+                kind=kind,
+                kinds=kinds,
+            )
         )
     if len(clean) > MAX_MENTION_LABELS:
-        raise Invalid(f"at most {MAX_MENTION_LABELS} mention labels")
+        raise Invalid(core.lazy("at most %(most)s mention labels", most=MAX_MENTION_LABELS))
     for label in clean:
         if not _LABEL_NAME.fullmatch(label) or len(label) > 100:
-            raise Invalid(f"{label!r} is not a label name (letters, digits and _)")
+            raise Invalid(
+                core.lazy("%(label)r is not a label name (letters, digits and _)", label=label)
+            )
     return clean
 
 
@@ -226,7 +241,7 @@ class Robots:
             NotFound: no such group.
             Invalid: a rule is broken (named), or the group is dissolved.
         """
-        name = required(spec.name, "robot name")
+        name = required(spec.name, core.lazy("robot name"))
         keywords, ips = check_settings(
             kind=spec.kind,
             keywords=spec.keywords,
@@ -237,7 +252,7 @@ class Robots:
         settings = self.kinds.check(spec.kind, spec.settings)
         group = await self.groups.get_group(spec.group_id)
         if group.dissolved:
-            raise Invalid(f"group {spec.group_id} is dissolved")
+            raise Invalid(core.lazy("group %(id)s is dissolved", id=spec.group_id))
         quiet = dedupe_window(spec.dedupe_window_s)
         labels = mention_labels(spec.kind, spec.mention_labels)
         access_token = generate_token()
@@ -298,7 +313,7 @@ class Robots:
                 rate_limit=current.rate_limit,
             )
         except Invalid as exc:
-            raise Conflict(exc.message) from None
+            raise Conflict(exc.text) from None
         clean_keywords, clean_ips = check_settings(
             kind=current.kind, keywords=keywords, signing=signing, ip_allow=ips, rate_limit=limit
         )
@@ -308,7 +323,7 @@ class Robots:
         elif not signing:
             changes["secret"] = None
         if patch.name is not None:
-            changes["name"] = required(patch.name, "robot name")
+            changes["name"] = required(patch.name, core.lazy("robot name"))
         if patch.avatar_url is not None:
             changes["avatar_url"] = avatar(patch.avatar_url)
         for name in ("overflow", "enabled"):
@@ -327,7 +342,9 @@ class Robots:
         if patch.upstream_fit is not None:
             upstream = changes.get("upstream", current.upstream)
             if upstream is None:
-                raise Conflict("this robot has no upstream: give one before how messages fit it")
+                raise Conflict(
+                    core.lazy("this robot has no upstream: give one before how messages fit it")
+                )
             changes["upstream"] = dataclasses.replace(upstream, fit=patch.upstream_fit)
         if patch.dedupe_window_s is not None:
             changes["dedupe_window_s"] = dedupe_window(patch.dedupe_window_s)
@@ -336,7 +353,7 @@ class Robots:
             try:
                 changes["mention_labels"] = mention_labels(current.kind, patch.mention_labels)
             except Invalid as exc:
-                raise Conflict(exc.message) from None
+                raise Conflict(exc.text) from None
         robot = await self._save(current, changes)
         if self.limiter is not None and limit != current.rate_limit:
             await self.limiter.reset(limiter_key(robot_id))
@@ -357,12 +374,14 @@ class Robots:
         wanted = set(events)
         chosen = [item for item in recorded if not wanted or item.event in wanted]
         if not chosen:
-            named = ", ".join(sorted(wanted)) or "any event"
-            raise Conflict(f"robot {robot_id} has not ignored {named}")
+            named: str | Text = ", ".join(sorted(wanted)) or core.lazy("any event")
+            raise Conflict(
+                core.lazy("robot %(id)s has not ignored %(named)s", id=robot_id, named=named)
+            )
         try:
             patch = self.kinds.showing(current.settings, chosen)
         except Invalid as exc:
-            raise Conflict(exc.message) from None
+            raise Conflict(exc.text) from None
         robot = await self.update(robot_id, RobotPatch(settings=patch))
         await self.store.forget_ignored(robot_id, sorted({item.event for item in chosen}))
         return robot
@@ -397,7 +416,7 @@ class Robots:
             kept = {"template": stored} if stored and merged.get("template") else {}
             self.kinds.check(robot.kind, {**kept, **foreign})
         except Invalid as exc:
-            raise Conflict(exc.message) from None
+            raise Conflict(exc.text) from None
         return self.kinds.check(robot.kind, merged)
 
     async def _upstream(self, upstream: Upstream | None, own_token: str) -> Upstream | None:
@@ -423,11 +442,11 @@ class Robots:
             if token is None:
                 return
             if hmac.compare_digest(token.encode(), own_token.encode()):
-                raise Invalid("this upstream relays back to the robot itself: a loop")
+                raise Invalid(core.lazy("this upstream relays back to the robot itself: a loop"))
             following = await self.store.robot_by_token(token)
             next_hop = None if following is None else following.upstream
             token = None if next_hop is None else upstream_token(next_hop.url)
-        raise Invalid("the relay chain of this upstream is too long")
+        raise Invalid(core.lazy("the relay chain of this upstream is too long"))
 
     async def _save(self, current: Robot, changes: dict[str, Any]) -> Robot:
         robot = dataclasses.replace(current, updated_at=self.clock.now_ms(), **changes)

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from gong.domain.errors import Invalid
 from gong.domain.models import StoredMessage
+from gong.i18n import core
 
 __all__ = [
     "MAX_QUERY",
@@ -110,15 +111,23 @@ def parse_query(text: str) -> tuple[str, ...]:
             characters no text holds (NUL, lone surrogates, other control characters).
     """
     if any(0xD800 <= ord(c) <= 0xDFFF for c in text) or _CONTROL.search(text.replace("\t", " ")):
-        raise Invalid("the query holds characters text cannot hold (control characters, NUL)")
+        raise Invalid(
+            core.lazy("the query holds characters text cannot hold (control characters, NUL)")
+        )
     query = " ".join(text.split())
     if len(query) < MIN_QUERY:
-        raise Invalid(f"search for at least {MIN_QUERY} characters")
+        raise Invalid(core.lazy("search for at least %(least)s characters", least=MIN_QUERY))
     if len(query) > MAX_QUERY:
-        raise Invalid(f"the query is longer than {MAX_QUERY} characters")
+        raise Invalid(core.lazy("the query is longer than %(most)s characters", most=MAX_QUERY))
     terms = tuple(dict.fromkeys(query.split(" ")))
     if len(terms) > MAX_TERMS:
-        raise Invalid(f"the query has {len(terms)} words; at most {MAX_TERMS}")
+        raise Invalid(
+            core.lazy(
+                "the query has %(count)s words; at most %(most)s",
+                count=len(terms),
+                most=MAX_TERMS,
+            )
+        )
     return terms
 
 
@@ -143,7 +152,7 @@ class SearchFilters:
     def check(self) -> None:
         """Raises :class:`Invalid` for a filter that cannot hold."""
         if self.alert_state is not None and self.alert_state not in ALERT_STATES:
-            raise Invalid("alert_state is firing or resolved")
+            raise Invalid(core.lazy("alert_state is firing or resolved"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +281,7 @@ class Search:
         filters = filters or SearchFilters()
         filters.check()
         if not 1 <= limit <= MAX_RESULTS:
-            raise Invalid(f"limit is 1 to {MAX_RESULTS}")
+            raise Invalid(core.lazy("limit is 1 to %(most)s", most=MAX_RESULTS))
         hidden = scope.group_ids is not None and filters.group_id not in scope.group_ids
         if filters.group_id is not None and hidden:  # not revealed: as if it had nothing
             return SearchPage([], None, terms)

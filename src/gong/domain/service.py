@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +24,7 @@ import orjson
 from gong.clock import Clock
 from gong.domain.alerts import AlertFacts, AlertState, owner_at, resolved_line, with_owners
 from gong.domain.digest import digest_of, entry_of
+from gong.domain.hints import Hint, hint_for, secret_as_token
 from gong.domain.mentions import Resolved, resolve
 from gong.domain.models import (
     IgnoreReason,
@@ -169,6 +170,9 @@ class Hub:
     timezone: str = "UTC"
     #: Links to a message in the web app (``Settings.message_url``), when Gong has a public URL.
     message_url: Callable[[int, int], str | None] | None = None
+    #: The robot whose signing secret a string is, if any (the hint for a secret sent as the
+    #: access token).
+    secret_owner: Callable[[str], Awaitable[RobotView | None]] | None = None
 
     async def accept_from_robot(
         self,
@@ -391,13 +395,46 @@ class Hub:
         channel = message_channel(message.group_id, message.visible_to_user_id)
         await self._publish(channel, orjson.dumps(event), message.id)
 
-    def refuse(self, view: RobotView, error: RobotError, ip: str) -> None:
-        """Remember a refused call of a known robot, with its reason (never delays the answer)."""
+    async def refuse_unknown_token(self, token: str, ip: str, error: RobotError) -> None:
+        """An unknown ``access_token`` that is a robot's signing secret is recorded on that
+        robot, with the hint (the answer stays DingTalk's "token is not exist")."""
+        if self.secret_owner is None or not (token.startswith("SEC") and len(token) == 67):
+            return
+        view = await self.secret_owner(token)
+        if view is not None:
+            self.refuse(view, error, ip, hint=secret_as_token())
+
+    def refuse(
+        self,
+        view: RobotView,
+        error: RobotError,
+        ip: str,
+        *,
+        timestamp: str | None = None,
+        sign: str | None = None,
+        hint: Hint | None = None,
+    ) -> None:
+        """Remember a refused call of a known robot, with its reason and, when Gong can tell,
+        what most likely went wrong (:mod:`gong.domain.hints`); never delays the answer."""
+        robot = view.robot
+        now = self.clock.now_ms()
+        if hint is None:
+            hint = hint_for(
+                error.error.name,
+                now_ms=now,
+                ip=ip,
+                timestamp=timestamp,
+                sign=sign,
+                secret=robot.secret,
+                keywords=robot.keywords,
+                allowed_ips=robot.ip_allow,
+            )
         self.store.record_refusal(
-            view.robot.id,
+            robot.id,
             error.errcode(self.dialect),
             error.errmsg(self.dialect),
             error.error.name,
             ip,
-            self.clock.now_ms(),
+            now,
+            hint,
         )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from gong.domain.errors import Invalid
 from gong.domain.models import Group, Member, StoredMessage
+from gong.i18n import core
 
 __all__ = [
     "MAX_PASSWORD",
@@ -68,6 +69,10 @@ class Conversation:
     muted: bool
     last_read_id: int
     member: Member | None = None
+    #: The newest unread message that mentions the user (or @all), when ``mentioned``.
+    mention_id: int | None = None
+    #: The user hears of every message of this group (``gong.domain.notify``).
+    notify_all: bool = False
 
 
 def clean_username(username: str) -> str:
@@ -79,8 +84,10 @@ def clean_username(username: str) -> str:
     name = (username or "").strip().lower()
     if not _USERNAME.fullmatch(name):
         raise Invalid(
-            "a username is 1 to 64 characters: letters, digits, '_', '.', '@' or '-', "
-            "starting with a letter or digit"
+            core.lazy(
+                "a username is 1 to 64 characters: letters, digits, '_', '.', '@' or '-', "
+                "starting with a letter or digit"
+            )
         )
     return name
 
@@ -92,9 +99,11 @@ def check_password(password: str) -> str:
         Invalid: when it is too short or too long.
     """
     if len(password) < MIN_PASSWORD:
-        raise Invalid(f"a password needs at least {MIN_PASSWORD} characters")
+        raise Invalid(
+            core.lazy("a password needs at least %(count)s characters", count=MIN_PASSWORD)
+        )
     if len(password) > MAX_PASSWORD:
-        raise Invalid(f"a password has at most {MAX_PASSWORD} characters")
+        raise Invalid(core.lazy("a password has at most %(count)s characters", count=MAX_PASSWORD))
     return password
 
 
@@ -107,7 +116,7 @@ def clean_preferences(
     Raises:
         Invalid: naming the choice that is not offered.
     """
-    from gong.i18n import LANGUAGES, core
+    from gong.i18n import LANGUAGES
 
     language = (language or "").strip() or None
     if language in ("auto",):

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 from gong.domain.errors import Invalid
 from gong.domain.models import IgnoredEvent, IgnoreReason, RobotKind
+from gong.i18n import core
 from gong.integrations.source import IntegrationConfig, matches
 from gong.integrations.template import template_error
 from gong.integrations.travis import load_public_key
@@ -94,23 +95,37 @@ _HEADER = re.compile(f"^[A-Za-z0-9-]{{1,{MAX_HEADER_NAME}}}$")
 
 def _events(key: str, value: Any) -> list[str]:
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-        raise Invalid(f"{key} must be a list of event names")
+        raise Invalid(core.lazy("%(key)s must be a list of event names", key=key))
     names = [v.strip() for v in value]
     if len(names) > MAX_EVENTS:
-        raise Invalid(f"{key} has {len(names)} entries; at most {MAX_EVENTS}")
+        raise Invalid(
+            core.lazy(
+                "%(key)s has %(count)s entries; at most %(most)s",
+                key=key,
+                count=len(names),
+                most=MAX_EVENTS,
+            )
+        )
     for name in names:
         if not name or len(name) > MAX_EVENT_NAME or any(c.isspace() for c in name):
             raise Invalid(
-                f"{key}: {name!r} is not an event name (1–{MAX_EVENT_NAME} characters, no spaces)"
+                core.lazy(
+                    "%(key)s: %(name)r is not an event name (1–%(most)s characters, no spaces)",
+                    key=key,
+                    name=name,
+                    most=MAX_EVENT_NAME,
+                )
             )
     return list(dict.fromkeys(names))
 
 
 def _text(key: str, value: Any, longest: int) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise Invalid(f"{key} must be a non-empty string")
+        raise Invalid(core.lazy("%(key)s must be a non-empty string", key=key))
     if len(value) > longest:
-        raise Invalid(f"{key} is longer than {longest} characters")
+        raise Invalid(
+            core.lazy("%(key)s is longer than %(most)s characters", key=key, most=longest)
+        )
     return value
 
 
@@ -119,16 +134,18 @@ def _check(kind: RobotKind, key: str, value: Any) -> Any:
         return _events(key, value)
     if key == "show_unknown":
         if not isinstance(value, bool):
-            raise Invalid("show_unknown must be true or false")
+            raise Invalid(core.lazy("show_unknown must be true or false"))
         return value
     if key == "source_secret":
         secret = _text(key, value, MAX_SOURCE_SECRET)
         if secret != secret.strip() or not secret.isprintable():
-            raise Invalid("source_secret cannot have spaces at its ends or control characters")
+            raise Invalid(
+                core.lazy("source_secret cannot have spaces at its ends or control characters")
+            )
         return secret
     if key == "template":
         if not isinstance(value, str):
-            raise Invalid("template must be a string")
+            raise Invalid(core.lazy("template must be a string"))
         problem = template_error(value)
         if problem:
             raise Invalid(problem)
@@ -139,11 +156,13 @@ def _check(kind: RobotKind, key: str, value: Any) -> Any:
         try:
             load_public_key(_text(key, value, MAX_TRAVIS_PUBLIC_KEY))
         except ValueError as exc:
-            raise Invalid(f"travis_public_key is not a PEM RSA public key: {exc}") from None
+            raise Invalid(
+                core.lazy("travis_public_key is not a PEM RSA public key: %(error)s", error=exc)
+            ) from None
         return value
     if key == "travis_verify":
         if not isinstance(value, bool):
-            raise Invalid("travis_verify must be true or false")
+            raise Invalid(core.lazy("travis_verify must be true or false"))
         return value
     if key == "trello_callback_url":
         url = _text(key, value, MAX_TRELLO_CALLBACK_URL)
@@ -151,14 +170,16 @@ def _check(kind: RobotKind, key: str, value: Any) -> Any:
             parts = urlsplit(url)
             hostname = parts.hostname
         except ValueError:  # brackets that hold no IP address, say
-            raise Invalid("trello_callback_url must be an http(s) URL") from None
+            raise Invalid(core.lazy("trello_callback_url must be an http(s) URL")) from None
         if parts.scheme not in ("http", "https") or not hostname:
-            raise Invalid("trello_callback_url must be an http(s) URL")
+            raise Invalid(core.lazy("trello_callback_url must be an http(s) URL"))
         return url
     # grafana_signature_header, grafana_timestamp_header
     header = _text(key, value, MAX_HEADER_NAME)
     if not _HEADER.match(header):
-        raise Invalid(f"{key} must be an HTTP header name (letters, digits and -)")
+        raise Invalid(
+            core.lazy("%(key)s must be an HTTP header name (letters, digits and -)", key=key)
+        )
     return header
 
 
@@ -178,17 +199,23 @@ def check_robot_settings(kind: RobotKind, settings: Mapping[str, Any]) -> dict[s
         if value is None:
             continue
         if kind is RobotKind.CUSTOM:
-            raise Invalid(f"{key} applies to integration robots, not to custom robots")
+            raise Invalid(
+                core.lazy("%(key)s applies to integration robots, not to custom robots", key=key)
+            )
         if key not in allowed_settings(kind):
             if key == "source_secret" and kind is RobotKind.TRAVIS:
                 raise Invalid(
-                    "Travis CI has no shared secret: it signs with its private key, which a "
-                    "travis robot checks (travis_verify, travis_public_key)"
+                    core.lazy(
+                        "Travis CI has no shared secret: it signs with its private key, which a "
+                        "travis robot checks (travis_verify, travis_public_key)"
+                    )
                 )
-            raise Invalid(f"{key} does not apply to a {kind} robot")
+            raise Invalid(
+                core.lazy("%(key)s does not apply to a %(kind)s robot", key=key, kind=kind)
+            )
         clean[key] = _check(kind, key, value)
     if kind is RobotKind.TEMPLATE and not clean.get("template"):
-        raise Invalid("a template robot needs a template")
+        raise Invalid(core.lazy("a template robot needs a template"))
     return clean
 
 
@@ -234,5 +261,5 @@ def showing(settings: Mapping[str, Any], ignored: Sequence[IgnoredEvent]) -> dic
     if show_unknown != bool(settings.get("show_unknown")):
         patch["show_unknown"] = True
     if not patch:
-        raise Invalid("these events are shown already; nothing to change")
+        raise Invalid(core.lazy("these events are shown already; nothing to change"))
     return patch

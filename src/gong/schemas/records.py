@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from gong.config import Settings
+from gong.domain.hints import hint_text
 from gong.domain.models import (
     Delivery,
     DeliveryState,
@@ -58,6 +59,11 @@ __all__ = [
 class ErrorDetail(BaseModel):
     code: str
     message: str
+    text: str | None = Field(
+        default=None,
+        description="The message in the reader's language; only in answers to the web app's "
+        "own requests (signed in with its session cookie), never to a Bearer token.",
+    )
     details: list[dict[str, Any]] | None = None
 
 
@@ -377,9 +383,16 @@ class RefusalOut(BaseModel):
     reason: str
     ip: str
     created_at: int
+    hint_code: str | None = Field(
+        default=None,
+        description="What most likely went wrong, when Gong can tell: sign_encoded_twice, "
+        "timestamp_seconds, clock_off, secret_as_token, keyword_missing or ip_not_allowed.",
+    )
+    hint: str | None = Field(default=None, description="The hint in words.")
 
     @classmethod
     def of(cls, refusal: Refusal) -> RefusalOut:
+        hint = hint_text(refusal.hint, refusal.hint_params)
         return cls(
             id=refusal.id,
             robot_id=refusal.robot_id,
@@ -388,6 +401,8 @@ class RefusalOut(BaseModel):
             reason=refusal.reason,
             ip=refusal.ip,
             created_at=refusal.created_at,
+            hint_code=refusal.hint,
+            hint=str(hint) if hint else None,
         )
 
 

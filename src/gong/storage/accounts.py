@@ -19,6 +19,7 @@ from gong.clock import Clock
 from gong.domain.errors import Conflict, NotFound
 from gong.domain.models import Member
 from gong.domain.users import Preferences, User, clean_username
+from gong.i18n import core
 from gong.storage.rows import insert_for as _insert_for
 from gong.storage.rows import member_of as _member
 from gong.storage.schema import app_secrets, members, messages, read_states, user_members, users
@@ -79,14 +80,14 @@ class Accounts:
                     )
                 ).one()
         except IntegrityError:
-            raise Conflict(f"the username {name!r} is taken") from None
+            raise Conflict(core.lazy("the username %(name)r is taken", name=name)) from None
         return _user(row)
 
     async def get_user(self, user_id: int) -> User:
         async with self.engine.connect() as conn:
             row = (await conn.execute(sa.select(users).where(users.c.id == user_id))).first()
         if row is None:
-            raise NotFound(f"user {user_id} does not exist")
+            raise NotFound(core.lazy("user %(id)s does not exist", id=user_id))
         return _user(row)
 
     async def find_user(self, username: str) -> User | None:
@@ -119,7 +120,7 @@ class Accounts:
                 )
             ).first()
         if row is None:
-            raise NotFound(f"user {user_id} does not exist")
+            raise NotFound(core.lazy("user %(id)s does not exist", id=user_id))
         return _user(row)
 
     async def update_preferences(self, user_id: int, preferences: Preferences) -> User:
@@ -140,7 +141,7 @@ class Accounts:
                 )
             ).first()
         if row is None:
-            raise NotFound(f"user {user_id} does not exist")
+            raise NotFound(core.lazy("user %(id)s does not exist", id=user_id))
         return _user(row)
 
     async def record_login(self, user_id: int) -> None:
@@ -155,7 +156,7 @@ class Accounts:
         async with self.engine.begin() as conn:
             result = await conn.execute(sa.delete(users).where(users.c.id == user_id))
         if result.rowcount == 0:
-            raise NotFound(f"user {user_id} does not exist")
+            raise NotFound(core.lazy("user %(id)s does not exist", id=user_id))
 
     # -- links to members ----------------------------------------------------------------------
 
@@ -171,7 +172,7 @@ class Accounts:
         async with self.engine.connect() as conn:
             row = (await conn.execute(sa.select(members).where(members.c.id == member_id))).first()
         if row is None:
-            raise NotFound(f"member {member_id} does not exist")
+            raise NotFound(core.lazy("member %(id)s does not exist", id=member_id))
         member = _member(row)
         try:
             async with self.engine.begin() as conn:
@@ -183,8 +184,13 @@ class Accounts:
                 await self._start_reading(conn, user_id, member.group_id)
         except IntegrityError:
             raise Conflict(
-                f"member {member_id} is already linked, or user {user_id} already has a member "
-                f"in group {member.group_id}"
+                core.lazy(
+                    "member %(member)s is already linked, or user %(user)s already has a member "
+                    "in group %(group)s",
+                    member=member_id,
+                    user=user_id,
+                    group=member.group_id,
+                )
             ) from None
         return member
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gong.domain.errors import Conflict, NotFound
 from gong.domain.models import Group, Member
 from gong.domain.ports import GroupStore
+from gong.i18n import core
 from gong.storage.rows import bump_config_version, group_of, member_of
 from gong.storage.schema import groups, members
 
@@ -43,7 +44,7 @@ class SqlGroups:
         async with self.engine.connect() as conn:
             row = (await conn.execute(sa.select(groups).where(groups.c.id == group_id))).first()
         if row is None:
-            raise NotFound(f"group {group_id} does not exist")
+            raise NotFound(core.lazy("group %(id)s does not exist", id=group_id))
         return group_of(row)
 
     async def list_groups(self) -> list[Group]:
@@ -80,7 +81,7 @@ class SqlGroups:
                 await bump_config_version(conn)
             row = (await conn.execute(sa.select(groups).where(groups.c.id == group_id))).first()
             if row is None:  # raised inside: the transaction (and its bump) rolls back
-                raise NotFound(f"group {group_id} does not exist")
+                raise NotFound(core.lazy("group %(id)s does not exist", id=group_id))
         return group_of(row)
 
     # -- members -------------------------------------------------------------------------------
@@ -114,7 +115,13 @@ class SqlGroups:
             # The group's foreign key or a unique mobile/userId: a missing group is NotFound.
             await self.get_group(group_id)
             raise Conflict(
-                f"group {group_id} already has a member with mobile {mobile} or userId {user_id}"
+                core.lazy(
+                    "group %(group)s already has a member with mobile %(mobile)s or userId "
+                    "%(user_id)s",
+                    group=group_id,
+                    mobile=mobile,
+                    user_id=user_id,
+                )
             ) from None
         return member_of(row)
 
@@ -133,7 +140,7 @@ class SqlGroups:
         async with self.engine.connect() as conn:
             row = (await conn.execute(sa.select(members).where(members.c.id == member_id))).first()
         if row is None:
-            raise NotFound(f"member {member_id} does not exist")
+            raise NotFound(core.lazy("member %(id)s does not exist", id=member_id))
         return member_of(row)
 
     async def find_member(self, group_id: int, *, mobile: str) -> Member | None:
@@ -151,7 +158,7 @@ class SqlGroups:
         async with self.engine.begin() as conn:
             result = await conn.execute(sa.delete(members).where(members.c.id == member_id))
             if result.rowcount == 0:
-                raise NotFound(f"member {member_id} does not exist")
+                raise NotFound(core.lazy("member %(id)s does not exist", id=member_id))
             await bump_config_version(conn)
 
 

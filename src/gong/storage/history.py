@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gong.domain.errors import Conflict, NotFound
 from gong.domain.models import DeliveryState, Group, Refusal, StoredMessage
 from gong.domain.ports import History
+from gong.i18n import core
 from gong.protocol.limits import MAX_DEDUPE_WINDOW
 from gong.storage.ignored import SqlIgnored
 from gong.storage.rows import group_of, insert_for, message_of, refusal_of, visible_to
@@ -73,7 +74,7 @@ class SqlHistory:
                 )
             ).first()
         if row is None:
-            raise NotFound(f"message {message_id} does not exist")
+            raise NotFound(core.lazy("message %(id)s does not exist", id=message_id))
         return message_of(row)
 
     async def count_messages(self, group_id: int | None = None) -> int:
@@ -101,7 +102,9 @@ class SqlHistory:
                 )
             )
             if done.rowcount != 1:
-                raise Conflict(f"message {message_id} was recalled already, or is gone")
+                raise Conflict(
+                    core.lazy("message %(id)s was recalled already, or is gone", id=message_id)
+                )
             await conn.execute(
                 sa.delete(message_search).where(message_search.c.message_id == message_id)
             )

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gong.domain.errors import NotFound
 from gong.domain.models import Group, Member, StoredMessage
 from gong.domain.users import Conversation, User
+from gong.i18n import core
 from gong.storage.rows import group_of as _group
 from gong.storage.rows import insert_for as _insert_for
 from gong.storage.rows import member_of as _member
@@ -71,7 +72,7 @@ class Inbox:
             row = (await conn.execute(sa.select(groups).where(groups.c.id == group_id))).first()
             member = await self._member_of(conn, user.id, group_id)
         if row is None or (member is None and not user.is_admin):
-            raise NotFound(f"group {group_id} does not exist")
+            raise NotFound(core.lazy("group %(id)s does not exist", id=group_id))
         return _group(row), member
 
     async def _member_of(self, conn: AsyncConnection, user_id: int, group_id: int) -> Member | None:
@@ -111,15 +112,18 @@ class Inbox:
                 state = states.get(group.id)
                 last_read = int(state.last_read_id) if state else 0
                 member = linked.get(group.id)
+                mention = await self._mentioned(conn, group.id, member, last_read)
                 result.append(
                     Conversation(
                         group=group,
                         last=await self._last(conn, group.id, user.id),
                         unread=await self._unread(conn, group.id, last_read, user.id),
-                        mentioned=await self._mentioned(conn, group.id, member, last_read),
+                        mentioned=mention is not None,
                         muted=bool(state.muted) if state else False,
                         last_read_id=last_read,
                         member=member,
+                        mention_id=mention,
+                        notify_all=bool(state.notify_all) if state else False,
                     )
                 )
         result.sort(key=lambda c: (c.last.id if c.last else 0, c.group.id), reverse=True)
@@ -136,14 +140,17 @@ class Inbox:
                 )
             ).first()
             last_read = int(state.last_read_id) if state else 0
+            mention = await self._mentioned(conn, group.id, member, last_read)
             return Conversation(
                 group=group,
                 last=await self._last(conn, group.id, user.id),
                 unread=await self._unread(conn, group.id, last_read, user.id),
-                mentioned=await self._mentioned(conn, group.id, member, last_read),
+                mentioned=mention is not None,
                 muted=bool(state.muted) if state else False,
                 last_read_id=last_read,
                 member=member,
+                mention_id=mention,
+                notify_all=bool(state.notify_all) if state else False,
             )
 
     async def _last(
@@ -172,25 +179,23 @@ class Inbox:
 
     async def _mentioned(
         self, conn: AsyncConnection, group_id: int, member: Member | None, last_read: int
-    ) -> bool:
+    ) -> int | None:
+        """The newest unread message that mentions ``member`` or everyone (None: none)."""
         if member is None:
-            return False
+            return None
         direct = await conn.scalar(
-            sa.select(message_mentions.c.message_id)
-            .where(
+            sa.select(sa.func.max(message_mentions.c.message_id)).where(
                 message_mentions.c.member_id == member.id,
                 message_mentions.c.message_id > last_read,
             )
-            .limit(1)
         )
-        if direct is not None:
-            return True
         everyone = await conn.scalar(
-            sa.select(messages.c.id)
-            .where(messages.c.group_id == group_id, messages.c.at_all, messages.c.id > last_read)
-            .limit(1)
+            sa.select(sa.func.max(messages.c.id)).where(
+                messages.c.group_id == group_id, messages.c.at_all, messages.c.id > last_read
+            )
         )
-        return everyone is not None
+        found = [int(v) for v in (direct, everyone) if v is not None]
+        return max(found) if found else None
 
     async def mark_read(self, user_id: int, group_id: int, message_id: int) -> None:
         """Everything up to ``message_id`` is read; never moves backwards."""
@@ -216,6 +221,19 @@ class Inbox:
             stmt = stmt.on_conflict_do_update(
                 index_elements=[read_states.c.user_id, read_states.c.group_id],
                 set_={"muted": stmt.excluded.muted},
+            )
+            await conn.execute(stmt)
+
+    async def set_notify_all(self, user_id: int, group_id: int, notify_all: bool) -> None:
+        """Hear of every message of the group (``gong.domain.notify``), or only of @ you."""
+        async with self.engine.begin() as conn:
+            insert = _insert_for(conn)
+            stmt = insert(read_states).values(
+                user_id=user_id, group_id=group_id, last_read_id=0, notify_all=notify_all
+            )
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[read_states.c.user_id, read_states.c.group_id],
+                set_={"notify_all": stmt.excluded.notify_all},
             )
             await conn.execute(stmt)
 

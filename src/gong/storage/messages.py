@@ -64,6 +64,8 @@ class RefusalWrite:
     reason: str
     ip: str
     created_at: int
+    hint: str | None = None
+    hint_params: dict[str, Any] | None = None
 
 
 def _claim_uuid(conn: Connection, robot_id: int, uuid: str, now: int, until: int) -> bool:
@@ -320,6 +322,8 @@ def write_refusals(conn: Connection, items: Sequence[RefusalWrite]) -> list[None
                 "reason": r.reason,
                 "ip": r.ip,
                 "created_at": r.created_at,
+                "hint": r.hint,
+                "hint_params": _dumps(r.hint_params) if r.hint_params else None,
             }
             for r in items
         ],

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gong.domain.errors import Conflict, NotFound
 from gong.domain.models import IgnoredEvent, Member, Robot, RobotView
 from gong.domain.ports import RobotStore
+from gong.i18n import core
 from gong.storage.ignored import SqlIgnored
 from gong.storage.rows import (
     bump_config_version,
@@ -93,8 +94,8 @@ class SqlRobots:
         async with self.engine.connect() as conn:
             group = await conn.scalar(sa.select(groups.c.id).where(groups.c.id == robot.group_id))
         if group is None:
-            return NotFound(f"group {robot.group_id} does not exist")
-        return Conflict("another robot has this access token")
+            return NotFound(core.lazy("group %(id)s does not exist", id=robot.group_id))
+        return Conflict(core.lazy("another robot has this access token"))
 
     async def insert_robot(self, robot: Robot) -> Robot:
         """Store a new robot and its call counts (its ``id`` is ignored and assigned).
@@ -130,7 +131,7 @@ class SqlRobots:
         async with self.engine.connect() as conn:
             row = (await conn.execute(sa.select(robots).where(robots.c.id == robot_id))).first()
         if row is None:
-            raise NotFound(f"robot {robot_id} does not exist")
+            raise NotFound(core.lazy("robot %(id)s does not exist", id=robot_id))
         return robot_of(row)
 
     async def robot_by_token(self, access_token: str) -> Robot | None:
@@ -138,6 +139,12 @@ class SqlRobots:
             row = (
                 await conn.execute(sa.select(robots).where(robots.c.access_token == access_token))
             ).first()
+        return None if row is None else robot_of(row)
+
+    async def robot_by_secret(self, secret: str) -> Robot | None:
+        """The robot whose signing secret this is (for the hint when it is sent as a token)."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(robots).where(robots.c.secret == secret))).first()
         return None if row is None else robot_of(row)
 
     async def list_robots(self, group_id: int | None = None) -> list[Robot]:
@@ -172,17 +179,17 @@ class SqlRobots:
                     )
                 ).first()
                 if row is None:
-                    raise NotFound(f"robot {robot.id} does not exist")
+                    raise NotFound(core.lazy("robot %(id)s does not exist", id=robot.id))
                 await bump_config_version(conn)
         except IntegrityError:  # the access token is the only unique column it can write
-            raise Conflict("another robot has this access token") from None
+            raise Conflict(core.lazy("another robot has this access token")) from None
         return robot_of(row)
 
     async def delete_robot(self, robot_id: int) -> None:
         async with self.engine.begin() as conn:
             result = await conn.execute(sa.delete(robots).where(robots.c.id == robot_id))
             if result.rowcount == 0:
-                raise NotFound(f"robot {robot_id} does not exist")
+                raise NotFound(core.lazy("robot %(id)s does not exist", id=robot_id))
             await conn.execute(sa.delete(robot_stats).where(robot_stats.c.robot_id == robot_id))
             await bump_config_version(conn)
 

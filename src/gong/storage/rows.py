@@ -133,6 +133,8 @@ def refusal_of(row: Any) -> Refusal:
         reason=row.reason,
         ip=row.ip,
         created_at=row.created_at,
+        hint=row.hint,
+        hint_params=orjson.loads(row.hint_params) if row.hint_params else {},
     )
 
 

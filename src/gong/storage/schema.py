@@ -199,6 +199,10 @@ refusals = sa.Table(
     sa.Column("reason", sa.String(64), nullable=False),
     sa.Column("ip", sa.String(64), nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    # What most likely went wrong (migration 0010_refusal_hints): a gong.domain.hints code and
+    # its parameters as JSON.
+    sa.Column("hint", sa.String(32), nullable=True),
+    sa.Column("hint_params", sa.Text, nullable=True),
     sa.Index("ix_refusals_robot_id_id", "robot_id", "id"),
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
+from gong.domain.hints import Hint
 from gong.domain.models import HeldMessage, IgnoreReason, NewMessage
 from gong.domain.ports import FiringMark, StoreResult
 from gong.protocol.errors import Errors, RobotError
@@ -57,9 +58,27 @@ class WriterStore:
         return result
 
     def record_refusal(
-        self, robot_id: int, errcode: int, errmsg: str, reason: str, ip: str, at_ms: int
+        self,
+        robot_id: int,
+        errcode: int,
+        errmsg: str,
+        reason: str,
+        ip: str,
+        at_ms: int,
+        hint: Hint | None = None,
     ) -> None:
-        self._writer.submit_nowait(RefusalWrite(robot_id, errcode, errmsg, reason, ip, at_ms))
+        self._writer.submit_nowait(
+            RefusalWrite(
+                robot_id,
+                errcode,
+                errmsg,
+                reason,
+                ip,
+                at_ms,
+                hint.code.value if hint else None,
+                dict(hint.params) if hint else None,
+            )
+        )
 
     async def record_ignored(
         self, robot_id: int, event: str, reason: IgnoreReason, detail: str, at_ms: int

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Mapping, MutableMapping
+from collections.abc import MutableMapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -24,11 +24,13 @@ from gong.storage.changefeed import ChangeFeed
 from gong.web.api.deps import NotAuthenticated
 from gong.web.api.previews import router as previews_router
 from gong.web.api.routes import router as api_router
+from gong.web.errors import error_response as _error
 from gong.web.hooks.deadline import BodyDeadline, Deadlines
 from gong.web.hooks.integrations import register_integrations
 from gong.web.hooks.robot_api import Receive, RobotSend, Scope, Send
 from gong.web.hooks.session_api import SessionSend
 from gong.web.live.events import EventStream
+from gong.web.notifications import Notifications, open_notifications
 from gong.web.observe import AccessLogged, ASGIApp, Observed
 from gong.web.pages import install as install_pages
 from gong.web.site import Web, open_web
@@ -36,21 +38,6 @@ from gong.web.site import Web, open_web
 __all__ = ["GongApp", "create_app"]
 
 log = logging.getLogger(__name__)
-
-
-def _error(
-    status: int,
-    code: str,
-    message: str,
-    headers: Mapping[str, str] | None = None,
-    **extra: Any,
-) -> JSONResponse:
-    body: dict[str, Any] = {"code": code, "message": message}
-    body.update(extra)
-    headers = dict(headers or {})
-    if status == 401:
-        headers["WWW-Authenticate"] = "Bearer"
-    return JSONResponse({"error": body}, status_code=status, headers=headers or None)
 
 
 def build_api() -> FastAPI:
@@ -169,6 +156,8 @@ class GongApp:
         #: The lean handlers by path (``/robot/send``, …), wrapped with the access log if it is on.
         self._lean: dict[str, ASGIApp] = {}
         self.web: Web | None = None
+        #: The notifier and Web Push (started with the server).
+        self.notifications: Notifications | None = None
         #: The admin token created at this start, if one was (shown once, never stored).
         self.new_admin_token: str | None = None
         #: Move what startup built out of the collector's sight (``gc.freeze``): it lives as
@@ -197,6 +186,8 @@ class GongApp:
         register_integrations(self._robot_send, runtime)
         self.web = await open_web(runtime)
         self.api.state.web = self.web
+        self.notifications = await open_notifications(self.web)
+        self.api.state.notifications = self.notifications
         self._events = EventStream(self.web)
         self._framework = Observed(
             BodyDeadline(self.api, deadlines), runtime.metrics, access_log=self.settings.access_log
@@ -217,6 +208,9 @@ class GongApp:
             gc.freeze()
 
     async def shutdown(self) -> None:
+        if self.notifications is not None:
+            await self.notifications.stop()
+            self.notifications = None
         if self._feed is not None:
             await self._feed.stop()
             self._feed = None
@@ -268,4 +262,4 @@ def create_app(
     broker: Broker | None = None,
 ) -> GongApp:
     """Build the ASGI app; nothing starts until its lifespan (or ``startup()``) runs."""
-    return GongApp(settings or Settings(), clock=clock, limiter=limiter, broker=broker)
+    return GongApp(settings or Settings.load(), clock=clock, limiter=limiter, broker=broker)

@@ -17,7 +17,7 @@ GC_THRESHOLD = (20_000, 20, 20)
 
 def app_from_env() -> GongApp:
     """The app a server process runs, with process-wide tuning that only a server should do."""
-    settings = Settings()
+    settings = Settings.load()
     configure_logging(settings)
     gc.set_threshold(*GC_THRESHOLD)
     app = create_app(settings)

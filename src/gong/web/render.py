@@ -27,6 +27,7 @@ from gong.domain.mentions import mask_mobile
 from gong.domain.models import StoredMessage
 from gong.domain.search import MAX_QUERY
 from gong.domain.timetext import duration
+from gong.i18n import web as _
 from gong.protocol import limits
 from gong.schemas.records import MessageOut
 
@@ -39,6 +40,7 @@ __all__ = [
     "MessageStatus",
     "MessageView",
     "environment",
+    "markup",
     "message_status",
     "message_view",
     "preview",
@@ -50,8 +52,8 @@ _URL_CHARS = "[^\\s<>\"'\u3000-\u303f\uff01-\uff5e"
 #: An http(s) URL in plain text; trailing punctuation is left outside the link.
 _URL = re.compile(f"https?://{_URL_CHARS}]*{_URL_CHARS}.,;:!?)\\]}}]")
 _PREVIEW_MAX = 80
-#: The conversation list's line for a recalled message.
-RECALLED_PREVIEW = "[Message recalled]"
+#: The conversation list's line for a recalled message (in the reader's language when shown).
+RECALLED_PREVIEW = _.lazy("[Message recalled]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,13 +90,17 @@ class AlertBadge:
 
     @property
     def label(self) -> str:
-        return "Resolved" if self.state == "resolved" else "Firing"
+        return _("Resolved") if self.state == "resolved" else _("Firing")
 
     @property
     def counts(self) -> str:
         """Both counts while the group is partly resolved (``3 firing · 2 resolved``)."""
         if self.firing and self.resolved:
-            return f"{self.firing} firing · {self.resolved} resolved"
+            return _(
+                "%(firing)s firing · %(resolved)s resolved",
+                firing=self.firing,
+                resolved=self.resolved,
+            )
         return ""
 
     @property
@@ -212,10 +218,25 @@ class MessageView:
         return hashlib.sha256(self.sender_name.encode()).digest()[0] % 12
 
 
-def text_html(content: str, mentions: list[dict[str, Any]], unresolved: list[str]) -> Markup:
+#: How ``@all`` is written in a message's text (the composer writes ``@all``; DingTalk's
+#: clients write ``@所有人``).
+AT_ALL_WORDS = ("@all", "@所有人")
+
+
+def text_html(
+    content: str,
+    mentions: list[dict[str, Any]],
+    unresolved: list[str],
+    *,
+    at_all: bool = False,
+) -> Markup:
     """A text message: escaped, ``@mobile``/``@userId`` of members shown as a highlighted
-    ``@name``, non-members' numbers masked, and http(s) URLs made links."""
+    ``@name``, ``@all`` highlighted when the message @-mentions everyone, non-members' numbers
+    masked, and http(s) URLs made links."""
     marks: dict[str, Markup] = {}
+    if at_all:
+        for word in AT_ALL_WORDS:
+            marks[word] = Markup('<span class="at at-all">{}</span>').format(word)
     for mention in mentions:
         if mention.get("in_text"):
             marks["@" + str(mention["value"])] = Markup(
@@ -296,7 +317,9 @@ def message_view(message: StoredMessage | dict[str, Any]) -> MessageView:
         return view
     body: dict[str, Any] = content.get(msgtype) or {}
     if msgtype == "text":
-        view.body = text_html(str(body.get("content", "")), mentions, unresolved)
+        view.body = text_html(
+            str(body.get("content", "")), mentions, unresolved, at_all=view.at_all
+        )
     elif msgtype == "markdown":
         view.title = str(body.get("title", ""))
         view.body = _markdown(str(body.get("text", "")), unresolved)
@@ -336,32 +359,39 @@ def message_view(message: StoredMessage | dict[str, Any]) -> MessageView:
 def preview(message: StoredMessage | dict[str, Any] | None) -> str:
     """The conversation list's line for a message, as DingTalk shows it: the text of a text
     message (mentions as names), else the title (the first one of a feedCard);
-    :data:`RECALLED_PREVIEW` once it is recalled."""
+    :data:`RECALLED_PREVIEW` once it is recalled. In the language in effect."""
     if message is None:
         return ""
     data = MessageOut.of(message).model_dump() if isinstance(message, StoredMessage) else message
     if data.get("recalled"):
-        return RECALLED_PREVIEW
+        return RECALLED_PREVIEW.translated()
     content: dict[str, Any] = data.get("content") or {}
     msgtype = str(data.get("msgtype") or "")
     body: dict[str, Any] = content.get(msgtype) or {}
     if msgtype == "text":
-        line = str(body.get("content", ""))
-        for mention in data.get("mentions") or []:
-            line = line.replace("@" + str(mention.get("value")), "@" + str(mention.get("name")))
-        for mobile in data.get("unresolved") or []:
-            line = line.replace("@" + str(mobile), "@" + mask_mobile(str(mobile)))
+        line = _mention_names(str(body.get("content", "")), data)
     elif msgtype in ("markdown", "actionCard", "link"):
         line = str(body.get("title", ""))
+        if msgtype == "markdown":  # a person's title is their first line: mentions as names
+            line = _mention_names(line, data)
     elif msgtype == "feedCard":
         links = body.get("links") or [{}]
         line = str(links[0].get("title", "")) if isinstance(links[0], dict) else ""
     elif msgtype == "image":
-        line = "[图片]"
+        line = _("[Picture]")
     else:
         line = ""
     line = " ".join(line.split())
     return line if len(line) <= _PREVIEW_MAX else line[: _PREVIEW_MAX - 1] + "…"
+
+
+def _mention_names(line: str, data: dict[str, Any]) -> str:
+    """``line`` with members' ``@mobile``/``@userId`` as ``@name`` and other numbers masked."""
+    for mention in data.get("mentions") or []:
+        line = line.replace("@" + str(mention.get("value")), "@" + str(mention.get("name")))
+    for mobile in data.get("unresolved") or []:
+        line = line.replace("@" + str(mobile), "@" + mask_mobile(str(mobile)))
+    return line
 
 
 def _static_versions() -> dict[str, str]:
@@ -371,6 +401,12 @@ def _static_versions() -> dict[str, str]:
             digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
             versions[path.relative_to(STATIC).as_posix()] = digest
     return versions
+
+
+def markup(text: str, **params: Any) -> Markup:
+    """A translated text that holds markup, its parameters escaped (``Markup`` formatting)."""
+    trusted = Markup(text)  # noqa: S704 - the text is a catalogue's, never a person's
+    return trusted % params if params else trusted
 
 
 def environment() -> Environment:
@@ -394,6 +430,9 @@ def environment() -> Environment:
     env.globals["ngettext"] = i18n.web.plural
     env.globals["current_language"] = i18n.current
     env.globals["languages"] = i18n.LANGUAGES
+    # A translation that holds markup: ``{{ _("Only in <strong>%(name)s</strong>")|markup(
+    # name=group.name) }}``: the catalogue's text is trusted, every parameter is escaped.
+    env.filters["markup"] = markup
 
     def messages_script() -> str:
         from gong.web.pages.account import messages_script as script

@@ -17,6 +17,7 @@ import orjson
 
 from gong.domain.errors import NotFound
 from gong.domain.models import RobotKind
+from gong.i18n import Text, core
 from gong.integrations.source import Delivery, Ignored, IntegrationConfig, Source, decode
 from gong.protocol.errors import RobotError
 
@@ -75,5 +76,12 @@ def sample(kind: RobotKind, name: str) -> Sample:
     for item in samples(kind):
         if item.name == name:
             return item
-    names = ", ".join(s.name for s in samples(kind)) or "none"
-    raise NotFound(f"a {kind} robot has no sample {name[:60]!r}; its samples: {names}")
+    names: str | Text = ", ".join(s.name for s in samples(kind)) or core.lazy("none")
+    raise NotFound(
+        core.lazy(
+            "a %(kind)s robot has no sample %(name)r; its samples: %(names)s",
+            kind=kind,
+            name=name[:60],
+            names=names,
+        )
+    )

@@ -29,7 +29,7 @@ def _run_from_settings() -> None:
     from gong.config import Settings
 
     async def main() -> None:
-        engine = create_async_engine(Settings().sqlalchemy_url, hide_parameters=True)
+        engine = create_async_engine(Settings.load().sqlalchemy_url, hide_parameters=True)
         async with engine.begin() as conn:
             await conn.run_sync(_run)
         await engine.dispose()

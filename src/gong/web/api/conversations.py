@@ -93,8 +93,15 @@ def _person_message() -> dict[str, Any]:
                     "msgtype": {"const": "markdown"},
                     "markdown": {
                         "type": "object",
-                        "required": ["title", "text"],
-                        "properties": {"title": text, "text": text},
+                        "required": ["text"],
+                        "properties": {
+                            "title": {
+                                **text,
+                                "description": "What the conversation list shows; without "
+                                "it, the first line's words without markup.",
+                            },
+                            "text": text,
+                        },
                     },
                     "at": at,
                     "msgUuid": uuid,

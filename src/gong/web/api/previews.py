@@ -27,7 +27,7 @@ from gong.web.api.deps import Admin, RuntimeDep
 from gong.web.api.routes import RobotId
 from gong.web.api.schemas import PreviewOut, RobotPreviewIn, SampleOut, TemplatePreviewIn
 
-__all__ = ["router"]
+__all__ = ["router", "template_preview"]
 
 SampleName = Annotated[
     str, Path(min_length=1, max_length=100, pattern=r"^[a-z0-9_\-]+$", description="A sample")
@@ -80,12 +80,25 @@ async def _preview(
     return PreviewOut(message=wire, bytes=len(orjson.dumps(wire)))
 
 
+async def template_preview(
+    runtime: Runtime, template: str, payload: Any, headers: Mapping[str, str]
+) -> PreviewOut:
+    """What a template robot with ``template`` would post for ``payload`` (the API's preview,
+    and the robot page's template editor).
+
+    Raises:
+        Invalid: the template does not compile, fails, or writes no valid message.
+        Unavailable: the render pool is busy.
+    """
+    config = IntegrationConfig(template=template)
+    source = _sources(runtime)[RobotKind.TEMPLATE]
+    return await _preview(runtime, source, config, payload, headers)
+
+
 @router.post("/templates/preview")
 async def preview_template(body: TemplatePreviewIn, runtime: RuntimeDep) -> PreviewOut:
     """Render `payload` through `template` as a template robot would; nothing is posted."""
-    config = IntegrationConfig(template=body.template)
-    source = _sources(runtime)[RobotKind.TEMPLATE]
-    return await _preview(runtime, source, config, body.payload, body.headers)
+    return await template_preview(runtime, body.template, body.payload, body.headers)
 
 
 async def _robot_source(runtime: Runtime, robot_id: int) -> tuple[Robot, Source, IntegrationConfig]:

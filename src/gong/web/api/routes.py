@@ -8,7 +8,6 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from gong.domain.models import DeliveryState
 from gong.domain.specs import RobotPatch as Patch
-from gong.domain.specs import RobotSpec
 from gong.schemas.records import (
     DeliveryOut,
     DeliveryPage,
@@ -128,25 +127,7 @@ async def list_group_robots(group_id: GroupId, runtime: RuntimeDep) -> list[Robo
 @router.post("/groups/{group_id}/robots", tags=["robots"], status_code=status.HTTP_201_CREATED)
 async def create_robot(group_id: GroupId, body: RobotIn, runtime: RuntimeDep) -> RobotOut:
     """Create a robot; the answer carries its `webhook`, `access_token` and `secret`."""
-    robot = await runtime.robots.create(
-        RobotSpec(
-            group_id=group_id,
-            name=body.name,
-            kind=body.kind,
-            keywords=body.keywords,
-            signing=body.signing,
-            ip_allow=body.ip_allow,
-            rate_limit=body.rate_limit.to_domain(),
-            overflow=body.overflow,
-            avatar_url=body.avatar_url,
-            enabled=body.enabled,
-            settings=body.settings.given() if body.settings else {},
-            upstream=body.upstream.to_domain() if body.upstream else None,
-            outgoing=body.outgoing.to_domain() if body.outgoing else None,
-            dedupe_window_s=body.dedupe_window_s,
-            mention_labels=body.mention_labels,
-        )
-    )
+    robot = await runtime.robots.create(body.to_spec(group_id))
     return robot_out(robot, runtime.settings)
 
 

@@ -35,6 +35,7 @@ from gong.domain.models import (
     UpstreamFit,
 )
 from gong.domain.robot_admin import ALERT_KINDS
+from gong.domain.specs import RobotSpec
 from gong.domain.timetext import zone_names
 from gong.integrations.config import (
     MAX_EVENT_FIELD,
@@ -451,6 +452,27 @@ class RobotIn(_In):
     mention_labels: list[LabelName] = Field(
         default_factory=list, max_length=MAX_MENTION_LABELS, description=_OWNERS
     )
+
+    def to_spec(self, group_id: int) -> RobotSpec:
+        """The robot to create in ``group_id``, as the robot service takes it (the API and
+        ``gong apply`` both ask for robots this way)."""
+        return RobotSpec(
+            group_id=group_id,
+            name=self.name,
+            kind=self.kind,
+            keywords=self.keywords,
+            signing=self.signing,
+            ip_allow=self.ip_allow,
+            rate_limit=self.rate_limit.to_domain(),
+            overflow=self.overflow,
+            avatar_url=self.avatar_url,
+            enabled=self.enabled,
+            settings=self.settings.given() if self.settings else {},
+            upstream=self.upstream.to_domain() if self.upstream else None,
+            outgoing=self.outgoing.to_domain() if self.outgoing else None,
+            dedupe_window_s=self.dedupe_window_s,
+            mention_labels=self.mention_labels,
+        )
 
 
 class RobotPatch(_In):

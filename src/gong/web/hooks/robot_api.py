@@ -20,11 +20,11 @@ import orjson
 from gong.domain.admission import admit
 from gong.domain.models import RobotKind, RobotView
 from gong.domain.ports import BackendUnavailable
+from gong.domain.sending import send_custom
 from gong.logs import new_request_id, request_id
 from gong.protocol.errors import Errors, RobotError, render, render_ok
 from gong.protocol.limits import MAX_BODY_BYTES
 from gong.protocol.messages import parse_message
-from gong.protocol.security import check
 from gong.runtime import Runtime
 from gong.web.hooks.clientip import ClientIP
 from gong.web.hooks.deadline import BodyTimeout, Deadlines
@@ -249,7 +249,9 @@ class RobotSend:
             raise RobotError(Errors.TOKEN_MISSING)
         view = await self.directory.get(token)
         if view is None:
-            raise RobotError(Errors.TOKEN_UNKNOWN)
+            unknown = RobotError(Errors.TOKEN_UNKNOWN)
+            await self.hub.refuse_unknown_token(token, self.client_ip(scope), unknown)
+            raise unknown
         ip = self.client_ip(scope)
         kind = self.kinds.get(view.robot.kind)
         try:
@@ -258,7 +260,9 @@ class RobotSend:
                 return await kind(view, scope, receive, params, ip)
             return await self._custom(view, scope, receive, params, ip)
         except RobotError as error:
-            self.hub.refuse(view, error, ip)
+            self.hub.refuse(
+                view, error, ip, timestamp=params.get("timestamp"), sign=params.get("sign")
+            )
             if kind is not None:
                 error.status = integration_status(error)
             raise
@@ -292,13 +296,13 @@ class RobotSend:
         except orjson.JSONDecodeError:
             raise RobotError(Errors.JSON_MISSING) from None
         message = parse_message(decoded)
-        check(
-            view.security,
+        await send_custom(
+            self.hub,
+            view,
             message,
+            raw.decode("utf-8"),
             ip=ip,
             timestamp=params.get("timestamp"),
-            sign=params.get("sign"),
-            now_ms=self.clock.now_ms(),
+            signature=params.get("sign"),
         )
-        await self.hub.accept_from_robot(view, message, raw.decode("utf-8"))
         return render_ok()

@@ -6,8 +6,11 @@ A change to a shown message (an alert resolved, a repeat counted by the quiet wi
 ``event: message_update`` with ``data: {"id", "group_id", "alert", "repeat", "html"}``, ``html``
 being the message's new status (``_message_status.html``); a recalled message is
 ``event: message_recalled`` with ``data: {"id", "group_id"}`` (the page shows a placeholder in
-its place). Neither has an ``id:`` line, so the reader's resume point stays at the newest
-message.
+its place). A message the account is to be told of (``gong.domain.notify``: an @ of them, or
+a group they hear every message of) is ``event: notify`` with ``data: {"message_id",
+"group_id", "group", "sender", "text", "reason", "url"}`` (the page raises a desktop
+notification). None of these has an ``id:`` line, so the reader's resume point stays at the
+newest message.
 
 Resume without gaps or duplicates: the handler subscribes to the groups' channels *first*, then
 sends the stored messages after ``Last-Event-ID`` (or ``?after=``, the newest id the page was
@@ -36,6 +39,7 @@ from gong import i18n
 from gong.domain.ports import Subscription
 from gong.domain.service import group_channel, user_channel
 from gong.web.hooks.robot_api import Receive, Scope, Send
+from gong.web.notifications import NOTIFY_PREFIX
 from gong.web.render import message_status
 from gong.web.site import Web
 
@@ -115,6 +119,20 @@ class UpdateFrames:
         if len(self._cache) > self._size:
             self._cache.popitem(last=False)
         return found
+
+
+def _notify_frame(event: bytes, user_id: int) -> bytes | None:
+    """``event: notify`` of a published notification for ``user_id`` (None: not theirs, or not
+    readable). Each is for one account: rendered for its reader, never cached."""
+    try:
+        decoded = orjson.loads(event)
+        if int(decoded["user_id"]) != user_id:
+            return None
+        keys = ("message_id", "group_id", "group", "sender", "text", "reason", "url")
+        return b"event: notify\ndata: %s\n\n" % orjson.dumps({k: decoded[k] for k in keys})
+    except Exception as exc:  # one bad event must not end anybody's stream
+        log.warning("could not render a notification: %s", exc)
+        return None
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -258,6 +276,11 @@ class EventStream:
         frames = self.web.frames
         events: AsyncIterator[bytes] = aiter(subscription)
         async for event in events:
+            if event.startswith(NOTIFY_PREFIX):
+                notify = _notify_frame(event, user_id)
+                if notify is not None:
+                    await write(notify)
+                continue
             found = frames.from_event(event)
             if found is None:
                 update = self.updates.from_event(event)

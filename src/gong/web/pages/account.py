@@ -64,11 +64,15 @@ async def account_page(request: Request, viewer: ViewerDep, saved: int = 0) -> R
 async def save_account(request: Request, viewer: ViewerDep) -> Response:
     form = await checked_form(request, viewer.session)
     current = viewer.user.preferences
+    # Unticked boxes are not sent: the fieldset's marker says the form showed them.
+    shown = form_text(form, "notifications") == "1"
     preferences = clean_preferences(
         form_text(form, "language"),
         form_text(form, "theme"),
-        notify=current.notify,
-        notify_mentions=current.notify_mentions,
+        notify=form_text(form, "notify") == "1" if shown else current.notify,
+        notify_mentions=form_text(form, "notify_mentions") == "1"
+        if shown
+        else current.notify_mentions,
     )
     await get_web(request).accounts.update_preferences(viewer.user.id, preferences)
     return redirect("/account?saved=1")

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from gong.domain.passwords import verify_password
+from gong.i18n import web as _
 from gong.web.auth.lockout import LOCKOUT_S
 from gong.web.auth.sessions import COOKIE, Session
 from gong.web.hooks.clientip import ClientIP
@@ -76,7 +77,9 @@ async def login(request: Request) -> Response:
     try:
         form = await checked_form(request, session)
     except CsrfFailed as exc:
-        return _login_page(request, web.sessions.new(), next_url="/", error=exc.message, status=403)
+        return _login_page(
+            request, web.sessions.new(), next_url="/", error=exc.translated(), status=403
+        )
     username = form_text(form, "username").lower()
     password = form.get("password")
     password = password if isinstance(password, str) else ""
@@ -88,13 +91,13 @@ async def login(request: Request) -> Response:
         )
 
     if not username or not password:
-        return again("Enter your username and password.", 400)
+        return again(_("Enter your username and password."), 400)
     ip = ClientIP(runtime.settings.trusted_proxies)(cast(dict[str, object], request.scope))
     if not await web.lockout.admit(ip, username, runtime.clock.now_ms()):
-        return again("Too many sign-in attempts. Wait a few minutes, then try again.", 429)
+        return again(_("Too many sign-in attempts. Wait a few minutes, then try again."), 429)
     user = await web.accounts.find_user(username)
     if not await verify_password(user.password_hash if user else None, password) or user is None:
-        return again("Wrong username or password.", 401)
+        return again(_("Wrong username or password."), 401)
     await web.lockout.signed_in(username)
     await web.accounts.record_login(user.id)
     response = redirect(next_url)

@@ -15,7 +15,10 @@ from starlette.datastructures import FormData
 
 from gong import i18n
 from gong.domain.errors import GongError, Invalid
+from gong.domain.notify import message_path
 from gong.domain.users import Conversation, User
+from gong.i18n import Text
+from gong.i18n import web as _
 from gong.web.auth.sessions import COOKIE, CSRF_FIELD, CSRF_HEADER, Session
 from gong.web.site import SECURITY_HEADERS, Web
 
@@ -41,6 +44,7 @@ __all__ = [
     "redirect",
     "request_language",
     "sign_in_url",
+    "speak_to",
 ]
 
 
@@ -74,7 +78,9 @@ class CsrfFailed(GongError):
     code = "csrf"
 
     def __init__(self) -> None:
-        super().__init__("the form expired or did not come from this site; reload and try again")
+        super().__init__(
+            _.lazy("the form expired or did not come from this site; reload and try again")
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,25 +109,32 @@ async def current_viewer(request: Request) -> Viewer:
     user = await web.user_for(session)
     if user is None or session is None:
         raise SignInRequired
-    i18n.set_language(
-        i18n.negotiate(
-            user.preferences.language,
-            accept_language=request.headers.get("accept-language"),
-            default=web.runtime.settings.default_language,
-        )
-    )
+    i18n.set_language(_language(request, user))
     return Viewer(user, session)
+
+
+def _language(request: Request, user: User | None) -> str:
+    """The account's choice, else the browser's (``Accept-Language``), else
+    ``GONG_DEFAULT_LANGUAGE``."""
+    return i18n.negotiate(
+        user.preferences.language if user else None,
+        accept_language=request.headers.get("accept-language"),
+        default=get_web(request).runtime.settings.default_language,
+    )
 
 
 async def request_language(request: Request) -> None:
     """Every page speaks the browser's language (``Accept-Language``), else
     ``GONG_DEFAULT_LANGUAGE``, until :func:`current_viewer` knows the account's choice."""
-    i18n.set_language(
-        i18n.negotiate(
-            accept_language=request.headers.get("accept-language"),
-            default=get_web(request).runtime.settings.default_language,
-        )
-    )
+    i18n.set_language(_language(request, None))
+
+
+async def speak_to(request: Request) -> None:
+    """Speak the language of whoever sent the request, signed in or not: for the answers that
+    are made before (or without) a route's dependencies, such as error pages."""
+    web = get_web(request)
+    user = await web.user_for(web.sessions.load(request.cookies.get(COOKIE)))
+    i18n.set_language(_language(request, user))
 
 
 ViewerDep = Annotated[Viewer, Depends(current_viewer)]
@@ -129,7 +142,7 @@ ViewerDep = Annotated[Viewer, Depends(current_viewer)]
 
 async def _admin_viewer(viewer: ViewerDep) -> Viewer:
     if not viewer.user.is_admin:
-        raise Forbidden("only an admin may do this")
+        raise Forbidden(_.lazy("only an admin may do this"))
     return viewer
 
 
@@ -162,7 +175,8 @@ def form_lines(form: FormData, name: str) -> list[str]:
     return [line.strip() for line in raw.splitlines() if line.strip()]
 
 
-def form_int(form: FormData, name: str, default: int) -> int:
+def form_int(form: FormData, name: str, default: int, label: Text | None = None) -> int:
+    """A whole-number field; ``label`` names it in the error (else its name)."""
     raw = form_text(form, name)
     if not raw:
         return default
@@ -170,7 +184,11 @@ def form_int(form: FormData, name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise Invalid(
-            f"{name.replace('_', ' ')} must be a whole number, got {raw[:20]!r}"
+            _.lazy(
+                "%(field)s must be a whole number, got %(value)r",
+                field=label or name.replace("_", " "),
+                value=raw[:20],
+            )
         ) from None
 
 
@@ -196,6 +214,8 @@ def page(
         user=viewer.user if viewer else None,
         csrf=viewer.csrf if viewer else "",
         path=request.url.path,
+        # Times are written in a group's own time zone, else this one (``data-timezone``).
+        server_timezone=web.runtime.settings.timezone,
         **context,
     )
     return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
@@ -205,7 +225,11 @@ def list_context(conversations: list[Conversation], current: int | None) -> dict
     """What the conversation list (the sidebar) and the live feed need on every app page."""
     newest = max((c.last.id for c in conversations if c.last), default=0)
     members = {str(c.group.id): c.member.id for c in conversations if c.member}
+    # "Someone @-mentioned you" leads to the newest message that does.
+    mentions = [(c.mention_id, c.group.id) for c in conversations if c.mention_id]
+    mention = max(mentions, default=None)
     return {
+        "mention_link": message_path(mention[1], mention[0]) if mention else "",
         "conversations": conversations,
         "current_group": current,
         "after": newest,

@@ -1,5 +1,5 @@
-"""The conversation list, a conversation, its history and muting (the JSON routes, people posting
-and read state, are in :mod:`gong.web.api.conversations`)."""
+"""The conversation list, a conversation, its history, muting and notifying (the JSON routes,
+people posting and read state, are in :mod:`gong.web.api.conversations`)."""
 
 from __future__ import annotations
 
@@ -149,3 +149,14 @@ async def mute(request: Request, viewer: ViewerDep, group_id: int) -> Response:
         viewer.user.id, group.id, form_text(form, "muted") == "1"
     )
     return redirect(local_path(form_text(form, "next"), f"/groups/{group.id}"))
+
+
+@router.post("/groups/{group_id:id}/notify")
+async def notify_all(request: Request, viewer: ViewerDep, group_id: int) -> Response:
+    """``notify_all=1``: tell the viewer of every message of the group; ``0``: only of @."""
+    form = await checked_form(request, viewer.session)
+    group, _ = await _visible(request, viewer, group_id)
+    await get_web(request).inbox.set_notify_all(
+        viewer.user.id, group.id, form_text(form, "notify_all") == "1"
+    )
+    return redirect(local_path(form_text(form, "next"), f"/groups/{group.id}/settings"))

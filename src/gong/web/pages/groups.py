@@ -12,6 +12,8 @@ from gong.domain.groups import MAX_RETENTION_COUNT, MAX_RETENTION_DAYS
 from gong.domain.models import Group
 from gong.domain.passwords import hash_password
 from gong.domain.users import check_password
+from gong.i18n import Text
+from gong.i18n import web as _
 from gong.web.pages.common import (
     AdminDep,
     ViewerDep,
@@ -21,7 +23,7 @@ from gong.web.pages.common import (
     get_web,
     redirect,
 )
-from gong.web.pages.robots import KIND_LABELS
+from gong.web.pages.robots import kind_labels
 
 __all__ = ["router"]
 
@@ -68,7 +70,7 @@ async def create_group(request: Request, viewer: AdminDep) -> Response:
         return await app_page(
             request,
             "group_new.html",
-            {"error": exc.message, "name": name},
+            {"error": exc.translated(), "name": name},
             status=exc.status,
             viewer=viewer,
         )
@@ -88,17 +90,23 @@ def _values(group: Group) -> dict[str, str]:
 def _retention_summary(group: Group) -> str:
     """How long the group keeps its messages, in a sentence."""
     days, count = group.retention_days, group.retention_count
-    kept = []
+    for_days = _.plural("%(n)s day", "%(n)s days", days) if days else ""
+    newest = _.plural("%(n)s message", "%(n)s messages", count) if count else ""
+    if days and count:
+        return _(
+            "Messages are kept for %(days)s and at most the newest %(count)s; older ones are "
+            "deleted.",
+            days=for_days,
+            count=newest,
+        )
     if days:
-        kept.append(f"for {days} day{'' if days == 1 else 's'}")
+        return _("Messages are kept for %(days)s; older ones are deleted.", days=for_days)
     if count:
-        kept.append(f"the newest {count} message{'' if count == 1 else 's'}")
-    if not kept:
-        return "Messages are kept forever."
-    return "Messages are kept " + " and at most ".join(kept) + "; older ones are deleted."
+        return _("Only the newest %(count)s are kept; older ones are deleted.", count=newest)
+    return _("Messages are kept forever.")
 
 
-def _retention(form: FormData, name: str, label: str, largest: int) -> int | None:
+def _retention(form: FormData, name: str, label: Text, largest: int) -> int | None:
     """A retention field: None when the form lacks it, 0 (forever) when it is empty.
 
     Raises:
@@ -111,8 +119,13 @@ def _retention(form: FormData, name: str, label: str, largest: int) -> int | Non
         return 0
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 12 or int(raw) > largest:
         raise Invalid(
-            f"{label}: enter a whole number from 0 to {largest} (empty or 0: forever), "
-            f"not {raw[:20]!r}"
+            _.lazy(
+                "%(field)s: enter a whole number from 0 to %(largest)s (empty or 0: forever), "
+                "not %(value)r",
+                field=label,
+                largest=largest,
+                value=raw[:20],
+            )
         )
     return int(raw)
 
@@ -140,8 +153,9 @@ async def _settings_page(
             "robots": robots,
             "member_count": len(members),
             "muted": conversation.muted,
-            "kinds": KIND_LABELS,
-            "done": "Saved." if request.query_params.get("done") and not error else "",
+            "notify_all": conversation.notify_all,
+            "kinds": kind_labels(),
+            "done": _("Saved.") if request.query_params.get("done") and not error else "",
             "error": error,
             "values": values or _values(group),
             "zones": COMMON_ZONES,
@@ -177,16 +191,18 @@ async def update_group(request: Request, viewer: AdminDep, group_id: int) -> Res
         "retention_count": form_text(form, "retention_count"),
     }
     try:
-        days = _retention(form, "retention_days", "Keep messages for (days)", MAX_RETENTION_DAYS)
+        days = _retention(
+            form, "retention_days", _.lazy("Keep messages for (days)"), MAX_RETENTION_DAYS
+        )
         count = _retention(
-            form, "retention_count", "Keep only the newest (messages)", MAX_RETENTION_COUNT
+            form, "retention_count", _.lazy("Keep only the newest (messages)"), MAX_RETENTION_COUNT
         )
         await runtime.groups.update(
             group_id, name=name, timezone=timezone, retention_days=days, retention_count=count
         )
     except Invalid as exc:
         return await _settings_page(
-            request, viewer, group_id, error=exc.message, values=values, status=exc.status
+            request, viewer, group_id, error=exc.translated(), values=values, status=exc.status
         )
     return redirect(f"/groups/{group_id}/settings?done=1")
 
@@ -236,7 +252,7 @@ async def add_member(request: Request, viewer: AdminDep, group_id: int) -> Respo
         username = form_text(form, "username")
         user = await web.accounts.find_user(username) if username else None
         if username and user is None:
-            raise NotFound(f"there is no account called {username!r}")
+            raise NotFound(_.lazy("there is no account called %(name)r", name=username))
         member = await web.runtime.groups.add_member(
             group_id,
             name=form_text(form, "name"),
@@ -246,7 +262,9 @@ async def add_member(request: Request, viewer: AdminDep, group_id: int) -> Respo
         if user is not None:
             await web.accounts.link(user.id, member.id)
     except GongError as exc:
-        return await _members_page(request, viewer, group_id, error=exc.message, status=exc.status)
+        return await _members_page(
+            request, viewer, group_id, error=exc.translated(), status=exc.status
+        )
     return redirect(f"/groups/{group_id}/members")
 
 
@@ -264,15 +282,15 @@ async def member_action(
             username = form_text(form, "username")
             user = await web.accounts.find_user(username)
             if user is None:
-                raise NotFound(f"there is no account called {username!r}")
+                raise NotFound(_.lazy("there is no account called %(name)r", name=username))
             await web.accounts.link(user.id, member.id)
         elif action == "unlink":
             await web.accounts.unlink(member.id)
         else:
-            raise Invalid(f"unknown action {action[:20]!r}")
+            raise Invalid(_.lazy("unknown action %(action)r", action=action[:20]))
     except GongError as exc:
         return await _members_page(
-            request, viewer, member.group_id, error=exc.message, status=exc.status
+            request, viewer, member.group_id, error=exc.translated(), status=exc.status
         )
     return redirect(f"/groups/{member.group_id}/members")
 
@@ -306,7 +324,7 @@ async def create_user(request: Request, viewer: AdminDep) -> Response:
             form_text(form, "username"), digest, is_admin=form_text(form, "is_admin") == "1"
         )
     except GongError as exc:
-        return await _users_page(request, viewer, error=exc.message, status=exc.status)
+        return await _users_page(request, viewer, error=exc.translated(), status=exc.status)
     return redirect("/admin/users")
 
 
@@ -316,7 +334,7 @@ async def delete_user(request: Request, viewer: AdminDep, user_id: int) -> Respo
     await checked_form(request, viewer.session)
     if user_id == viewer.user.id:
         return await _users_page(
-            request, viewer, error="you cannot delete your own account", status=409
+            request, viewer, error=_("you cannot delete your own account"), status=409
         )
     await web.accounts.delete_user(user_id)
     return redirect("/admin/users")

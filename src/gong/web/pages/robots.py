@@ -1,7 +1,9 @@
 """Robot pages: create a robot, see its webhook and secret, change its security, rate limit,
 alert owners, quiet window, event filters and how a relay fits long messages, regenerate its
 token or secret, enable or disable it, read its recent refused calls and the events it ignored
-(and show them with one click), and try its source's documented samples.
+(and show them with one click), try its source's documented samples, send a test message
+through its own send path (:func:`gong.domain.sending.send_test`), and edit a template robot's
+template with a live preview.
 
 Only admins manage robots: these pages show the access token and the signing secret.
 """
@@ -14,13 +16,15 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from gong.bootstrap import curl_command
 from gong.domain.errors import GongError, Invalid, NotFound
+from gong.domain.hints import hint_text
 from gong.domain.markdown import safe_image
 from gong.domain.models import (
     DEFAULT_RATE_LIMIT,
@@ -29,22 +33,30 @@ from gong.domain.models import (
     Outgoing,
     Overflow,
     RateLimit,
+    Refusal,
     Robot,
     RobotKind,
     UpstreamFit,
 )
 from gong.domain.robot_admin import ALERT_KINDS
+from gong.domain.sending import send_test
 from gong.domain.specs import RobotPatch, RobotSpec
 from gong.domain.timetext import zone_for
+from gong.i18n import Text
+from gong.i18n import web as _
 from gong.integrations import Ignored, IntegrationConfig, Source, preview, sources
 from gong.integrations.samples import sample, samples
-from gong.protocol.errors import Dialect, Errors, RobotError
+from gong.integrations.template import MAX_TEMPLATE_LENGTH
+from gong.protocol.errors import Dialect, RobotError
 from gong.runtime import Runtime
+from gong.web.api.previews import template_preview
+from gong.web.hooks.clientip import ClientIP
 from gong.web.pages.common import (
     AdminDep,
     ViewerDep,
     app_page,
     checked_form,
+    checked_header,
     form_int,
     form_lines,
     form_text,
@@ -52,16 +64,65 @@ from gong.web.pages.common import (
     redirect,
 )
 from gong.web.render import MessageView, message_view
+from gong.web.site import SECURITY_HEADERS
 
-__all__ = ["KIND_LABELS", "REASONS", "router"]
+__all__ = ["KIND_LABELS", "REASONS", "kind_labels", "router"]
 
 router = APIRouter(include_in_schema=False)
 
-#: A refused call's reason, in words (the errcode catalogue's descriptions).
-REASONS = {e.name: e.description for e in Errors.all()}
+#: A refused call's reason, in words (those of the errcode catalogue's descriptions, in the
+#: reader's language); one for each :class:`~gong.protocol.errors.Errors` entry.
+REASONS: dict[str, Text] = {
+    "ok": _.lazy("accepted and stored"),
+    "system_busy": _.lazy("storage unavailable; retry later"),
+    "not_post": _.lazy("the method is not POST"),
+    "token_missing": _.lazy("no access_token"),
+    "token_unknown": _.lazy("no robot has this access_token"),
+    "robot_disabled": _.lazy("the robot is disabled"),
+    "group_dissolved": _.lazy("the robot's group was dissolved"),
+    "bad_content_type": _.lazy("Content-Type is not application/json"),
+    "json_missing": _.lazy("the body is empty, not UTF-8 JSON, or not a JSON object"),
+    "body_timeout": _.lazy(
+        "the body did not arrive within GONG_BODY_TIMEOUT; the connection is closed"
+    ),
+    "msgtype_missing": _.lazy("no msgtype in the body"),
+    "msgtype_unknown": _.lazy("msgtype is not supported"),
+    "field_missing": _.lazy("a required field is missing or has the wrong type"),
+    "field_invalid": _.lazy(
+        "a field Gong cannot store: msgUuid too long or with U+0000, a lone surrogate"
+    ),
+    "message_unstorable": _.lazy(
+        "the database refused to store the message; resending it cannot succeed"
+    ),
+    "too_large": _.lazy("the body is larger than 20000 bytes"),
+    "keyword": _.lazy("the message contains none of the robot's keywords"),
+    "timestamp": _.lazy("timestamp is not a number of milliseconds"),
+    "timestamp_expired": _.lazy(
+        "timestamp is more than one hour before or after the server's clock"
+    ),
+    "sign": _.lazy("the signature is missing or wrong"),
+    "ip": _.lazy("the caller's IP address is not in the robot's allow list"),
+    "rate_limited": _.lazy("more than the robot's limit in its window, or blocked"),
+    "session_unknown": _.lazy("the sessionWebhook is unknown or expired"),
+    "payload_invalid": _.lazy("the body is not what the robot's kind expects"),
+    "source_signature": _.lazy("the source's own signature or token is missing or wrong"),
+}
 
-KIND_LABELS = {
-    RobotKind.CUSTOM: "Custom (DingTalk webhook)",
+
+def _hint(refusal: Refusal) -> str:
+    """What most likely went wrong, in the reader's language (empty when Gong cannot tell)."""
+    hint = hint_text(refusal.hint, refusal.hint_params)
+    return hint.translated() if hint else ""
+
+
+def _reason(name: str) -> str:
+    words = REASONS.get(name)
+    return words.translated() if words else name
+
+
+#: The kinds' names (:func:`kind_labels` gives them in the reader's language).
+KIND_LABELS: dict[RobotKind, str | Text] = {
+    RobotKind.CUSTOM: _.lazy("Custom (DingTalk webhook)"),
     RobotKind.GITHUB: "GitHub",
     RobotKind.GITLAB: "GitLab",
     RobotKind.JIRA: "Jira",
@@ -70,7 +131,7 @@ KIND_LABELS = {
     RobotKind.CODEUP: "Codeup",
     RobotKind.ALERTMANAGER: "Alertmanager",
     RobotKind.GRAFANA: "Grafana",
-    RobotKind.TEMPLATE: "Template (any JSON)",
+    RobotKind.TEMPLATE: _.lazy("Template (any JSON)"),
     RobotKind.GITEA: "Gitea / Forgejo",
     RobotKind.JENKINS: "Jenkins",
     RobotKind.SENTRY: "Sentry",
@@ -78,42 +139,56 @@ KIND_LABELS = {
     RobotKind.UPTIME_KUMA: "Uptime Kuma",
 }
 
+
+def kind_labels() -> dict[RobotKind, str]:
+    """The robot kinds' names in the language in effect."""
+    return {
+        kind: label.translated() if isinstance(label, Text) else label
+        for kind, label in KIND_LABELS.items()
+    }
+
+
 #: Why an event was ignored, in words.
 IGNORE_REASONS = {
-    IgnoreReason.UNKNOWN: "Gong has no message for this event",
-    IgnoreReason.NOT_HANDLED: "Gong shows other actions of this event, not this one",
-    IgnoreReason.OPT_IN: "shown only when the robot opts in",
-    IgnoreReason.FILTERED: "left out by this robot's event filters",
+    IgnoreReason.UNKNOWN: _.lazy("Gong has no message for this event"),
+    IgnoreReason.NOT_HANDLED: _.lazy("Gong shows other actions of this event, not this one"),
+    IgnoreReason.OPT_IN: _.lazy("shown only when the robot opts in"),
+    IgnoreReason.FILTERED: _.lazy("left out by this robot's event filters"),
 }
 
 #: The integration sources, for the samples' event names and previews (no templates here).
 _SOURCES = sources()
 
+#: What the robot page says after a change (``?done=…``), in the reader's language.
 DONE = {
-    "created": "Robot created. Copy its webhook below.",
-    "saved": "Settings saved.",
-    "token": "New access token: the old webhook URL no longer works.",
-    "secret": "New secret: sign with it from now on.",
-    "enabled": "Robot enabled.",
-    "disabled": "Robot disabled: its calls are answered 400102.",
-    "outgoing": "Outgoing callback saved: @-mention the robot in the group to try it.",
-    "no-outgoing": "Outgoing callback removed.",
-    "shown": "Those events are shown from now on.",
+    "created": _.lazy("Robot created. Copy its webhook below."),
+    "saved": _.lazy("Settings saved."),
+    "token": _.lazy("New access token: the old webhook URL no longer works."),
+    "secret": _.lazy("New secret: sign with it from now on."),
+    "enabled": _.lazy("Robot enabled."),
+    "disabled": _.lazy("Robot disabled: its calls are answered 400102."),
+    "outgoing": _.lazy("Outgoing callback saved: @-mention the robot in the group to try it."),
+    "no-outgoing": _.lazy("Outgoing callback removed."),
+    "shown": _.lazy("Those events are shown from now on."),
+    "template": _.lazy("Template saved: deliveries are rendered with it from now on."),
 }
+
+#: What the template editor previews until the admin pastes a delivery of their own.
+SAMPLE_PAYLOAD = '{\n  "service": "pay",\n  "env": "prod",\n  "status": "ok",\n  "owners": []\n}'
 
 
 def _avatar(form: FormData) -> str:
     avatar = form_text(form, "avatar_url")
     if avatar and safe_image(avatar) != avatar:
-        raise Invalid("the avatar must be an http or https image URL")
+        raise Invalid(_.lazy("the avatar must be an http or https image URL"))
     return avatar
 
 
 def _rate_limit(form: FormData) -> RateLimit:
     return RateLimit(
-        form_int(form, "rate_limit", DEFAULT_RATE_LIMIT.limit),
-        form_int(form, "rate_window", DEFAULT_RATE_LIMIT.window_s),
-        form_int(form, "rate_block", DEFAULT_RATE_LIMIT.block_s),
+        form_int(form, "rate_limit", DEFAULT_RATE_LIMIT.limit, _.lazy("rate limit")),
+        form_int(form, "rate_window", DEFAULT_RATE_LIMIT.window_s, _.lazy("rate window")),
+        form_int(form, "rate_block", DEFAULT_RATE_LIMIT.block_s, _.lazy("block time")),
     )
 
 
@@ -130,7 +205,7 @@ def _upstream_fit(form: FormData, robot: Robot) -> UpstreamFit | None:
     try:
         return UpstreamFit(form_text(form, "upstream_fit", str(robot.upstream.fit)))
     except ValueError:
-        raise Invalid("choose how long messages are sent from the list") from None
+        raise Invalid(_.lazy("choose how long messages are sent from the list")) from None
 
 
 def _event_values(settings: dict[str, Any]) -> dict[str, Any]:
@@ -229,7 +304,7 @@ async def new_robot(request: Request, viewer: AdminDep, group_id: int) -> Respon
     return await app_page(
         request,
         "robot_new.html",
-        {"group": group, "values": _values(None), "kinds": KIND_LABELS, "error": ""},
+        {"group": group, "values": _values(None), "kinds": kind_labels(), "error": ""},
         viewer=viewer,
         current=group.id,
     )
@@ -245,7 +320,7 @@ async def create_robot(request: Request, viewer: AdminDep, group_id: int) -> Res
             kind = RobotKind(form_text(form, "kind", "custom"))
             overflow = Overflow(form_text(form, "overflow", "reject"))
         except ValueError:
-            raise Invalid("choose a kind and an overflow policy from the lists") from None
+            raise Invalid(_.lazy("choose a kind and an overflow policy from the lists")) from None
         robot = await runtime.robots.create(
             RobotSpec(
                 group_id=group.id,
@@ -257,7 +332,7 @@ async def create_robot(request: Request, viewer: AdminDep, group_id: int) -> Res
                 rate_limit=_rate_limit(form),
                 overflow=overflow,
                 avatar_url=_avatar(form),
-                dedupe_window_s=form_int(form, "dedupe_window", 0),
+                dedupe_window_s=form_int(form, "dedupe_window", 0, _.lazy("quiet window")),
                 mention_labels=_mention_labels(form),
             )
         )
@@ -265,7 +340,12 @@ async def create_robot(request: Request, viewer: AdminDep, group_id: int) -> Res
         return await app_page(
             request,
             "robot_new.html",
-            {"group": group, "values": _values(form), "kinds": KIND_LABELS, "error": exc.message},
+            {
+                "group": group,
+                "values": _values(form),
+                "kinds": kind_labels(),
+                "error": exc.translated(),
+            },
             status=exc.status,
             viewer=viewer,
             current=group.id,
@@ -274,7 +354,7 @@ async def create_robot(request: Request, viewer: AdminDep, group_id: int) -> Res
 
 
 def _sample(robot: Robot) -> str:
-    content = (robot.keywords[0] + " " if robot.keywords else "") + "Hello from Gong"
+    content = (robot.keywords[0] + " " if robot.keywords else "") + _("Hello from Gong")
     return json.dumps({"msgtype": "text", "text": {"content": content}}, ensure_ascii=False)
 
 
@@ -286,6 +366,8 @@ async def _robot_page(
     error: str = "",
     values: dict[str, Any] | None = None,
     outgoing_values: dict[str, str] | None = None,
+    template: str | None = None,
+    done: str = "",
     status: int = 200,
 ) -> Response:
     runtime = get_web(request).runtime
@@ -293,7 +375,8 @@ async def _robot_page(
     refusals = await runtime.history.list_refusals(robot.id, 20)
     calls = await runtime.outgoing.calls(robot.id, limit=20)
     stats = await runtime.robots.stats(robot.id)
-    done = DONE.get(request.query_params.get("done", ""), "")
+    said = DONE.get(request.query_params.get("done", ""))
+    done = done or (said.translated() if said else "")
     source = _SOURCES.get(robot.kind)
     ignored = await runtime.robots.ignored_events(robot.id) if source else []
     kind_samples = samples(robot.kind) if source else ()
@@ -307,18 +390,21 @@ async def _robot_page(
             "group": group,
             "webhook": runtime.settings.webhook_url(robot.access_token),
             "curl": curl_command(runtime.settings, robot, runtime.clock, _sample(robot)),
-            "refusals": [(r, REASONS.get(r.reason, r.reason)) for r in refusals],
+            "refusals": [(r, _reason(r.reason), _hint(r)) for r in refusals],
             "stats": stats,
             "calls": calls,
             "outgoing": outgoing_values or _outgoing_values(robot),
-            "kinds": KIND_LABELS,
+            "kinds": kind_labels(),
             "done": done,
             "error": error,
             "values": values or _values(None, robot),
-            "ignored": [(e, IGNORE_REASONS[e.reason]) for e in ignored],
+            "ignored": [(e, IGNORE_REASONS[e.reason].translated()) for e in ignored],
             "samples": [(s.name, s.event(source)) for s in kind_samples] if source else [],
             "chosen_sample": chosen,
             "tried": tried,
+            "template": robot.settings.get("template", "") if template is None else template,
+            "sample_payload": SAMPLE_PAYLOAD,
+            "max_template": MAX_TEMPLATE_LENGTH,
         },
         status=status,
         viewer=viewer,
@@ -339,11 +425,11 @@ async def _try_sample(
     runtime: Runtime, robot: Robot, group: Group, source: Source | None, name: str
 ) -> TriedSample:
     if source is None:
-        return TriedSample(None, error="this robot's kind has no samples")
+        return TriedSample(None, error=_("this robot's kind has no samples"))
     try:
         item = sample(robot.kind, name)
     except NotFound as exc:
-        return TriedSample(None, error=exc.message)
+        return TriedSample(None, error=exc.translated())
     try:
         config = IntegrationConfig.model_validate(robot.settings)
         message = await asyncio.to_thread(
@@ -359,7 +445,7 @@ async def _try_sample(
     except Ignored as exc:
         return TriedSample(None, ignored=exc.reason)
     except ValidationError:
-        return TriedSample(None, error="this robot's integration settings are not valid")
+        return TriedSample(None, error=_("this robot's integration settings are not valid"))
     except RobotError as exc:
         return TriedSample(None, error=exc.params.get("detail") or exc.errmsg(Dialect.MODERN))
     view = message_view(
@@ -400,7 +486,7 @@ async def update_outgoing(request: Request, viewer: AdminDep, robot_id: int) -> 
             request,
             viewer,
             robot,
-            error=exc.message,
+            error=exc.translated(),
             outgoing_values={"url": url, "token": token},
             status=exc.status,
         )
@@ -422,7 +508,7 @@ async def update_robot(request: Request, viewer: AdminDep, robot_id: int) -> Res
         try:
             overflow = Overflow(form_text(form, "overflow", "reject"))
         except ValueError:
-            raise Invalid("choose an overflow policy from the list") from None
+            raise Invalid(_.lazy("choose an overflow policy from the list")) from None
         limit = _rate_limit(form)
         await runtime.robots.update(
             robot.id,
@@ -436,7 +522,9 @@ async def update_robot(request: Request, viewer: AdminDep, robot_id: int) -> Res
                 avatar_url=_avatar(form),
                 # A form without these fields (an older page) leaves them as they are.
                 dedupe_window_s=(
-                    form_int(form, "dedupe_window", 0) if "dedupe_window" in form else None
+                    form_int(form, "dedupe_window", 0, _.lazy("quiet window"))
+                    if "dedupe_window" in form
+                    else None
                 ),
                 mention_labels=_mention_labels(form) if "mention_labels" in form else None,
                 upstream_fit=_upstream_fit(form, robot),
@@ -448,7 +536,7 @@ async def update_robot(request: Request, viewer: AdminDep, robot_id: int) -> Res
             request,
             viewer,
             robot,
-            error=exc.message,
+            error=exc.translated(),
             values=_values(form, robot),
             status=exc.status,
         )
@@ -465,8 +553,104 @@ async def show_events(request: Request, viewer: AdminDep, robot_id: int) -> Resp
     try:
         await runtime.robots.show_events(robot.id, events)
     except GongError as exc:
-        return await _robot_page(request, viewer, robot, error=exc.message, status=exc.status)
+        return await _robot_page(request, viewer, robot, error=exc.translated(), status=exc.status)
     return redirect(f"/robots/{robot.id}?done=shown#ignored-events")
+
+
+@router.post("/robots/{robot_id:id}/test")
+async def test_robot(request: Request, viewer: AdminDep, robot_id: int) -> Response:
+    """Send a test message through the robot's own send path, security included, from the
+    viewer's address; answer DingTalk's errcode and errmsg (JSON for the page's script)."""
+    runtime = get_web(request).runtime
+    await checked_form(request, viewer.session)
+    robot = await runtime.robots.get(robot_id)
+    if robot.kind is not RobotKind.CUSTOM:
+        raise Invalid(_.lazy("test messages are for custom robots; try a sample of the source"))
+    view = await runtime.directory.get(robot.access_token)
+    if view is None:
+        raise NotFound(_.lazy("robot %(id)s not found", id=robot_id))
+    ip = ClientIP(runtime.settings.trusted_proxies)(request.scope)
+    text = _("Test message from Gong: this robot works.")
+    answer = await send_test(runtime.hub, view, text=text, ip=ip)
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse(
+            {"errcode": answer.errcode, "errmsg": answer.errmsg}, headers=SECURITY_HEADERS
+        )
+    done = _(
+        "Test message answered: errcode %(errcode)s, errmsg %(errmsg)s",
+        errcode=answer.errcode,
+        errmsg=answer.errmsg,
+    )
+    return await _robot_page(request, viewer, robot, done=done)
+
+
+@router.post("/robots/{robot_id:id}/template")
+async def save_template(request: Request, viewer: AdminDep, robot_id: int) -> Response:
+    """Save a template robot's template (checked as the API checks it)."""
+    runtime = get_web(request).runtime
+    form = await checked_form(request, viewer.session)
+    robot = await runtime.robots.get(robot_id)
+    raw = form.get("template")
+    template = raw if isinstance(raw, str) else ""
+    try:
+        await runtime.robots.update(robot.id, RobotPatch(settings={"template": template}))
+    except GongError as exc:
+        return await _robot_page(
+            request, viewer, robot, error=exc.translated(), template=template, status=exc.status
+        )
+    return redirect(f"/robots/{robot.id}?done=template#template-editor")
+
+
+@router.post("/robots/{robot_id:id}/template/preview")
+async def preview_template(request: Request, viewer: AdminDep, robot_id: int) -> Response:
+    """The template editor's live preview: ``{"template", "payload"}`` (the payload as the JSON
+    text typed) → the message drawn as the group would see it, or why not (422)."""
+    web = get_web(request)
+    checked_header(request, viewer.session)
+    robot = await web.runtime.robots.get(robot_id)
+    try:
+        body = orjson.loads(await request.body())
+        if not isinstance(body, dict):
+            raise Invalid(_.lazy("send a JSON object with the template and the payload"))
+        template, text = body.get("template"), body.get("payload")
+        if not isinstance(template, str) or not template.strip():
+            raise Invalid(_.lazy("write a template to preview"))
+        if len(template) > MAX_TEMPLATE_LENGTH:
+            raise Invalid(
+                _.lazy("a template is at most %(most)s characters", most=MAX_TEMPLATE_LENGTH)
+            )
+        try:
+            payload = orjson.loads(text if isinstance(text, str) else "")
+        except orjson.JSONDecodeError as exc:
+            raise Invalid(_.lazy("the sample delivery is not JSON: %(why)s", why=exc)) from None
+        out = await template_preview(web.runtime, template, payload, {})
+    except orjson.JSONDecodeError:
+        return _refused(Invalid(_.lazy("the body is not JSON")))
+    except GongError as exc:
+        return _refused(exc)
+    html = ""
+    if out.message is not None:
+        html = web.frames.html(
+            {
+                "id": 0,
+                "group_id": robot.group_id,
+                "content": out.message,
+                "sender": {"type": "robot", "name": robot.name},
+                "robot_id": robot.id,
+                "created_at": web.runtime.clock.now_ms(),
+            }
+        )
+    return JSONResponse(
+        {"html": html, "ignored": out.ignored, "bytes": out.bytes}, headers=SECURITY_HEADERS
+    )
+
+
+def _refused(error: GongError) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": error.code, "message": error.message, "text": error.translated()}},
+        status_code=error.status,
+        headers=SECURITY_HEADERS,
+    )
 
 
 @router.post("/robots/{robot_id:id}/{action}")
@@ -486,7 +670,7 @@ async def robot_action(request: Request, viewer: AdminDep, robot_id: int, action
         await robots.delete(robot_id)
         return redirect(f"/groups/{robot.group_id}/settings")
     else:
-        raise Invalid(f"unknown action {action[:20]!r}")
+        raise Invalid(_.lazy("unknown action %(action)r", action=action[:20]))
     return redirect(f"/robots/{robot.id}?done={action}")
 
 

@@ -19,6 +19,7 @@ from fastapi.responses import Response
 from gong.domain.errors import Invalid
 from gong.domain.models import Group
 from gong.domain.search import SearchFilters, SearchHit, Segment
+from gong.i18n import web as _
 from gong.web.pages.common import ViewerDep, get_web, list_context, page
 
 __all__ = ["PAGE_SIZE", "Result", "router"]
@@ -42,6 +43,8 @@ class Result:
     sender_type: str
     created_at: int
     snippet: tuple[Segment, ...]
+    #: The group's own time zone (None: the server's), for the time shown.
+    timezone: str | None = None
 
     @property
     def url(self) -> str:
@@ -53,16 +56,18 @@ class Result:
         return datetime.fromtimestamp(self.created_at / 1000, UTC).isoformat(timespec="seconds")
 
     @classmethod
-    def of(cls, hit: SearchHit, names: dict[int, str]) -> Result:
+    def of(cls, hit: SearchHit, groups: dict[int, Group]) -> Result:
         message = hit.message
+        group = groups.get(message.group_id)
         return cls(
             id=message.id,
             group_id=message.group_id,
-            group_name=names.get(message.group_id, f"Group {message.group_id}"),
+            group_name=group.name if group else _("Group %(id)s", id=message.group_id),
             sender_name=message.sender_name,
             sender_type=str(message.sender_type),
             created_at=message.created_at,
             snippet=hit.snippet,
+            timezone=group.timezone if group else None,
         )
 
 
@@ -73,7 +78,13 @@ def _id(raw: str | None, name: str, largest: int) -> int | None:
     value = raw.strip()
     number = value.isascii() and value.isdigit() and len(value) <= 19
     if not number or not 1 <= int(value) <= largest:
-        raise Invalid(f"{name} must be an id (a positive whole number), got {value[:20]!r}")
+        raise Invalid(
+            _.lazy(
+                "%(name)s must be an id (a positive whole number), got %(value)r",
+                name=name,
+                value=value[:20],
+            )
+        )
     return int(value)
 
 
@@ -98,7 +109,7 @@ async def search(
     web = get_web(request)
     runtime = web.runtime
     conversations = await web.inbox.conversations(viewer.user)
-    names = {c.group.id: c.group.name for c in conversations}
+    groups = {c.group.id: c.group for c in conversations}
     in_group: Group | None = None
     error = ""
     results: list[Result] = []
@@ -118,10 +129,10 @@ async def search(
                 before=older_than,
                 limit=PAGE_SIZE,
             )
-            results = [Result.of(hit, names) for hit in found.hits]
+            results = [Result.of(hit, groups) for hit in found.hits]
             next_before = found.next_before
     except Invalid as exc:
-        error = exc.message
+        error = exc.translated()
     context = list_context(conversations, in_group.id if in_group else None)
     context.update(
         q=query,

@@ -1,7 +1,9 @@
 /* Gong web app: local times, day separators, history scroll-back, the live feed (SSE),
    unread counts and "@ you" marks, alert messages (state updated live, long lists collapsed),
    recalling messages (placeholders shown live), the message a link leads to, the composer
-   with @-completion, and copy buttons.
+   with @-completion, copy buttons, confirmations of destructive actions (a modal dialog),
+   placeholders for pictures that fail, the account menu's keys, and the robot page's test
+   message and template editor.
    No framework, no build step. Every message's HTML comes from the server, already escaped
    and sanitised; this file only moves it around. */
 (function () {
@@ -31,6 +33,12 @@
     return fill(forms[Math.min(index, forms.length - 1)], all);
   }
   window.gongText = { t: t, tn: tn, lang: LANG };
+  /* The words of a JSON error answer: in the reader's language where the server gives them
+     ("text", the web app's own requests), else its English "message". */
+  function errorText(answer) {
+    var error = answer && answer.error;
+    return error ? String(error.text || error.message || "") : "";
+  }
 
   var body = document.body;
   var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
@@ -48,55 +56,97 @@
   var gap = Boolean(chat && chat.dataset.gap === "1");
 
   // -- times ------------------------------------------------------------------------------------
+  /* Times are written in the page's language and in the group's time zone: the nearest
+     element with data-timezone says it (a conversation, a robot's page, a search hit), else
+     <body> carries the server's. The clock has 24 hours, as DingTalk's. */
 
-  function pad(n) { return n < 10 ? "0" + n : String(n); }
-  function clock(d) { return pad(d.getHours()) + ":" + pad(d.getMinutes()); }
-  function dayKey(d) { return d.getFullYear() + "-" + (d.getMonth() + 1) + "-" + d.getDate(); }
-  function dayLabel(d) {
-    var today = new Date();
-    var yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
-    if (dayKey(d) === dayKey(today)) return "Today";
-    if (dayKey(d) === dayKey(yesterday)) return "Yesterday";
-    var label = d.toLocaleDateString(undefined, { weekday: "short", month: "short", day: "numeric" });
-    return d.getFullYear() === today.getFullYear() ? label : label + ", " + d.getFullYear();
+  var formats = {};
+  function formatter(zone, options, lang) {
+    var key = (lang || LANG) + "|" + zone + "|" + JSON.stringify(options);
+    if (!formats[key]) {
+      var all = Object.assign({}, options);
+      if (zone) all.timeZone = zone;
+      try {
+        formats[key] = new Intl.DateTimeFormat(lang || LANG, all);
+      } catch (e) {  // a zone this browser does not know: its own
+        delete all.timeZone;
+        formats[key] = new Intl.DateTimeFormat(lang || LANG, all);
+      }
+    }
+    return formats[key];
   }
-  function shortWhen(d) {
-    var today = new Date();
-    if (dayKey(d) === dayKey(today)) return clock(d);
-    var yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
-    if (dayKey(d) === dayKey(yesterday)) return "Yesterday";
-    return (d.getMonth() + 1) + "/" + d.getDate();
+  function zoneOf(el) {
+    var holder = el && el.closest ? el.closest("[data-timezone]") : null;
+    return (holder && holder.dataset.timezone) || body.dataset.timezone || "";
   }
-
+  /* The calendar day of a moment in a zone: "2026-12-5". */
+  function dayKey(d, zone) {
+    var p = {};
+    formatter(zone, { year: "numeric", month: "numeric", day: "numeric" }, "en-US")
+      .formatToParts(d).forEach(function (part) { p[part.type] = part.value; });
+    return p.year + "-" + p.month + "-" + p.day;
+  }
+  function today(zone) { return dayKey(new Date(), zone); }
+  function yesterday(zone) { return dayKey(new Date(Date.now() - 86400000), zone); }
+  function thisYear(d, zone) { return dayKey(d, zone).split("-")[0] === today(zone).split("-")[0]; }
+  var CLOCK = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+  function clock(d, zone) { return formatter(zone, CLOCK).format(d); }
+  /* A day separator: "Today", "Yesterday", else "Sat, Dec 5" / "12月5日周六" (with the year
+     when it is not this year's). */
+  function dayLabel(d, zone) {
+    var key = dayKey(d, zone);
+    if (key === today(zone)) return t("Today");
+    if (key === yesterday(zone)) return t("Yesterday");
+    var options = { weekday: "short", month: "short", day: "numeric" };
+    if (!thisYear(d, zone)) options.year = "numeric";
+    return formatter(zone, options).format(d);
+  }
+  /* The conversation list's time: "14:05", "Yesterday", "12/5". */
+  function shortWhen(d, zone) {
+    var key = dayKey(d, zone);
+    if (key === today(zone)) return clock(d, zone);
+    if (key === yesterday(zone)) return t("Yesterday");
+    var options = { month: "numeric", day: "numeric" };
+    if (!thisYear(d, zone)) options.year = "numeric";
+    return formatter(zone, options).format(d);
+  }
   /* A time that may be on another day than today: "14:05", else "12/5 14:05". */
-  function whenText(d) {
-    var today = new Date();
-    if (dayKey(d) === dayKey(today)) return clock(d);
-    var date = (d.getMonth() + 1) + "/" + d.getDate();
-    if (d.getFullYear() !== today.getFullYear()) date = d.getFullYear() + "/" + date;
-    return date + " " + clock(d);
+  function whenText(d, zone) {
+    if (dayKey(d, zone) === today(zone)) return clock(d, zone);
+    var options = Object.assign({ month: "numeric", day: "numeric" }, CLOCK);
+    if (!thisYear(d, zone)) options.year = "numeric";
+    return formatter(zone, options).format(d);
   }
+  var FULL = Object.assign({ year: "numeric", month: "short", day: "numeric", second: "2-digit" }, CLOCK);
+  function fullText(d, zone) { return formatter(zone, FULL).format(d); }
   /* How long, as the server writes it (gong.domain.timetext.duration): "12 min 5 s". */
   function duration(seconds) {
     var total = Math.round(seconds);
     var days = Math.floor(total / 86400), rest = total % 86400;
     var hours = Math.floor(rest / 3600); rest %= 3600;
     var minutes = Math.floor(rest / 60), secs = rest % 60;
-    if (days) return hours ? days + " d " + hours + " h" : days + " d";
-    if (hours) return minutes ? hours + " h " + minutes + " min" : hours + " h";
-    if (minutes) return secs ? minutes + " min " + secs + " s" : minutes + " min";
-    return secs + " s";
+    if (days) {
+      return hours ? t("%(d)s d %(h)s h", { d: days, h: hours }) : t("%(d)s d", { d: days });
+    }
+    if (hours) {
+      return minutes ? t("%(h)s h %(min)s min", { h: hours, min: minutes }) : t("%(h)s h", { h: hours });
+    }
+    if (minutes) {
+      return secs ? t("%(min)s min %(s)s s", { min: minutes, s: secs }) : t("%(min)s min", { min: minutes });
+    }
+    return t("%(s)s s", { s: secs });
   }
 
   function formatTimes(root) {
-    root.querySelectorAll("time[data-ms]").forEach(function (t) {
-      var d = new Date(Number(t.dataset.ms));
+    root.querySelectorAll("time[data-ms]").forEach(function (el) {
+      var d = new Date(Number(el.dataset.ms));
       if (isNaN(d.getTime())) return;
-      if (t.dataset.format === "full") t.textContent = d.toLocaleString();
-      else if (t.dataset.format === "when") t.textContent = whenText(d);
-      else if (t.classList.contains("conversation-time")) t.textContent = shortWhen(d);
-      else t.textContent = clock(d);
-      t.title = d.toLocaleString();
+      var zone = zoneOf(el);
+      if (el.dataset.format === "full") el.textContent = fullText(d, zone);
+      else if (el.dataset.format === "when") el.textContent = whenText(d, zone);
+      else if (el.classList.contains("conversation-time")) el.textContent = shortWhen(d, zone);
+      else el.textContent = clock(d, zone);
+      el.title = formatter(zone, Object.assign({ timeZoneName: "short" }, FULL)).format(d);
     });
   }
 
@@ -127,7 +177,8 @@
     el.querySelectorAll(".alert-after[data-to]").forEach(function (span) {
       var from = Number(span.dataset.from || el.dataset.ts);
       var to = Number(span.dataset.to);
-      span.textContent = from && to >= from ? " after " + duration((to - from) / 1000) : "";
+      span.textContent = from && to >= from
+        ? " " + t("after %(duration)s", { duration: duration((to - from) / 1000) }) : "";
     });
   }
 
@@ -151,7 +202,7 @@
     function show(open) {
       rest.forEach(function (li) { li.hidden = !open; });
       button.setAttribute("aria-expanded", open ? "true" : "false");
-      button.textContent = open ? "Show fewer" : "Show " + rest.length + " more";
+      button.textContent = open ? t("Show fewer") : tn("Show %(n)s more", "Show %(n)s more", rest.length);
     }
     button.addEventListener("click", function () {
       show(button.getAttribute("aria-expanded") !== "true");
@@ -182,7 +233,7 @@
 
   // -- recall -----------------------------------------------------------------------------------
 
-  var RECALLED = "Message recalled";
+  var RECALLED = t("Message recalled");
 
   /* A recalled message keeps its sender and time; its content gives way to a placeholder. */
   function showRecalled(el) {
@@ -221,7 +272,7 @@
     button.type = "button";
     button.className = "msg-recall";
     button.dataset.recall = el.dataset.messageId;
-    button.textContent = "Recall";
+    button.textContent = t("Recall");
     head.appendChild(button);
   }
 
@@ -240,7 +291,15 @@
 
   function recall(button) {
     var el = button.closest(".msg");
-    if (!el || !window.confirm("Recall this message for everyone?")) return;
+    if (!el) return;
+    ask({
+      title: t("Recall this message?"),
+      text: t("It disappears for everyone in the group; a note that you recalled it stays."),
+      confirm: t("Recall")
+    }).then(function (yes) { if (yes) recallNow(button, el); });
+  }
+
+  function recallNow(button, el) {
     button.disabled = true;
     fetch("/api/messages/" + encodeURIComponent(button.dataset.recall), {
       method: "DELETE",
@@ -249,10 +308,10 @@
     }).then(function (r) {
       if (r.ok) { showRecalled(el); return null; }
       return r.json().then(function (b) {
-        recallError(el, "Not recalled: " + ((b.error && b.error.message) || "HTTP " + r.status));
-      }, function () { recallError(el, "Not recalled: HTTP " + r.status); });
+        recallError(el, t("Not recalled: %(reason)s", { reason: errorText(b) || "HTTP " + r.status }));
+      }, function () { recallError(el, t("Not recalled: %(reason)s", { reason: "HTTP " + r.status })); });
     }).catch(function () {
-      recallError(el, "Not recalled: the server cannot be reached.");
+      recallError(el, t("Not recalled: the server cannot be reached."));
     }).then(function () { button.disabled = false; });
   }
 
@@ -265,7 +324,7 @@
     var preview = r && r.querySelector(".preview");
     if (preview && r.dataset.lastId === String(data.id)) {
       var sender = preview.dataset.sender;
-      preview.textContent = (sender ? sender + ": " : "") + "[" + RECALLED + "]";
+      preview.textContent = (sender ? sender + ": " : "") + t("[Message recalled]");
     }
   }
 
@@ -292,13 +351,13 @@
     var previous = null;
     list.querySelectorAll(".msg").forEach(function (el) {
       var d = new Date(Number(el.dataset.ts));
-      var key = dayKey(d);
+      var key = dayKey(d, zoneOf(el));
       if (key !== previous) {
         var sep = document.createElement("div");
         sep.className = "day-separator";
         sep.setAttribute("role", "separator");
         var span = document.createElement("span");
-        span.textContent = dayLabel(d);
+        span.textContent = dayLabel(d, zoneOf(el));
         sep.appendChild(span);
         el.parentNode.insertBefore(sep, el);
         previous = key;
@@ -377,6 +436,7 @@
     if (!readNow && !fromMe) {
       var mine = myMembers[String(data.group_id)];
       var mentioned = Boolean(mine) && (data.at_all || data.mentions.indexOf(mine) >= 0);
+      if (mentioned) r.dataset.mentionId = String(data.id);  // where "@ you" leads (notify.js)
       setUnread(data.group_id, Number(r.dataset.unread || 0) + 1,
                 mentioned || r.dataset.mentioned === "1");
     }
@@ -418,6 +478,12 @@
     source.addEventListener("message", onMessage);
     source.addEventListener("message_update", onUpdate);
     source.addEventListener("message_recalled", onRecalled);
+    // A message to tell the reader of: notify.js raises the desktop notification.
+    source.addEventListener("notify", function (event) {
+      var data;
+      try { data = JSON.parse(event.data); } catch (e) { return; }
+      document.dispatchEvent(new CustomEvent("gong:notify", { detail: data }));
+    });
     source.addEventListener("reset", function () { window.location.reload(); });
     source.addEventListener("open", function () { body.dataset.live = "1"; });
     source.addEventListener("error", function () {
@@ -482,30 +548,45 @@
     var picked = [];
     var options = [];
     var active = 0;
+    // Just after a pick the name is followed by a space: a space typed next is not doubled.
+    var spaced = false;
+    // The textarea drives the menu: screen readers hear the active option as the arrows move.
+    text.setAttribute("aria-controls", menu.id);
+    text.setAttribute("aria-autocomplete", "list");
+    menu.setAttribute("aria-label", t("People to mention"));
 
     function query() {
       var before = text.value.slice(0, text.selectionStart);
       var m = /(^|\s)@([^\s@]*)$/.exec(before);
       return m ? m[2] : null;
     }
-    function close() { menu.hidden = true; options = []; }
+    function close() { menu.hidden = true; options = []; text.removeAttribute("aria-activedescendant"); }
     function render() {
       menu.textContent = "";
       options.forEach(function (p, i) {
         var li = document.createElement("li");
         li.setAttribute("role", "option");
+        li.id = "mention-option-" + i;
+        li.setAttribute("aria-selected", i === active ? "true" : "false");
         li.className = "mention-option" + (i === active ? " active" : "");
         li.dataset.index = String(i);
         var name = document.createElement("span");
-        name.textContent = p.kind === "all" ? "@all (everyone)" : p.name;
+        name.textContent = p.kind === "all" ? t("@all (everyone)") : p.name;
         li.appendChild(name);
         var hint = document.createElement("span");
         hint.className = "hint";
-        hint.textContent = p.kind === "robot" ? "robot" : (p.kind === "all" ? "" : (p.userId || p.mobile));
+        hint.textContent = p.kind === "robot" ? t("robot") : (p.kind === "all" ? "" : (p.userId || p.mobile));
         li.appendChild(hint);
         menu.appendChild(li);
       });
       menu.hidden = options.length === 0;
+      if (options.length) {
+        text.setAttribute("aria-activedescendant", "mention-option-" + active);
+        var current = document.getElementById("mention-option-" + active);
+        if (current && current.scrollIntoView) current.scrollIntoView({ block: "nearest" });
+      } else {
+        text.removeAttribute("aria-activedescendant");
+      }
     }
     function update() {
       var q = query();
@@ -523,8 +604,11 @@
       if (!p) return;
       var caret = text.selectionStart;
       var before = text.value.slice(0, caret).replace(/@([^\s@]*)$/, "");
-      var label = "@" + p.name + " ";
-      text.value = before + label + text.value.slice(caret);
+      var after = text.value.slice(caret);
+      // One space after the name: none added where the text already goes on with one.
+      var label = "@" + p.name + (/^\s/.test(after) ? "" : " ");
+      text.value = before + label + after;
+      spaced = true;
       var at = (before + label).length;
       text.setSelectionRange(at, at);
       picked.push(p);
@@ -533,12 +617,19 @@
     }
 
     text.addEventListener("input", update);
-    text.addEventListener("click", update);
+    text.addEventListener("click", function () { spaced = false; update(); });
     menu.addEventListener("mousedown", function (e) {
       var li = e.target.closest(".mention-option");
       if (li) { e.preventDefault(); choose(Number(li.dataset.index)); }
     });
     text.addEventListener("keydown", function (e) {
+      var wasSpaced = spaced;
+      spaced = false;
+      if (wasSpaced && e.key === " " && !e.isComposing &&
+          /\s/.test(text.value.charAt(text.selectionStart - 1))) {
+        e.preventDefault();
+        return;
+      }
       if (!menu.hidden && options.length) {
         if (e.key === "ArrowDown") { active = (active + 1) % options.length; render(); e.preventDefault(); return; }
         if (e.key === "ArrowUp") { active = (active - 1 + options.length) % options.length; render(); e.preventDefault(); return; }
@@ -564,7 +655,8 @@
         if (p.userId) at.atUserIds.push(p.userId); else at.atMobiles.push(p.mobile);
       });
       var message = markdown && markdown.checked
-        ? { msgtype: "markdown", markdown: { title: raw.slice(0, 40), text: content } }
+        // No title: the server gives it (the first line's words, without markup).
+        ? { msgtype: "markdown", markdown: { text: content } }
         : { msgtype: "text", text: { content: content } };
       if (at.isAtAll || at.atMobiles.length || at.atUserIds.length) message.at = at;
       return message;
@@ -585,11 +677,219 @@
       }).then(function (r) {
         // What was typed meanwhile (the message may show live before this answer) is kept.
         if (r.ok) { if (text.value === raw) { text.value = ""; picked = []; } return null; }
-        return r.json().then(function (b) { error.textContent = (b.error && b.error.message) || "Not sent"; });
+        return r.json().then(function (b) { error.textContent = errorText(b) || t("Not sent"); });
       }).catch(function () {
-        error.textContent = "Not sent: the server cannot be reached.";
+        error.textContent = t("Not sent: the server cannot be reached.");
       }).then(function () { button.disabled = false; text.focus(); });
     });
+  }
+
+  // -- confirmations ----------------------------------------------------------------------------
+
+  /* A destructive action asks first, in a modal <dialog> that says what breaks: a form with
+     data-confirm="…" (its heading and button: data-confirm-button, else the submit button's
+     words) and recalling a message. Focus starts on Cancel, Esc cancels, and focus returns
+     to where it was. Without scripts the form asks with a required box (in <noscript>). */
+  var confirmDialog = null;
+  function confirmBox() {
+    if (confirmDialog) return confirmDialog;
+    var dialog = document.createElement("dialog");
+    dialog.className = "confirm";
+    dialog.id = "confirm-dialog";
+    dialog.setAttribute("aria-labelledby", "confirm-title");
+    dialog.setAttribute("aria-describedby", "confirm-text");
+    var title = document.createElement("h2");
+    title.className = "confirm-title";
+    title.id = "confirm-title";
+    var text = document.createElement("p");
+    text.className = "confirm-text";
+    text.id = "confirm-text";
+    var buttons = document.createElement("form");
+    buttons.method = "dialog";
+    buttons.className = "confirm-buttons";
+    var cancel = document.createElement("button");
+    cancel.type = "submit";
+    cancel.value = "cancel";
+    cancel.className = "confirm-cancel";
+    var yes = document.createElement("button");
+    yes.type = "submit";
+    yes.value = "yes";
+    yes.className = "confirm-yes danger-fill";
+    buttons.appendChild(cancel);
+    buttons.appendChild(yes);
+    dialog.appendChild(title);
+    dialog.appendChild(text);
+    dialog.appendChild(buttons);
+    body.appendChild(dialog);
+    confirmDialog = dialog;
+    return dialog;
+  }
+
+  /* ask({title, text, confirm}) → a promise of true (confirmed) or false (cancelled). */
+  function ask(question) {
+    var dialog = confirmBox();
+    var opener = document.activeElement;
+    dialog.querySelector(".confirm-title").textContent = question.title || t("Are you sure?");
+    dialog.querySelector(".confirm-text").textContent = question.text || "";
+    dialog.querySelector(".confirm-yes").textContent = question.confirm || t("Confirm");
+    dialog.querySelector(".confirm-cancel").textContent = t("Cancel");
+    dialog.returnValue = "";
+    return new Promise(function (resolve) {
+      dialog.addEventListener("close", function () {
+        if (opener && opener.focus && document.contains(opener)) opener.focus();
+        resolve(dialog.returnValue === "yes");
+      }, { once: true });
+      dialog.showModal();
+      dialog.querySelector(".confirm-cancel").focus();
+    });
+  }
+
+  function setupConfirmations() {
+    document.addEventListener("submit", function (e) {
+      var form = e.target;
+      if (!form || !form.dataset || !form.dataset.confirm) return;
+      if (form.dataset.confirmed === "1") { delete form.dataset.confirmed; return; }
+      e.preventDefault();
+      var submitter = e.submitter && e.submitter.form === form ? e.submitter : null;
+      var words = form.dataset.confirmButton || (submitter ? submitter.textContent.trim() : "");
+      ask({ title: words, text: form.dataset.confirm, confirm: words }).then(function (yes) {
+        if (!yes) return;
+        form.dataset.confirmed = "1";
+        if (form.requestSubmit) form.requestSubmit(submitter || undefined);
+        else form.submit();
+      });
+    }, true);
+  }
+
+  // -- pictures ---------------------------------------------------------------------------------
+
+  /* A picture that does not load (a robot's link gone stale) becomes a quiet tile with its alt
+     text instead of the broken-image icon; a robot's avatar falls back to the default robot.
+     The error event does not bubble: listen while capturing, and look at what failed before
+     this script ran. */
+  function pictureFailed(img) {
+    if (!img || img.tagName !== "IMG" || img.classList.contains("pic-failed")) return;
+    if (img.classList.contains("avatar")) {
+      var fallback = "/static/robot.svg";
+      if (img.getAttribute("src") !== fallback) img.setAttribute("src", fallback);
+      return;
+    }
+    img.classList.add("pic-failed");
+    if (img.alt) img.title = img.alt;
+  }
+  function setupPictures() {
+    document.addEventListener("error", function (e) { pictureFailed(e.target); }, true);
+    document.querySelectorAll("img").forEach(function (img) {
+      if (img.complete && img.getAttribute("src") && img.naturalWidth === 0) pictureFailed(img);
+    });
+  }
+
+  // -- the menu ---------------------------------------------------------------------------------
+
+  /* The account menu (details/summary) opens with Enter or Space; Esc or a click elsewhere
+     closes it, and Esc gives the focus back to its summary. */
+  function setupMenus() {
+    document.addEventListener("keydown", function (e) {
+      if (e.key !== "Escape") return;
+      document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+        var inside = menu.contains(document.activeElement);
+        menu.open = false;
+        var summary = menu.querySelector("summary");
+        if (inside && summary) summary.focus();
+      });
+    });
+    document.addEventListener("click", function (e) {
+      document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+        if (!menu.contains(e.target)) menu.open = false;
+      });
+    });
+  }
+
+  // -- the robot page: a test message and the template editor -----------------------------------
+
+  /* "Send a test message" posts through the robot's own send path on the server (keyword,
+     signature and allow list included) and shows DingTalk's answer. */
+  function setupTestMessage() {
+    var form = document.getElementById("test-message-form");
+    var answer = document.getElementById("test-answer");
+    if (!form || !answer) return;
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      answer.className = "test-answer";
+      answer.textContent = t("Sending…");
+      fetch(form.action, {
+        method: "POST",
+        headers: { "Accept": "application/json" },
+        body: new FormData(form),
+        credentials: "same-origin"
+      }).then(function (r) {
+        return r.json().then(function (b) {
+          if (typeof b.errcode === "number") {
+            answer.className = "test-answer " + (b.errcode === 0 ? "ok" : "refused");
+            answer.textContent = JSON.stringify({ errcode: b.errcode, errmsg: b.errmsg });
+          } else {
+            answer.className = "test-answer refused";
+            answer.textContent = errorText(b) || "HTTP " + r.status;
+          }
+        });
+      }).catch(function () {
+        answer.className = "test-answer refused";
+        answer.textContent = t("Not sent: the server cannot be reached.");
+      }).then(function () { button.disabled = false; });
+    });
+  }
+
+  /* The template editor previews as you type (after a pause), with the page's own message
+     drawing; a template that fails says why, in place. Only the newest answer is shown. */
+  function setupTemplateEditor() {
+    var editor = document.getElementById("template-editor");
+    if (!editor) return;
+    var template = document.getElementById("template-text");
+    var payload = document.getElementById("template-payload");
+    var view = document.getElementById("template-preview");
+    var status = document.getElementById("template-status");
+    var timer = null;
+    var asked = 0;
+    function show(text, isError) {
+      status.textContent = text;
+      status.className = "template-preview-status" + (isError ? " error" : "");
+    }
+    function run() {
+      var number = ++asked;
+      show(t("Rendering…"), false);
+      fetch(editor.dataset.preview, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "Accept": "application/json",
+                   "X-CSRF-Token": csrf },
+        body: JSON.stringify({ template: template.value, payload: payload.value }),
+        credentials: "same-origin"
+      }).then(function (r) {
+        return r.json().then(function (b) {
+          if (number !== asked) return;
+          if (!r.ok) {
+            view.replaceChildren();
+            show(errorText(b) || "HTTP " + r.status, true);
+            return;
+          }
+          if (b.html) {
+            view.replaceChildren(fragment(b.html));
+            view.querySelectorAll(".msg").forEach(function (el) { formatTimes(el); });
+            show(tn("%(n)s byte of DingTalk JSON", "%(n)s bytes of DingTalk JSON", b.bytes), false);
+          } else {
+            view.replaceChildren();
+            show(t("Nothing would be posted: %(reason)s", { reason: b.ignored || "" }), false);
+          }
+        });
+      }).catch(function () {
+        if (number === asked) show(t("The server cannot be reached."), true);
+      });
+    }
+    function later() { clearTimeout(timer); timer = setTimeout(run, 350); }
+    template.addEventListener("input", later);
+    payload.addEventListener("input", later);
+    if (template.value.trim()) run();
   }
 
   // -- copy buttons -----------------------------------------------------------------------------
@@ -600,8 +900,8 @@
         var source = document.getElementById(button.dataset.copy);
         if (!source) return;
         var done = function () {
-          button.textContent = "Copied";
-          setTimeout(function () { button.textContent = "Copy"; }, 1500);
+          button.textContent = t("Copied");
+          setTimeout(function () { button.textContent = t("Copy"); }, 1500);
         };
         if (navigator.clipboard && window.isSecureContext) {
           navigator.clipboard.writeText(source.value).then(done, function () {
@@ -635,6 +935,11 @@
   setupHistory();
   setupComposer();
   setupCopy();
+  setupConfirmations();
+  setupPictures();
+  setupMenus();
+  setupTestMessage();
+  setupTemplateEditor();
   connect();
   body.dataset.ready = "1";
 })();

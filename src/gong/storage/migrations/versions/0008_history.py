@@ -18,6 +18,7 @@ from alembic import op
 
 from gong.domain.errors import Unavailable
 from gong.domain.search import searchable_text
+from gong.i18n import core
 
 revision = "0008_history"
 down_revision = "0007_ignored_events"
@@ -57,10 +58,14 @@ def _pg_trgm(bind: sa.engine.Connection) -> None:
     except sa.exc.DBAPIError as exc:
         database = bind.execute(sa.text("SELECT current_database()")).scalar()
         raise SearchExtensionMissing(
-            "Gong's search needs PostgreSQL's pg_trgm extension, and this database role may "
-            f"not create it ({type(exc.orig).__name__}). As a superuser, run "
-            f'CREATE EXTENSION pg_trgm; in database "{database}", then start Gong again '
-            "(docs/history.md)."
+            core.lazy(
+                "Gong's search needs PostgreSQL's pg_trgm extension, and this database role may "
+                "not create it (%(error)s). As a superuser, run "
+                'CREATE EXTENSION pg_trgm; in database "%(database)s", then start Gong again '
+                "(docs/history.md).",
+                error=type(exc.orig).__name__,
+                database=database,
+            )
         ) from None
 
 
