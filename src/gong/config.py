@@ -81,8 +81,9 @@ class Settings(BaseSettings):
     )
     default_language: str = Field(
         default="zh-CN",
-        description="Language of the web app and the CLI for people who chose none and whose "
-        "browser asks for none Gong speaks: `zh-CN` or `en`.",
+        description="Language of the web app for people who chose none and whose browser asks "
+        "for none Gong speaks, and of the CLI when `LANGUAGE`, `LC_ALL`, `LC_MESSAGES` and `LANG` "
+        "name none: `zh-CN` or `en`.",
     )
     errmsg_dialect: Dialect = Field(
         default=Dialect.MODERN,

@@ -16,8 +16,9 @@ install needs no translation tooling. Tests fail while any id lacks a translatio
 file is older than its catalogue.
 
 The language in effect is a context variable: the web app sets it per request from the account's
-choice, else ``Accept-Language``, else ``GONG_DEFAULT_LANGUAGE``; the CLI from
-``GONG_DEFAULT_LANGUAGE``, else the environment's ``LANGUAGE``/``LC_ALL``/``LC_MESSAGES``/``LANG``.
+choice, else ``Accept-Language``, else ``GONG_DEFAULT_LANGUAGE``; the CLI from the environment's
+``LANGUAGE``/``LC_ALL``/``LC_MESSAGES``/``LANG``, else ``GONG_DEFAULT_LANGUAGE``
+(:func:`gong.cli.language`).
 """
 
 from __future__ import annotations

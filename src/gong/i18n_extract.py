@@ -50,6 +50,7 @@ SOURCES: dict[str, list[tuple[str, str, str]]] = {
         ("domain", "python", "**.py"),
         ("storage", "python", "**.py"),
         (".", "python", "administration.py"),
+        ("configfile", "python", "**.py"),
         ("integrations", "python", "config.py"),
         ("integrations", "python", "samples/__init__.py"),
     ],

@@ -140,9 +140,23 @@ def test_where_the_language_comes_from(
     assert made.stdout == expected
 
 
-def test_the_language_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_settings_files_choose_when_the_environment_does_not(data_dir: Path) -> None:
+    data_dir.mkdir(parents=True)
+    (data_dir / "gong.env").write_text("GONG_DEFAULT_LANGUAGE=en\n")
+    assert gong(data_dir, {}, "group", "create", "ops").stdout == "group 1 “ops” created\n"
+    assert gong(data_dir, ZH, "group", "create", "ops").stdout == "已创建群 2“ops”\n"
+    # Settings that are not valid leave the choice to Chinese; the command says what is wrong.
+    (data_dir / "gong.env").write_text("GONG_DEFAULT_LANGUAGE=fr\n")
+    refused = gong(data_dir, {}, "group", "list")
+    assert refused.returncode != 0
+    assert "GONG_DEFAULT_LANGUAGE" in refused.stderr or "default_language" in refused.stderr
+
+
+def test_the_language_rule(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in _LANGUAGE_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GONG_DATA_DIR", str(tmp_path / "data"))
     assert language() == i18n.DEFAULT_LANGUAGE == "zh-CN"
     monkeypatch.setenv("GONG_DEFAULT_LANGUAGE", "en")
     assert language() == "en"

@@ -186,7 +186,7 @@ async def test_cli_create_update_and_show(tmp_path: Path) -> None:
         "only_events": ["deploy"],
     }
     shown = gong_cli(["robot", "show", str(made["id"])], env).stdout
-    assert "template:  1 lines" in shown and "only_events: deploy" in shown
+    assert "template:  1 line\n" in shown and "only_events: deploy" in shown
     broken = tmp_path / "broken.j2"
     broken.write_text("{% for %}")
     failed = gong_cli(

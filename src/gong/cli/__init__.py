@@ -27,12 +27,21 @@ __all__ = ["app", "language", "main"]
 
 def language() -> str:
     """The language ``gong`` speaks: the environment's (``LANGUAGE``, ``LC_ALL``,
-    ``LC_MESSAGES``, ``LANG``) when Gong speaks it, else ``GONG_DEFAULT_LANGUAGE``, else
-    Chinese."""
-    return i18n.negotiate(
-        i18n.environment_language(),
-        default=os.environ.get("GONG_DEFAULT_LANGUAGE") or i18n.DEFAULT_LANGUAGE,
-    )
+    ``LC_MESSAGES``, ``LANG``) when Gong speaks it, else ``GONG_DEFAULT_LANGUAGE`` (from the
+    environment, then the ``gong.env`` files), else Chinese."""
+    found = i18n.environment_language() or i18n.language_of(os.environ.get("GONG_DEFAULT_LANGUAGE"))
+    return found or _configured_language()
+
+
+def _configured_language() -> str:
+    """``GONG_DEFAULT_LANGUAGE`` as the settings files set it; Chinese without the server
+    packages, or when the settings are not valid (the command itself then says why)."""
+    try:
+        from gong.config import Settings
+
+        return Settings.load().default_language
+    except Exception:  # the language is never a reason for a command to fail
+        return i18n.DEFAULT_LANGUAGE
 
 
 class _Speaking(TyperGroup):
@@ -44,6 +53,7 @@ class _Speaking(TyperGroup):
 
 
 def _add_server_commands(app: typer.Typer) -> None:
+    from gong.cli.apply import apply_command, export_command
     from gong.cli.archive import message_app, messages_app, prune_command
     from gong.cli.config import config_app
     from gong.cli.groups import group_app, member_app
@@ -110,6 +120,24 @@ def _add_server_commands(app: typer.Typer) -> None:
             "A robot's outgoing callbacks, newest first: answered, no answer, or failed and why."
         ),
     )(outgoing_command)
+    app.command(
+        "apply",
+        help=_(
+            "Create and update groups, members, robots and accounts from a YAML file (config "
+            "as code).\n\n"
+            "Field names are the management API's; secrets are written as ${VARIABLE} and read "
+            "from the environment. A second run changes nothing. --dry-run prints the changes "
+            "only; --prune also deletes what the file does not name, after asking. The "
+            "webhooks and secrets of the robots it creates are printed once."
+        ),
+    )(apply_command)
+    app.command(
+        "export",
+        help=_(
+            "Write the groups, members, robots and accounts as a file for gong apply (printed "
+            "without FILE), secrets as ${VARIABLE} references."
+        ),
+    )(export_command)
     app.add_typer(messages_app, name="messages")
     app.add_typer(message_app, name="message")
     app.add_typer(group_app, name="group")

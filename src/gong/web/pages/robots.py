@@ -48,6 +48,7 @@ from gong.integrations import Ignored, IntegrationConfig, Source, preview, sourc
 from gong.integrations.samples import sample, samples
 from gong.integrations.template import MAX_TEMPLATE_LENGTH
 from gong.protocol.errors import Dialect, RobotError
+from gong.protocol.limits import MAX_BODY_BYTES
 from gong.runtime import Runtime
 from gong.web.api.previews import template_preview
 from gong.web.hooks.clientip import ClientIP
@@ -94,7 +95,7 @@ REASONS: dict[str, Text] = {
     "message_unstorable": _.lazy(
         "the database refused to store the message; resending it cannot succeed"
     ),
-    "too_large": _.lazy("the body is larger than 20000 bytes"),
+    "too_large": _.lazy("the body is larger than %(limit)s bytes", limit=MAX_BODY_BYTES),
     "keyword": _.lazy("the message contains none of the robot's keywords"),
     "timestamp": _.lazy("timestamp is not a number of milliseconds"),
     "timestamp_expired": _.lazy(
