@@ -14,9 +14,11 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+import orjson
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
@@ -43,6 +45,7 @@ __all__ = [
     "markup",
     "message_status",
     "message_view",
+    "messages_script",
     "preview",
     "text_html",
 ]
@@ -409,6 +412,14 @@ def markup(text: str, **params: Any) -> Markup:
     return trusted % params if params else trusted
 
 
+@cache
+def messages_script(language: str) -> tuple[bytes, str]:
+    """``(script, version)``: ``window.GONG_MESSAGES = {…}`` for ``language``; the version
+    changes with the catalogue, so the script can be cached for good."""
+    body = b"window.GONG_MESSAGES=" + orjson.dumps(i18n.js_messages(language)) + b";\n"
+    return body, hashlib.sha256(body).hexdigest()[:10]
+
+
 def environment() -> Environment:
     """The Jinja2 environment of the web app: autoescaping on, undefined names are errors."""
     env = Environment(
@@ -434,13 +445,11 @@ def environment() -> Environment:
     # name=group.name) }}``: the catalogue's text is trusted, every parameter is escaped.
     env.filters["markup"] = markup
 
-    def messages_script() -> str:
-        from gong.web.pages.account import messages_script as script
-
+    def messages_url() -> str:
         language = i18n.current()
-        return f"/i18n/{language}.js?v={script(language)[1]}"
+        return f"/i18n/{language}.js?v={messages_script(language)[1]}"
 
-    env.globals["messages_script"] = messages_script
+    env.globals["messages_script"] = messages_url
     env.globals["preview"] = preview
     env.globals["limits"] = limits
     env.globals["max_query"] = MAX_QUERY

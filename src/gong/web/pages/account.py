@@ -3,10 +3,6 @@ and ``/i18n/<language>.js``, the web app's script strings in a language."""
 
 from __future__ import annotations
 
-import hashlib
-from functools import cache
-
-import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -21,18 +17,11 @@ from gong.web.pages.common import (
     get_web,
     redirect,
 )
+from gong.web.render import messages_script
 
-__all__ = ["messages_script", "router"]
+__all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
-
-
-@cache
-def messages_script(language: str) -> tuple[bytes, str]:
-    """``(script, version)``: ``window.GONG_MESSAGES = {…}`` for ``language``; the version
-    changes with the catalogue, so the script can be cached for good."""
-    body = b"window.GONG_MESSAGES=" + orjson.dumps(i18n.js_messages(language)) + b";\n"
-    return body, hashlib.sha256(body).hexdigest()[:10]
 
 
 @router.get("/i18n/{language}.js")
