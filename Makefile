@@ -59,6 +59,7 @@ bench-all: $(STAMP)
 	$(BIN)/python bench/send.py --matrix
 	$(BIN)/python bench/fanout.py
 	$(BIN)/python bench/robots.py
+	$(BIN)/python bench/web.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

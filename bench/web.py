@@ -12,7 +12,8 @@ cards, alert groups). Chromium (``/usr/bin/chromium``) signs in, then opens the 
 - DOMContentLoaded and the load event.
 
 Medians are printed and, with ``--json``, written as JSON. ``--language`` picks the page
-language (``zh-CN`` by default, as Gong's users read it).
+language (``zh-CN`` by default, as Gong's users read it); ``--network 4g`` throttles the browser
+to a phone on 4G (DevTools' preset), where bytes count.
 
     python bench/web.py                 # 200 messages, 7 runs each
     python bench/web.py --runs 3 --json /tmp/web.json
@@ -168,7 +169,20 @@ _READABLE = """() => {
 }"""
 
 
-def _measure(base: str, group: int, runs: int) -> dict[str, Any]:
+#: ``--network``: none (loopback as it is), or a phone on 4G (Chrome DevTools' own preset:
+#: 9 Mbit/s down, 1.5 Mbit/s up, 170 ms round trip).
+NETWORKS: dict[str, dict[str, Any] | None] = {
+    "none": None,
+    "4g": {
+        "offline": False,
+        "latency": 170,
+        "downloadThroughput": 9_000_000 / 8,
+        "uploadThroughput": 1_500_000 / 8,
+    },
+}
+
+
+def _measure(base: str, group: int, runs: int, network: str = "none") -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     results: dict[str, list[dict[str, Any]]] = {"cold": [], "warm": []}
@@ -185,6 +199,9 @@ def _measure(base: str, group: int, runs: int) -> dict[str, Any]:
                 page.wait_for_url(f"{base}/**")
                 cdp = context.new_cdp_session(page)
                 cdp.send("Network.enable")
+                conditions = NETWORKS[network]
+                if conditions is not None:
+                    cdp.send("Network.emulateNetworkConditions", conditions)
                 if mode == "cold":
                     cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
                 else:
@@ -250,6 +267,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=200)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--language", default="zh-CN")
+    parser.add_argument("--network", choices=sorted(NETWORKS), default="none")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
@@ -259,9 +277,10 @@ def main() -> None:
         env, group, webhook = _prepare(Path(tmp), port, args.messages, args.language)
         with server([*GONG, "serve"], port, env=env):
             _post_all(webhook, port, args.messages)
-            summary = _measure(f"http://127.0.0.1:{port}", group, args.runs)
+            summary = _measure(f"http://127.0.0.1:{port}", group, args.runs, args.network)
     summary["messages"] = args.messages
     summary["language"] = args.language
+    summary["network"] = args.network
     print(json.dumps(summary, indent=2, ensure_ascii=False))
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False))

@@ -19,8 +19,9 @@ an old read state says.
 
 **The notifier** (:class:`Notifier`) runs in the background of the server, one instance at a
 time (a lease). It reads the messages stored after its cursor (``meta.notify_cursor``, saved
-after each batch of at most :data:`BATCH` messages, so a restart neither repeats nor skips a
-message), finds who to tell with the rule and hands the notifications to each of its
+after each batch of at most :data:`BATCH` messages that notified anyone, and once at the end of
+each tick, so a restart neither repeats a notification nor skips a message; batches that notify
+nobody, most of a busy monitoring group's, cost the database no write of their own), finds who to tell with the rule and hands the notifications to each of its
 deliveries (the account's live feed, Web Push). The send path never waits for it. A message
 stored while a batch was being delivered is read by the next one. On PostgreSQL a message id can
 become visible after a higher one (two transactions committing out of order): the notifier stops
@@ -284,11 +285,16 @@ class Notifier:
                 await self.store.save_cursor(stored)
             self._cursor = stored
         sent = 0
+        saved = self._cursor
         for _ in range(BATCHES_PER_TICK):
             handled, full = await self._batch()
             sent += handled
+            if handled:
+                saved = self._cursor
             if not full or self._stopping:
                 break
+        if self._cursor != saved:
+            await self.store.save_cursor(self._cursor)
         return sent
 
     async def _batch(self) -> tuple[int, bool]:
@@ -319,7 +325,8 @@ class Notifier:
                 except Exception as exc:  # one way failing must not hold back the others
                     log.warning("notifications not delivered: %s", exc)
         self._cursor = ready[-1].id
-        await self.store.save_cursor(self._cursor)
+        if notifications:  # delivered: never again, even after a crash
+            await self.store.save_cursor(self._cursor)
         return len(notifications), len(ready) == len(rows) == self.batch
 
     # -- the background loop ---------------------------------------------------------------------
