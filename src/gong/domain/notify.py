@@ -21,8 +21,9 @@ an old read state says.
 time (a lease). It reads the messages stored after its cursor (``meta.notify_cursor``, saved
 after each batch of at most :data:`BATCH` messages that notified anyone, and once at the end of
 each tick, so a restart neither repeats a notification nor skips a message; batches that notify
-nobody, most of a busy monitoring group's, cost the database no write of their own), finds who to tell with the rule and hands the notifications to each of its
-deliveries (the account's live feed, Web Push). The send path never waits for it. A message
+nobody, most of a busy monitoring group's, cost the database no write of their own), finds who
+to tell with the rule and hands the notifications to each of its deliveries (the account's live
+feed, Web Push). The send path never waits for it. A message
 stored while a batch was being delivered is read by the next one. On PostgreSQL a message id can
 become visible after a higher one (two transactions committing out of order): the notifier stops
 before such a hole until :data:`GAP_WAIT_MS` after the message that follows it was posted, then
